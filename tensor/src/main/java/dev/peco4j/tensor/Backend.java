@@ -1,0 +1,76 @@
+package dev.peco4j.tensor;
+
+/**
+ * The kernel seam: the number-crunching behind the primitives, and nothing else. Ops validate
+ * arguments, compute shapes and record the graph; a backend only fills output tensors.
+ *
+ * <p>The {@link ScalarBackend} is the reference (every dtype, computed in double). Faster backends
+ * implement the kernels they speed up and are tested against it.
+ *
+ * <p>Unless a method says otherwise, inputs may be strided views and outputs are new contiguous
+ * tensors of the input's dtype.
+ */
+public interface Backend {
+    String name();
+
+    // --- elementwise ---
+    Tensor map(UnaryOps.Fn fn, Tensor x);
+
+    /** g · f'(x, y), elementwise. */
+    Tensor mapBackward(UnaryOps.Fn fn, Tensor x, Tensor y, Tensor g);
+
+    /** fn(a, b) at the broadcast shape, stored as {@code out}. */
+    Tensor zip(BinaryOps.Fn fn, Tensor a, Tensor b, DType out);
+
+    /** cond ? a : b; all three already of one shape. */
+    Tensor where(Tensor cond, Tensor a, Tensor b);
+
+    /** A contiguous copy converted to dtype. */
+    Tensor copy(Tensor x, DType dtype);
+
+    /** Writes src (broadcast to dst's shape) through the view dst, in place. */
+    void copyInto(Tensor dst, Tensor src);
+
+    // --- reductions (results keep the reduced dims, with size 1) ---
+    Tensor sum(Tensor x, int[] dims);
+
+    Tensor amax(Tensor x, int[] dims);
+
+    /** Index of the first maximum (or minimum) along dim, as int32. */
+    Tensor argmax(Tensor x, int dim, boolean min);
+
+    Tensor softmax(Tensor x, int dim, boolean log);
+
+    // --- GEMM ---
+    /** a [B, n, k] · b [B, k, m] → [B, n, m]. */
+    Tensor bmm(Tensor a, Tensor b);
+
+    // --- indexing (indices already validated) ---
+    Tensor gather(Tensor x, int dim, Tensor index);
+
+    Tensor scatterAdd(Tensor self, int dim, Tensor index, Tensor src);
+
+    Tensor indexSelect(Tensor x, int dim, Tensor index);
+
+    Tensor indexAdd(Tensor self, int dim, Tensor index, Tensor src);
+
+    // --- convolution and pooling, NCHW ---
+    Tensor conv2d(Tensor x, Tensor w, Conv2dParams p);
+
+    Tensor conv2dBackwardInput(Tensor g, Tensor w, Shape inputShape, Conv2dParams p);
+
+    Tensor conv2dBackwardWeight(Tensor g, Tensor x, Shape weightShape, Conv2dParams p);
+
+    Tensor avgPool2d(Tensor x, Pool2dParams p);
+
+    Tensor avgPool2dBackward(Tensor g, Shape inputShape, Pool2dParams p);
+
+    /** Returns {values, indices}: indices are int32 positions h·W + w within each input plane. */
+    Tensor[] maxPool2d(Tensor x, Pool2dParams p);
+
+    Tensor maxPool2dBackward(Tensor g, Tensor indices, Shape inputShape);
+
+    Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW);
+
+    Tensor adaptiveAvgPool2dBackward(Tensor g, Shape inputShape);
+}

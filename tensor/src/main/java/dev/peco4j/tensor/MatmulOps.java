@@ -1,0 +1,70 @@
+package dev.peco4j.tensor;
+
+/**
+ * Matrix products with PyTorch's rules: 1-D operands are promoted to a row (left) or a column
+ * (right) and the added dim removed afterwards; batch dims broadcast. The primitive is one
+ * batched product (B,n,k)·(B,k,m); its backward is dA = dC·Bᵀ and dB = Aᵀ·dC.
+ */
+public final class MatmulOps {
+    private MatmulOps() {}
+
+    static Tensor matmul(Tensor a, Tensor b) {
+        if (a.dim() == 0 || b.dim() == 0) {
+            throw new IllegalArgumentException("matmul: both arguments need at least 1 dim, got shapes "
+                    + a.shape() + " and " + b.shape());
+        }
+        int k = a.size(-1), kb = b.dim() == 1 ? b.size(0) : b.size(-2);
+        if (k != kb) {
+            throw new IllegalArgumentException("matmul: shapes " + a.shape() + " and " + b.shape()
+                    + " are incompatible (" + k + " != " + kb + ")");
+        }
+        if (a.dtype() != b.dtype()) {
+            throw new IllegalArgumentException("matmul: dtypes differ: " + a.dtype() + " " + a.shape() + " and "
+                    + b.dtype() + " " + b.shape());
+        }
+        if (a.dim() == 1 && b.dim() == 1) return product(a.unsqueeze(0), b.unsqueeze(1)).reshape();
+        if (a.dim() == 1) return matmul(a.unsqueeze(0), b).squeeze(-2);
+        if (b.dim() == 1) return matmul(a, b.unsqueeze(1)).squeeze(-1);
+        if (b.dim() == 2) {
+            // (…, n, k)·(k, m): fold the batch into rows, one 2-D product
+            int[] lead = a.shape().dims();
+            Tensor c = product(a.reshape(-1, k), b);
+            lead[lead.length - 1] = b.size(1);
+            return c.reshape(lead);
+        }
+        Shape batch = Shape.broadcast(leading(a.shape()), leading(b.shape()), "matmul");
+        int n = a.size(-2), m = b.size(-1);
+        Tensor a3 = a.expand(append(batch, n, k)).reshape(-1, n, k);
+        Tensor b3 = b.expand(append(batch, k, m)).reshape(-1, k, m);
+        return product(a3, b3).reshape(append(batch, n, m));
+    }
+
+    /** The primitive: a (n,k)·(k,m) or (B,n,k)·(B,k,m), same rank and batch. */
+    private static Tensor product(Tensor a, Tensor b) {
+        boolean twoD = a.dim() == 2;
+        Tensor c = Backends.current().bmm(twoD ? a.rawView(1, a.size(0), a.size(1)) : a,
+                twoD ? b.rawView(1, b.size(0), b.size(1)) : b);
+        Tensor out = twoD ? c.rawView(c.size(1), c.size(2)) : c;
+        return Autograd.record(Op.MATMUL, out, (g, need) -> new Tensor[] {
+            need[0] ? product(g, b.mT()) : null,
+            need[1] ? product(a.mT(), g) : null}, a, b);
+    }
+
+    /** x·wᵀ + b, with w (out, in) as PyTorch's Linear stores it; bias may be null. */
+    static Tensor linear(Tensor x, Tensor w, Tensor bias) {
+        Tensor y = x.matmul(w.mT());
+        return bias == null ? y : y.add(bias);
+    }
+
+    private static Shape leading(Shape s) {
+        int[] d = s.dims();
+        return Shape.of(java.util.Arrays.copyOf(d, d.length - 2));
+    }
+
+    private static int[] append(Shape batch, int x, int y) {
+        int[] d = java.util.Arrays.copyOf(batch.dims(), batch.rank() + 2);
+        d[batch.rank()] = x;
+        d[batch.rank() + 1] = y;
+        return d;
+    }
+}

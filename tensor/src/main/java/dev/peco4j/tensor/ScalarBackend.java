@@ -1,0 +1,262 @@
+package dev.peco4j.tensor;
+
+/**
+ * The reference backend: plain loops, every dtype, computed in double and rounded once to the
+ * output dtype. It favours being obviously right over speed; fast backends are tested against it.
+ * Elementwise, reduction and indexing kernels are here; GEMM, convolution and pooling are in
+ * {@link ScalarConv}.
+ *
+ * <p>Kernels first materialize their inputs as row-major double arrays ({@link Tensor#toDoubleArray()}),
+ * so none of them deals with strides.
+ */
+final class ScalarBackend implements Backend {
+    static final ScalarBackend INSTANCE = new ScalarBackend();
+
+    private ScalarBackend() {}
+
+    @Override
+    public String name() {
+        return "scalar (reference, float64 arithmetic)";
+    }
+
+    @Override
+    public Tensor map(UnaryOps.Fn fn, Tensor x) {
+        double[] v = x.toDoubleArray();
+        for (int k = 0; k < v.length; k++) v[k] = fn.f().applyAsDouble(v[k]);
+        return Tensor.fromDoubles(x.dtype(), x.shape(), v);
+    }
+
+    @Override
+    public Tensor mapBackward(UnaryOps.Fn fn, Tensor x, Tensor y, Tensor g) {
+        double[] xs = x.toDoubleArray(), ys = y.toDoubleArray(), gs = g.toDoubleArray();
+        for (int k = 0; k < gs.length; k++) gs[k] *= fn.df().at(xs[k], ys[k]);
+        return Tensor.fromDoubles(x.dtype(), x.shape(), gs);
+    }
+
+    @Override
+    public Tensor zip(BinaryOps.Fn fn, Tensor a, Tensor b, DType out) {
+        Shape s = Shape.broadcast(a.shape(), b.shape(), fn.name().toLowerCase());
+        double[] as = a.expand(s.dims()).toDoubleArray(), bs = b.expand(s.dims()).toDoubleArray();
+        for (int k = 0; k < as.length; k++) as[k] = fn.applyAsDouble(as[k], bs[k]);
+        return Tensor.fromDoubles(out, s, as);
+    }
+
+    @Override
+    public Tensor where(Tensor cond, Tensor a, Tensor b) {
+        double[] c = cond.toDoubleArray(), as = a.toDoubleArray(), bs = b.toDoubleArray();
+        for (int k = 0; k < as.length; k++) if (c[k] == 0) as[k] = bs[k];
+        return Tensor.fromDoubles(a.dtype(), a.shape(), as);
+    }
+
+    @Override
+    public Tensor copy(Tensor x, DType dtype) {
+        if (x.dtype() == dtype && !dtype.isFloating()) {
+            // ints copy exactly without a trip through double
+            int[] src = x.toIntArray();
+            return new Tensor(Storage.wrap(dtype, src), x.shape(), x.shape().contiguousStrides(), 0);
+        }
+        return Tensor.fromDoubles(dtype, x.shape(), x.toDoubleArray());
+    }
+
+    @Override
+    public void copyInto(Tensor dst, Tensor src) {
+        double[] v = src.expand(dst.shape().dims()).toDoubleArray();
+        int[] off = dst.storageOffsets();
+        for (int k = 0; k < v.length; k++) dst.storage.set(off[k], v[k]);
+    }
+
+    /** For each element of x (row-major), the flat index of its slot in the keepdim result. */
+    private static int[] reducedSlots(Shape in, int[] dims) {
+        Shape out = keepdimShape(in, dims);
+        int[] outStrides = out.contiguousStrides();
+        for (int d : dims) outStrides[d] = 0;
+        return Tensor.offsets(in, outStrides, 0);
+    }
+
+    private static Shape keepdimShape(Shape in, int[] dims) {
+        int[] o = in.dims();
+        for (int d : dims) o[d] = 1;
+        return Shape.of(o);
+    }
+
+    @Override
+    public Tensor sum(Tensor x, int[] dims) {
+        Shape out = keepdimShape(x.shape(), dims);
+        double[] acc = new double[out.numel()];
+        double[] v = x.toDoubleArray();
+        int[] slot = reducedSlots(x.shape(), dims);
+        for (int k = 0; k < v.length; k++) acc[slot[k]] += v[k];
+        return Tensor.fromDoubles(x.dtype(), out, acc);
+    }
+
+    @Override
+    public Tensor amax(Tensor x, int[] dims) {
+        Shape out = keepdimShape(x.shape(), dims);
+        double[] acc = new double[out.numel()];
+        java.util.Arrays.fill(acc, Double.NEGATIVE_INFINITY);
+        double[] v = x.toDoubleArray();
+        int[] slot = reducedSlots(x.shape(), dims);
+        for (int k = 0; k < v.length; k++) {
+            int s = slot[k];
+            if (Double.isNaN(v[k]) || v[k] > acc[s]) acc[s] = v[k];
+            else if (Double.isNaN(acc[s])) continue;
+        }
+        return Tensor.fromDoubles(x.dtype(), out, acc);
+    }
+
+    @Override
+    public Tensor argmax(Tensor x, int dim, boolean min) {
+        Shape out = keepdimShape(x.shape(), new int[] {dim});
+        double[] best = new double[out.numel()];
+        int[] arg = new int[out.numel()];
+        boolean[] seen = new boolean[out.numel()];
+        double[] v = x.toDoubleArray();
+        int[] slot = reducedSlots(x.shape(), new int[] {dim});
+        int inner = x.shape().contiguousStrides()[dim], size = x.size(dim);
+        for (int k = 0; k < v.length; k++) {
+            int s = slot[k];
+            double a = min ? -v[k] : v[k];
+            // NaN wins (as in PyTorch); the first of equal values wins.
+            if (!seen[s] || (!Double.isNaN(best[s]) && (Double.isNaN(a) || a > best[s]))) {
+                seen[s] = true;
+                best[s] = a;
+                arg[s] = (k / inner) % size;
+            }
+        }
+        return new Tensor(Storage.wrap(DType.INT32, arg), out, out.contiguousStrides(), 0);
+    }
+
+    @Override
+    public Tensor softmax(Tensor x, int dim, boolean log) {
+        double[] v = x.toDoubleArray();
+        int size = x.size(dim), inner = x.shape().contiguousStrides()[dim], outer = v.length / Math.max(1, size * inner);
+        for (int o = 0; o < outer; o++) {
+            for (int i = 0; i < inner; i++) {
+                int base = o * size * inner + i;
+                double m = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < size; j++) m = Math.max(m, v[base + j * inner]);
+                if (Double.isInfinite(m)) m = 0; // all -inf: keep exp finite, result follows from the sum
+                double s = 0;
+                for (int j = 0; j < size; j++) s += Math.exp(v[base + j * inner] - m);
+                double logZ = m + Math.log(s);
+                for (int j = 0; j < size; j++) {
+                    int p = base + j * inner;
+                    v[p] = log ? v[p] - logZ : Math.exp(v[p] - logZ);
+                }
+            }
+        }
+        return Tensor.fromDoubles(x.dtype(), x.shape(), v);
+    }
+
+    @Override
+    public Tensor bmm(Tensor a, Tensor b) {
+        return ScalarConv.bmm(a, b);
+    }
+
+    /** Position of x's element addressed by index element k: index's multi-index with dim replaced. */
+    private static int[] indexedOffsets(Shape idxShape, Shape xShape, int dim, int[] idx) {
+        int[] xStrides = xShape.contiguousStrides();
+        int[] strides = xStrides.clone();
+        strides[dim] = 0;
+        int[] base = Tensor.offsets(idxShape, strides, 0);
+        for (int k = 0; k < base.length; k++) base[k] += idx[k] * xStrides[dim];
+        return base;
+    }
+
+    @Override
+    public Tensor gather(Tensor x, int dim, Tensor index) {
+        double[] v = x.toDoubleArray();
+        int[] idx = index.toIntArray();
+        int[] at = indexedOffsets(index.shape(), x.shape(), dim, idx);
+        double[] out = new double[idx.length];
+        for (int k = 0; k < out.length; k++) out[k] = v[at[k]];
+        return Tensor.fromDoubles(x.dtype(), index.shape(), out);
+    }
+
+    @Override
+    public Tensor scatterAdd(Tensor self, int dim, Tensor index, Tensor src) {
+        double[] out = self.toDoubleArray();
+        int[] idx = index.toIntArray();
+        int[] at = indexedOffsets(index.shape(), self.shape(), dim, idx);
+        // src is read at index's positions (src may be larger than index)
+        int[] srcIdx = index.shape().dims();
+        double[] s = src.slicePrefix(srcIdx).toDoubleArray();
+        for (int k = 0; k < at.length; k++) out[at[k]] += s[k];
+        return Tensor.fromDoubles(self.dtype(), self.shape(), out);
+    }
+
+    @Override
+    public Tensor indexSelect(Tensor x, int dim, Tensor index) {
+        int[] idx = index.toIntArray();
+        Shape out = x.shape().with(dim, idx.length);
+        double[] v = x.toDoubleArray();
+        double[] r = new double[out.numel()];
+        int inner = x.shape().contiguousStrides()[dim], size = x.size(dim), outer = v.length / Math.max(1, size * inner);
+        for (int o = 0; o < outer; o++) {
+            for (int j = 0; j < idx.length; j++) {
+                System.arraycopy(v, (o * size + idx[j]) * inner, r, (o * idx.length + j) * inner, inner);
+            }
+        }
+        return Tensor.fromDoubles(x.dtype(), out, r);
+    }
+
+    @Override
+    public Tensor indexAdd(Tensor self, int dim, Tensor index, Tensor src) {
+        int[] idx = index.toIntArray();
+        double[] out = self.toDoubleArray();
+        double[] s = src.toDoubleArray();
+        int inner = self.shape().contiguousStrides()[dim], size = self.size(dim), outer = out.length / Math.max(1, size * inner);
+        for (int o = 0; o < outer; o++) {
+            for (int j = 0; j < idx.length; j++) {
+                int to = (o * size + idx[j]) * inner, from = (o * idx.length + j) * inner;
+                for (int i = 0; i < inner; i++) out[to + i] += s[from + i];
+            }
+        }
+        return Tensor.fromDoubles(self.dtype(), self.shape(), out);
+    }
+
+    @Override
+    public Tensor conv2d(Tensor x, Tensor w, Conv2dParams p) {
+        return ScalarConv.conv2d(x, w, p);
+    }
+
+    @Override
+    public Tensor conv2dBackwardInput(Tensor g, Tensor w, Shape inputShape, Conv2dParams p) {
+        return ScalarConv.conv2dBackwardInput(g, w, inputShape, p);
+    }
+
+    @Override
+    public Tensor conv2dBackwardWeight(Tensor g, Tensor x, Shape weightShape, Conv2dParams p) {
+        return ScalarConv.conv2dBackwardWeight(g, x, weightShape, p);
+    }
+
+    @Override
+    public Tensor avgPool2d(Tensor x, Pool2dParams p) {
+        return ScalarPool.avgPool2d(x, p);
+    }
+
+    @Override
+    public Tensor avgPool2dBackward(Tensor g, Shape inputShape, Pool2dParams p) {
+        return ScalarPool.avgPool2dBackward(g, inputShape, p);
+    }
+
+    @Override
+    public Tensor[] maxPool2d(Tensor x, Pool2dParams p) {
+        return ScalarPool.maxPool2d(x, p);
+    }
+
+    @Override
+    public Tensor maxPool2dBackward(Tensor g, Tensor indices, Shape inputShape) {
+        return ScalarPool.maxPool2dBackward(g, indices, inputShape);
+    }
+
+    @Override
+    public Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW) {
+        return ScalarPool.adaptiveAvgPool2d(x, outH, outW);
+    }
+
+    @Override
+    public Tensor adaptiveAvgPool2dBackward(Tensor g, Shape inputShape) {
+        return ScalarPool.adaptiveAvgPool2dBackward(g, inputShape);
+    }
+}
