@@ -64,8 +64,12 @@ public final class Generator implements RandomGenerator {
 
     /** The four 32-bit words of Philox4x32-10 at one counter value. */
     int[] block(long ctr) {
-        int c0 = (int) ctr, c1 = (int) (ctr >>> 32), c2 = 0, c3 = 0;
-        int k0 = (int) key, k1 = (int) (key >>> 32);
+        return philox(new int[] {(int) ctr, (int) (ctr >>> 32), 0, 0}, (int) key, (int) (key >>> 32));
+    }
+
+    /** Philox4x32-10 of a 128-bit counter under a 64-bit key (Salmon et al., SC 2011). */
+    static int[] philox(int[] ctr, int k0, int k1) {
+        int c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
         for (int round = 0; round < 10; round++) {
             long p0 = (M0 & 0xFFFFFFFFL) * (c0 & 0xFFFFFFFFL);
             long p1 = (M1 & 0xFFFFFFFFL) * (c2 & 0xFFFFFFFFL);

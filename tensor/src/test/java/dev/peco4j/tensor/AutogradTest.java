@@ -1,0 +1,226 @@
+package dev.peco4j.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** The engine's behaviour: accumulation, order, scopes, freeing, custom functions. */
+class AutogradTest {
+    private static Tensor leaf(double... v) {
+        return Tensor.of(v, v.length).requiresGrad(true);
+    }
+
+    @Test
+    void aTensorUsedTwiceGetsBothContributions() {
+        Tensor x = leaf(3);
+        x.mul(x).add(x).sum().backward(); // d(x² + x)/dx = 2x + 1
+        assertEquals(7, x.grad().item(), 0);
+    }
+
+    @Test
+    void gradientsAccumulateAcrossBackwardCalls() {
+        Tensor x = leaf(1, 2);
+        x.mul(3.0).sum().backward();
+        x.mul(3.0).sum().backward();
+        assertArrayEquals(new double[] {6, 6}, x.grad().toDoubleArray());
+        x.zeroGrad();
+        assertNull(x.grad());
+    }
+
+    @Test
+    void diamondGraphsVisitEachNodeOnceInTopologicalOrder() {
+        Tensor x = leaf(2);
+        Tensor a = x.exp();
+        Tensor b = a.mul(a.sin()).add(a.square()); // two paths from a
+        b.sum().backward();
+        double e = Math.exp(2);
+        assertEquals(e * (Math.sin(e) + e * Math.cos(e) + 2 * e), x.grad().item(), 1e-9);
+    }
+
+    @Test
+    void deepChainsDoNotOverflowTheStack() {
+        Tensor x = leaf(1);
+        Tensor y = x;
+        for (int i = 0; i < 20_000; i++) y = y.add(1.0);
+        y.sum().backward();
+        assertEquals(1, x.grad().item(), 0);
+    }
+
+    @Test
+    void noGradScopeRecordsNothingAndNests() {
+        Tensor x = leaf(1);
+        try (var outer = Autograd.noGrad()) {
+            try (var inner = Autograd.noGrad()) {
+                assertFalse(x.mul(2.0).requiresGrad());
+            }
+            assertFalse(Autograd.isGradEnabled());
+        }
+        assertTrue(Autograd.isGradEnabled());
+        assertTrue(x.mul(2.0).requiresGrad());
+    }
+
+    @Test
+    void detachCutsTheGraphAndSharesData() {
+        Tensor x = leaf(1, 2);
+        Tensor d = x.mul(2.0).detach();
+        assertFalse(d.requiresGrad());
+        assertTrue(d.isLeaf());
+        Tensor y = x.mul(d).sum(); // d is a constant here
+        y.backward();
+        assertArrayEquals(new double[] {2, 4}, x.grad().toDoubleArray());
+    }
+
+    @Test
+    void straightThroughTakesTheValueOfQAndTheGradientOfX() {
+        Tensor x = leaf(0.4, 1.6);
+        Tensor q = x.detach().mul(0.0).add(Tensor.of(new double[] {0, 2}, 2)); // "quantized"
+        Tensor st = Tensor.straightThrough(x, q);
+        assertArrayEquals(new double[] {0, 2}, st.toDoubleArray());
+        st.mul(Tensor.of(new double[] {3, 5}, 2)).sum().backward();
+        assertArrayEquals(new double[] {3, 5}, x.grad().toDoubleArray());
+    }
+
+    @Test
+    void backwardTwiceThroughAFreedGraphFailsClearly() {
+        Tensor x = leaf(1, 2);
+        Tensor y = x.exp().sum();
+        y.backward();
+        IllegalStateException e = assertThrows(IllegalStateException.class, y::backward);
+        assertTrue(e.getMessage().contains("already freed") && e.getMessage().contains("retainGraph"), e.getMessage());
+    }
+
+    @Test
+    void retainGraphAllowsASecondBackward() {
+        Tensor x = leaf(1);
+        Tensor y = x.exp().sum();
+        y.backward(y.onesLike(), true);
+        y.backward(y.onesLike(), false);
+        assertEquals(2 * Math.E, x.grad().item(), 1e-12);
+    }
+
+    @Test
+    void retainGradKeepsAnIntermediateGradient() {
+        Tensor x = leaf(1, 2);
+        Tensor h = x.mul(3.0).retainGrad();
+        h.square().sum().backward();
+        assertArrayEquals(new double[] {6, 12}, h.grad().toDoubleArray());
+        assertArrayEquals(new double[] {18, 36}, x.grad().toDoubleArray());
+    }
+
+    @Test
+    void backwardWithUpstreamGradient() {
+        Tensor x = leaf(1, 2, 3);
+        x.mul(2.0).backward(Tensor.of(new double[] {1, 0, -1}, 3));
+        assertArrayEquals(new double[] {2, 0, -2}, x.grad().toDoubleArray());
+    }
+
+    @Test
+    void savedTensorsModifiedInPlaceAreDetected() {
+        Tensor x = leaf(1, 2);
+        Tensor a = Tensor.of(new double[] {3, 4}, 2);
+        Tensor y = x.mul(a).sum();
+        a.fill(0);
+        IllegalStateException e = assertThrows(IllegalStateException.class, y::backward);
+        assertTrue(e.getMessage().contains("'mul'") && e.getMessage().contains("modified in place"), e.getMessage());
+    }
+
+    @Test
+    void inPlaceUpdatesOfParametersNeedNoGrad() {
+        Tensor w = leaf(1, 2);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> w.addInPlace(w.onesLike(), 1));
+        assertTrue(e.getMessage().startsWith("addInPlace: a tensor [2] that requires grad"), e.getMessage());
+        try (var ignored = Autograd.noGrad()) {
+            w.addInPlace(w.onesLike(), -0.5).mulInPlace(2);
+        }
+        assertArrayEquals(new double[] {1, 3}, w.toDoubleArray());
+    }
+
+    @Test
+    void everyNodeKnowsItsOp() {
+        Tensor x = leaf(1, 2);
+        Tensor y = x.exp().mul(2.0).softmax(0);
+        assertEquals("softmax", y.opName());
+        assertEquals("mul", y.graphInputs().get(0).opName());
+        assertNull(x.opName());
+    }
+
+    private static final class Cube extends CustomFunction {
+        private final double derivativeScale;
+
+        Cube(double derivativeScale) {
+            super(derivativeScale == 3 ? "cube" : "cube-with-wrong-backward");
+            this.derivativeScale = derivativeScale;
+        }
+
+        @Override
+        protected Tensor forward(Context ctx, Tensor... in) {
+            ctx.save(in[0]);
+            return in[0].mul(in[0]).mul(in[0]);
+        }
+
+        @Override
+        protected Tensor[] backward(Context ctx, Tensor g) {
+            Tensor x = ctx.saved(0);
+            return new Tensor[] {ctx.needsInputGrad(0) ? g.mul(x.square()).mul(derivativeScale) : null};
+        }
+    }
+
+    @Test
+    void customFunctionsRecordTheirNameAndPassGradCheck() {
+        Tensor x = leaf(0.5, -1.5, 2);
+        Tensor y = new Cube(3).apply(x);
+        assertEquals("cube", y.opName());
+        GradCheck.Report r = GradCheck.check("cube", xs -> new Cube(3).apply(xs[0]).exp(), GradCheck.Options.defaults(1), x);
+        assertTrue(r.ops().contains("cube"));
+    }
+
+    @Test
+    void gradCheckCatchesAWrongBackwardAndNamesIt() {
+        Tensor x = leaf(0.5, -1.5, 2);
+        GradCheck.Failure f = assertThrows(GradCheck.Failure.class,
+                () -> GradCheck.check("cube-with-wrong-backward", xs -> new Cube(2.9).apply(xs[0]), GradCheck.Options.defaults(0x2a), x));
+        String m = f.getMessage();
+        assertTrue(m.contains("'cube-with-wrong-backward'") && m.contains("seed 0x2a") && m.contains("input 0 (shape [3])")
+                && m.contains("analytic") && m.contains("numerical"), m);
+    }
+
+    @Test
+    void gradCheckCatchesANonzeroGradientForAZeroUpstream() {
+        CustomFunction leaky = new CustomFunction("leaky-backward") {
+            @Override
+            protected Tensor forward(Context ctx, Tensor... in) {
+                return in[0].mul(2.0);
+            }
+
+            @Override
+            protected Tensor[] backward(Context ctx, Tensor g) {
+                return new Tensor[] {g.mul(2.0).add(1e-3)}; // wrong: ignores a zero upstream
+            }
+        };
+        GradCheck.Failure f = assertThrows(GradCheck.Failure.class, () -> GradCheck.check("leaky-backward",
+                xs -> leaky.apply(xs[0]), GradCheck.Options.defaults(3), leaf(1, 2)));
+        assertTrue(f.getMessage().contains("leaky-backward"), f.getMessage());
+    }
+
+    @Test
+    void wrongGradientShapeFromABackwardNamesTheOp() {
+        CustomFunction bad = new CustomFunction("bad-shape") {
+            @Override
+            protected Tensor forward(Context ctx, Tensor... in) {
+                return in[0].mul(2.0);
+            }
+
+            @Override
+            protected Tensor[] backward(Context ctx, Tensor g) {
+                return new Tensor[] {g.sum()};
+            }
+        };
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> bad.apply(leaf(1, 2)).sum().backward());
+        assertEquals("backward of 'bad-shape': gradient of input 0 has shape [] but the input has shape [2]", e.getMessage());
+    }
+}
