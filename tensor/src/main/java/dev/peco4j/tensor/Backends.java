@@ -27,6 +27,28 @@ public final class Backends {
         return b;
     }
 
+    /**
+     * Worker threads for kernels that run in parallel: {@code peco4j.threads}, default the number of
+     * processors. Kernels partition their output statically, so results do not depend on it.
+     */
+    public static int threads() {
+        String v = System.getProperty("peco4j.threads", "").trim();
+        if (v.isEmpty()) return Runtime.getRuntime().availableProcessors();
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= 1) return n;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException("peco4j.threads: expected a positive integer, got '" + v + "'");
+    }
+
+    /** The preferred float vector species of this CPU, as the Vector API backend will use it. */
+    public static String vectorSpecies() {
+        var species = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED;
+        return species.vectorBitSize() + "-bit, " + species.length() + " float lanes (" + species + ")";
+    }
+
     static Backend choose(String requested) {
         return switch (requested) {
             case "auto", "scalar" -> ScalarBackend.INSTANCE;

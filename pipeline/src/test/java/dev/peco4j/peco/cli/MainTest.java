@@ -1,0 +1,41 @@
+package dev.peco4j.peco.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class MainTest {
+    private static String run(String... args) {
+        PrintStream old = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+        try {
+            assertEquals(0, new CommandLine(new Main()).execute(args));
+        } finally {
+            System.setOut(old);
+        }
+        return buf.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void infoNamesJdkVectorBackendAndThreads() {
+        String out = run("info");
+        assertTrue(out.contains("jdk ") && out.contains("vector ") && out.contains("float lanes")
+                && out.contains("backend  scalar") && out.contains("threads  "), out);
+    }
+
+    @Test
+    void spiralsLearnsAndIsDeterministic() {
+        String a = run("spirals", "--points", "60", "--steps", "300", "--seed", "3");
+        String b = run("spirals", "--points", "60", "--steps", "300", "--seed", "3");
+        String last = a.lines().filter(l -> l.startsWith("step  300")).findFirst().orElseThrow();
+        assertEquals(last, b.lines().filter(l -> l.startsWith("step  300")).findFirst().orElseThrow());
+        double acc = Double.parseDouble(last.replaceAll(".*accuracy ([0-9.]+)%.*", "$1"));
+        assertTrue(acc > 80, last);
+    }
+}
