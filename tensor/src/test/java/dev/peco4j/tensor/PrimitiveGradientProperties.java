@@ -54,6 +54,31 @@ final class PrimitiveGradientProperties {
         });
     }
 
+    /** A reduction over a random subset of dims (none = all), keepdim random. */
+    private interface Reduction {
+        Tensor apply(Tensor x, int[] dims, boolean keepdim);
+    }
+
+    private static void reduction(Op op, Reduction f) {
+        PROPERTIES.put(op, g -> {
+            int[] s = g.shape(0, 4, 4);
+            int[] dims = someDims(g, s.length);
+            boolean keep = g.chance(0.5);
+            Input a = g.input(s);
+            check(g, op, xs -> f.apply(a.view(xs[0]), dims, keep), a.leaf());
+        });
+    }
+
+    /** An op along one random dim (negative half the time). */
+    private static void alongDim(Op op, java.util.function.BiFunction<Tensor, Integer, Tensor> f) {
+        PROPERTIES.put(op, g -> {
+            int[] s = g.shape(1, 4, 5);
+            int dim = g.intIn(-s.length, s.length - 1);
+            Input a = g.input(s, new Values(-3, 3, 0));
+            check(g, op, xs -> f.apply(a.view(xs[0]), dim), a.leaf());
+        });
+    }
+
     private static Values kinks(double lo, double hi, double... at) {
         return new Values(lo, hi, 0.01, at);
     }
@@ -120,32 +145,10 @@ final class PrimitiveGradientProperties {
                     .to(DType.FLOAT64), a.leaf());
         });
 
-        PROPERTIES.put(Op.SUM, g -> {
-            int[] s = g.shape(0, 4, 4);
-            int[] dims = someDims(g, s.length);
-            boolean keep = g.chance(0.5);
-            Input a = g.input(s);
-            check(g, Op.SUM, xs -> a.view(xs[0]).sum(dims, keep), a.leaf());
-        });
-        PROPERTIES.put(Op.AMAX, g -> {
-            int[] s = g.shape(0, 4, 4);
-            int[] dims = someDims(g, s.length);
-            boolean keep = g.chance(0.5);
-            Input a = g.input(s);
-            check(g, Op.AMAX, xs -> a.view(xs[0]).amax(dims, keep), a.leaf());
-        });
-        PROPERTIES.put(Op.SOFTMAX, g -> {
-            int[] s = g.shape(1, 4, 5);
-            int dim = g.intIn(-s.length, s.length - 1);
-            Input a = g.input(s, new Values(-3, 3, 0));
-            check(g, Op.SOFTMAX, xs -> a.view(xs[0]).softmax(dim), a.leaf());
-        });
-        PROPERTIES.put(Op.LOG_SOFTMAX, g -> {
-            int[] s = g.shape(1, 4, 5);
-            int dim = g.intIn(-s.length, s.length - 1);
-            Input a = g.input(s, new Values(-3, 3, 0));
-            check(g, Op.LOG_SOFTMAX, xs -> a.view(xs[0]).logSoftmax(dim), a.leaf());
-        });
+        reduction(Op.SUM, (x, dims, keep) -> x.sum(dims, keep));
+        reduction(Op.AMAX, (x, dims, keep) -> x.amax(dims, keep));
+        alongDim(Op.SOFTMAX, Tensor::softmax);
+        alongDim(Op.LOG_SOFTMAX, Tensor::logSoftmax);
 
         PROPERTIES.put(Op.RESHAPE, g -> {
             int[] s = g.shape(1, 4, 4);
