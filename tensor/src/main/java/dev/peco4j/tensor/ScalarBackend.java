@@ -98,8 +98,7 @@ final class ScalarBackend implements Backend {
         int[] slot = reducedSlots(x.shape(), dims);
         for (int k = 0; k < v.length; k++) {
             int s = slot[k];
-            if (Double.isNaN(v[k]) || v[k] > acc[s]) acc[s] = v[k];
-            else if (Double.isNaN(acc[s])) continue;
+            if (Double.isNaN(v[k]) || v[k] > acc[s]) acc[s] = v[k]; // a NaN stays: NaN > x is false
         }
         return Tensor.fromDoubles(x.dtype(), out, acc);
     }
