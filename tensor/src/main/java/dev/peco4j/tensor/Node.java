@@ -14,6 +14,7 @@ final class Node {
 
     final String op;
     final Tensor[] inputs;
+    private final Storage[] inputStorages;
     private final int[] inputVersions;
     private Backward backward;
 
@@ -21,8 +22,12 @@ final class Node {
         this.op = op;
         this.backward = backward;
         this.inputs = inputs;
+        this.inputStorages = new Storage[inputs.length];
         this.inputVersions = new int[inputs.length];
-        for (int k = 0; k < inputs.length; k++) inputVersions[k] = inputs[k].storage.version;
+        for (int k = 0; k < inputs.length; k++) {
+            inputStorages[k] = inputs[k].storage;
+            inputVersions[k] = inputs[k].storage.version;
+        }
     }
 
     Tensor[] runBackward(Tensor grad, boolean retainGraph) {
@@ -31,6 +36,10 @@ final class Node {
                     + "backward(); pass retainGraph=true to the first backward to go through it twice");
         }
         for (int k = 0; k < inputs.length; k++) {
+            if (inputs[k].storage != inputStorages[k]) {
+                throw new IllegalStateException("backward: input " + k + " of '" + op + "' (shape " + inputs[k].shape()
+                        + ") was given new data (setData) after it was used");
+            }
             if (inputs[k].storage.version != inputVersions[k]) {
                 throw new IllegalStateException("backward: input " + k + " of '" + op + "' (shape " + inputs[k].shape()
                         + ") was modified in place after it was used (version " + inputs[k].storage.version

@@ -27,10 +27,11 @@ import java.util.List;
  * refuse to run on tensors that require a gradient while the graph is being recorded.
  */
 public final class Tensor {
-    final Storage storage;
-    private final Shape shape;
-    private final int[] strides;
-    private final int offset;
+    // not final only for setData (PyTorch's `param.data = ...`), allowed on leaves alone
+    Storage storage;
+    private Shape shape;
+    private int[] strides;
+    private int offset;
 
     private boolean requiresGrad;
     private boolean retainGrad;
@@ -736,6 +737,26 @@ public final class Tensor {
         checkInPlace(op);
         Backends.current().copyInto(this, values);
         storage.version++;
+        return this;
+    }
+
+    /**
+     * Replaces this leaf's data (storage, shape, dtype) by src's, keeping the tensor object, its
+     * requires-grad flag and its identity — what {@code Module.to(dtype)} needs so that code holding
+     * the parameter keeps working. The gradient is dropped. A graph that saved this tensor before
+     * fails on backward, as after any in-place change.
+     */
+    public Tensor setData(Tensor src) {
+        if (node != null) throw new IllegalStateException("setData: only leaves can take new data; this tensor was made by '" + node.op + "'");
+        if (requiresGrad && !src.dtype().isFloating()) {
+            throw new IllegalArgumentException("setData: a tensor that requires grad cannot take " + src.dtype() + " data");
+        }
+        storage.version++;
+        this.storage = src.storage;
+        this.shape = src.shape;
+        this.strides = src.strides.clone();
+        this.offset = src.offset;
+        this.grad = null;
         return this;
     }
 

@@ -130,6 +130,21 @@ class AutogradTest {
     }
 
     @Test
+    void setDataSwapsALeafsDataAndBreaksGraphsThatSavedIt() {
+        Tensor w = leaf(1, 2);
+        Tensor y = w.mul(w).sum();
+        Tensor before = w;
+        w.setData(Tensor.of(new float[] {3, 4, 5}, 3));
+        assertTrue(before == w && w.requiresGrad());
+        assertEquals(DType.FLOAT32, w.dtype());
+        assertEquals(Shape.of(3), w.shape());
+        IllegalStateException e = assertThrows(IllegalStateException.class, y::backward);
+        assertTrue(e.getMessage().contains("given new data"), e.getMessage());
+        w.mul(2.0).sum().backward();
+        assertArrayEquals(new double[] {2, 2, 2}, w.grad().toDoubleArray());
+    }
+
+    @Test
     void inPlaceUpdatesOfParametersNeedNoGrad() {
         Tensor w = leaf(1, 2);
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> w.addInPlace(w.onesLike(), 1));

@@ -1,0 +1,103 @@
+package dev.peco4j.nn;
+
+import dev.peco4j.tensor.DType;
+import dev.peco4j.tensor.Functional;
+import dev.peco4j.tensor.Generator;
+import dev.peco4j.tensor.Tensor;
+import java.util.List;
+
+/**
+ * Multi-head self-attention in BEiT's form. Letters: B batch, N tokens, C channels, H heads, D head dim.
+ * qkv is one linear C → 3·H·D without bias, plus learnable q_bias and v_bias (k has none); logits are
+ * scaled by D^−½, take an optional relative position bias (own table, and/or one passed in), softmax,
+ * attention dropout, then proj (H·D → C) and its dropout. Names match BEiT's state dicts.
+ */
+public final class Attention extends Module {
+    /** headDim 0 means dim/heads; windowH/W 0 means no per-layer relative position table. */
+    public record Config(int dim, int heads, boolean qkvBias, double attnDrop, double projDrop, int windowH, int windowW,
+                         int headDim) {
+        public Config {
+            if (dim < 1 || heads < 1 || (headDim == 0 && dim % heads != 0)) {
+                throw new IllegalArgumentException("Attention: dim " + dim + " is not divisible by " + heads + " heads");
+            }
+        }
+
+        public static Config of(int dim, int heads) {
+            return new Config(dim, heads, true, 0, 0, 0, 0, 0);
+        }
+
+        public Config window(int h, int w) {
+            return new Config(dim, heads, qkvBias, attnDrop, projDrop, h, w, headDim);
+        }
+
+        public Config qkvBias(boolean on) {
+            return new Config(dim, heads, on, attnDrop, projDrop, windowH, windowW, headDim);
+        }
+
+        public Config dropout(double attn, double proj) {
+            return new Config(dim, heads, qkvBias, attn, proj, windowH, windowW, headDim);
+        }
+
+        int d() {
+            return headDim > 0 ? headDim : dim / heads;
+        }
+    }
+
+    public final Config config;
+    public final Tensor qBias, vBias;
+    public final Tensor relativePositionBiasTable, relativePositionIndex;
+    public final Linear qkv, proj;
+    public final Dropout attnDrop, projDrop;
+    private final double scale;
+
+    public Attention(Generator gen, Config c) {
+        this.config = c;
+        int all = c.heads() * c.d();
+        this.qBias = c.qkvBias() ? parameter("q_bias", Tensor.zeros(DType.FLOAT32, all)) : null;
+        this.vBias = c.qkvBias() ? parameter("v_bias", Tensor.zeros(DType.FLOAT32, all)) : null;
+        if (c.windowH() > 0) {
+            relativePositionBiasTable = parameter("relative_position_bias_table",
+                    Tensor.zeros(DType.FLOAT32, RelativePositionBias.tableSize(c.windowH(), c.windowW()), c.heads()));
+            relativePositionIndex = buffer("relative_position_index", RelativePositionBias.index(c.windowH(), c.windowW()), true);
+        } else {
+            relativePositionBiasTable = null;
+            relativePositionIndex = null;
+        }
+        this.qkv = child("qkv", new Linear(gen, c.dim(), 3 * all, false));
+        this.attnDrop = child("attn_drop", new Dropout(c.attnDrop()));
+        this.proj = child("proj", new Linear(gen, all, c.dim()));
+        this.projDrop = child("proj_drop", new Dropout(c.projDrop()));
+        this.scale = 1 / Math.sqrt(c.d());
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        return forward(x, null);
+    }
+
+    /** x (B, N, C); sharedBias (H, N, N) or null. */
+    public Tensor forward(Tensor x, Tensor sharedBias) {
+        if (x.dim() != 3 || x.size(2) != config.dim()) {
+            throw new IllegalArgumentException("Attention: expected (B, N, " + config.dim() + "), got " + x.shape());
+        }
+        int b = x.size(0), n = x.size(1), h = config.heads(), d = config.d();
+        Tensor bias = null;
+        if (qBias != null) bias = Tensor.cat(List.of(qBias, vBias.detach().zerosLike(), vBias), 0); // (3·H·D), k gets none
+        Tensor qkvOut = Functional.linear(x, qkv.weight, bias)             // (B, N, 3·H·D)
+                .reshape(b, n, 3, h, d).permute(2, 0, 3, 1, 4);            // (3, B, H, N, D)
+        Tensor q = qkvOut.select(0, 0).mul(scale), k = qkvOut.select(0, 1), v = qkvOut.select(0, 2);
+        Tensor attn = q.matmul(k.mT());                                     // (B, H, N, N)
+        if (relativePositionBiasTable != null) {
+            attn = attn.add(RelativePositionBias.gather(relativePositionBiasTable, relativePositionIndex).unsqueeze(0));
+        }
+        if (sharedBias != null) attn = attn.add(sharedBias.unsqueeze(0));
+        attn = attnDrop.forward(attn.softmax(-1));
+        Tensor out = attn.matmul(v).transpose(1, 2).reshape(b, n, h * d);  // (B, N, H·D)
+        return projDrop.forward(proj.forward(out));
+    }
+
+    @Override
+    protected String extraRepr() {
+        return "dim=" + config.dim() + ", heads=" + config.heads();
+    }
+}
