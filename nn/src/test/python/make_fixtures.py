@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""Generates the PyTorch parity fixtures for peco4j's nn tests.
+
+Uses only Debian's python3-torch (PyTorch 1.13) and the standard library; safetensors files are
+written by hand (8-byte little-endian header length, compact JSON header padded with spaces to a
+multiple of 8, then the tensors' bytes in header order), the layout peco4j writes too.
+
+    /usr/bin/python3 nn/src/test/python/make_fixtures.py nn/src/test/resources/fixtures
+
+Each layer fixture holds: "input.<name>" tensors, the module's state dict under "param.<name>"
+(PyTorch names), "upstream" (the gradient fed to backward), "output", and "grad.input.<name>" /
+"grad.param.<name>" for every input and parameter.
+"""
+import json
+import math
+import os
+import struct
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.float16: "F16", torch.bfloat16: "BF16",
+          torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8",
+          torch.bool: "BOOL"}
+
+
+def tensor_bytes(t):
+    t = t.detach().contiguous().cpu()
+    if t.dtype == torch.bfloat16:
+        return t.view(torch.int16).numpy().tobytes()
+    if t.dtype == torch.bool:
+        return t.to(torch.uint8).numpy().tobytes()
+    return t.numpy().tobytes()  # little-endian on the machines we run on
+
+
+def save(path, tensors, metadata=None):
+    header, blobs, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, t in tensors.items():
+        b = tensor_bytes(t)
+        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
+        offset += len(b)
+        blobs.append(b)
+    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    h += b" " * ((8 - len(h) % 8) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+def relative_position_index(wh, ww):
+    """BEiT's index: patch offsets packed into rows of a (2Wh-1)(2Ww-1) table, then 3 rows for [CLS]."""
+    coords = torch.stack(torch.meshgrid([torch.arange(wh), torch.arange(ww)], indexing="ij"))
+    flat = torch.flatten(coords, 1)
+    rel = (flat[:, :, None] - flat[:, None, :]).permute(1, 2, 0).contiguous()
+    rel[:, :, 0] += wh - 1
+    rel[:, :, 1] += ww - 1
+    rel[:, :, 0] *= 2 * ww - 1
+    n, t = wh * ww, (2 * wh - 1) * (2 * ww - 1) + 3
+    idx = torch.zeros((n + 1, n + 1), dtype=torch.int64)
+    idx[1:, 1:] = rel.sum(-1)
+    idx[0, 0:] = t - 3
+    idx[0:, 0] = t - 2
+    idx[0, 0] = t - 1
+    return idx
+
+
+class Attention(nn.Module):
+    """BEiT's attention: qkv without bias plus q_bias and v_bias, a per-layer relative position bias."""
+
+    def __init__(self, dim, heads, window):
+        super().__init__()
+        self.heads = heads
+        self.scale = (dim // heads) ** -0.5
+        self.qkv = nn.Linear(dim, dim * 3, bias=False)
+        self.q_bias = nn.Parameter(torch.zeros(dim))
+        self.v_bias = nn.Parameter(torch.zeros(dim))
+        wh, ww = window
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * wh - 1) * (2 * ww - 1) + 3, heads))
+        self.register_buffer("relative_position_index", relative_position_index(wh, ww))
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        b, n, c = x.shape
+        bias = torch.cat((self.q_bias, torch.zeros_like(self.v_bias, requires_grad=False), self.v_bias))
+        qkv = F.linear(x, self.qkv.weight, bias).reshape(b, n, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0] * self.scale, qkv[1], qkv[2]
+        attn = q @ k.transpose(-2, -1)
+        rel = self.relative_position_bias_table[self.relative_position_index.view(-1)].view(n, n, -1)
+        attn = (attn + rel.permute(2, 0, 1).unsqueeze(0)).softmax(dim=-1)
+        return self.proj((attn @ v).transpose(1, 2).reshape(b, n, -1))
+
+
+class Mlp(nn.Module):
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class Block(nn.Module):
+    """BEiT's pre-norm block with LayerScale (drop path off)."""
+
+    def __init__(self, dim, heads, window, init_values):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.attn = Attention(dim, heads, window)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = Mlp(dim, 4 * dim)
+        self.gamma_1 = nn.Parameter(init_values * torch.ones(dim))
+        self.gamma_2 = nn.Parameter(init_values * torch.ones(dim))
+
+    def forward(self, x):
+        x = x + self.gamma_1 * self.attn(self.norm1(x))
+        return x + self.gamma_2 * self.mlp(self.norm2(x))
+
+
+def randomize(module, scale=0.3):
+    """Replaces every parameter by random values (1-D weights around 1), so zero-initialized ones are tested too."""
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            p.copy_(torch.randn_like(p) * scale + (1.0 if p.dim() == 1 and name.endswith("weight") else 0.0))
+
+
+def layer_fixture(path, module, inputs, metadata):
+    """Runs module on inputs, backward with a random upstream gradient, saves everything."""
+    for t in inputs.values():
+        t.requires_grad_(True)
+    out = module(*inputs.values())
+    upstream = torch.randn_like(out)
+    out.backward(upstream)
+    tensors = {}
+    for n, t in inputs.items():
+        tensors["input." + n] = t.detach()
+    for n, t in module.state_dict().items():
+        tensors["param." + n] = t
+    tensors["upstream"] = upstream
+    tensors["output"] = out.detach()
+    for n, t in inputs.items():
+        tensors["grad.input." + n] = t.grad
+    for n, p in module.named_parameters():
+        tensors["grad.param." + n] = p.grad
+    save(path, tensors, dict(metadata, torch=torch.__version__))
+
+
+def adamw_fixture(path):
+    """10 AdamW steps: a decayed weight and a no-decay bias group, BEiT's cosine schedule with warm-up."""
+    torch.manual_seed(5)
+    x, y = torch.randn(16, 4), torch.randn(16, 3)
+    w, b = nn.Parameter(torch.randn(3, 4) * 0.5), nn.Parameter(torch.randn(3) * 0.5)
+    base, final, total, warmup = 1e-2, 1e-4, 10, 3
+    warm = [base * i / (warmup - 1) for i in range(warmup)]  # np.linspace(0, base, warmup)
+    warm[-1] = base
+    sched = warm + [final + 0.5 * (base - final) * (1 + math.cos(math.pi * i / (total - warmup)))
+                    for i in range(total - warmup)]
+    opt = torch.optim.AdamW([{"params": [w], "weight_decay": 0.05}, {"params": [b], "weight_decay": 0.0}],
+                            lr=base, betas=(0.9, 0.999), eps=1e-8)
+    tensors = {"data.x": x, "data.y": y, "init.weight": w.detach().clone(), "init.bias": b.detach().clone(),
+               "schedule": torch.tensor(sched, dtype=torch.float64)}
+    for step in range(total):
+        for g in opt.param_groups:
+            g["lr"] = sched[step]
+        opt.zero_grad()
+        loss = ((x @ w.t() + b - y) ** 2).mean()
+        loss.backward()
+        tensors["step%d.grad.weight" % step] = w.grad.detach().clone()
+        tensors["step%d.grad.bias" % step] = b.grad.detach().clone()
+        opt.step()
+        tensors["step%d.weight" % step] = w.detach().clone()
+        tensors["step%d.bias" % step] = b.detach().clone()
+    save(path, tensors, {"torch": torch.__version__, "weight_decay": "0.05", "betas": "0.9,0.999", "eps": "1e-08"})
+
+
+def dtypes_fixture(path):
+    """One small tensor of each dtype, with known values."""
+    v = torch.tensor([0.0, 1.5, -2.25, 65504.0, 1e-3])
+    save(path, {
+        "f32": v, "f64": v.double() / 3, "f16": v.half(), "bf16": v.bfloat16(),
+        "i64": torch.tensor([[-3, 0], [7, 2**31 - 1]], dtype=torch.int64), "i32": torch.tensor([5, -6], dtype=torch.int32),
+        "u8": torch.tensor([0, 255, 17], dtype=torch.uint8), "bool": torch.tensor([True, False, True]),
+        "scalar": torch.tensor(4.0), "empty": torch.zeros(0, 3),
+    }, {"note": "dtypes fixture", "unicode": "caf\u00e9 \u2014 ok"})
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(0)
+    lin = nn.Linear(5, 3)
+    layer_fixture(os.path.join(out, "linear.safetensors"), lin, {"x": torch.randn(4, 2, 5)}, {"layer": "Linear(5, 3)"})
+
+    conv = nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2)
+    layer_fixture(os.path.join(out, "conv2d_stride2_groups2.safetensors"), conv, {"x": torch.randn(2, 4, 7, 6)},
+                  {"layer": "Conv2d(4, 6, 3, stride=2, padding=1, groups=2)"})
+
+    dw = nn.Conv2d(4, 4, 3, stride=1, padding=1, groups=4)
+    layer_fixture(os.path.join(out, "conv2d_depthwise.safetensors"), dw, {"x": torch.randn(2, 4, 5, 5)},
+                  {"layer": "Conv2d(4, 4, 3, padding=1, groups=4)"})
+
+    gn = nn.GroupNorm(2, 4)
+    randomize(gn)
+    layer_fixture(os.path.join(out, "group_norm.safetensors"), gn, {"x": torch.randn(2, 4, 3, 3) * 2 + 1},
+                  {"layer": "GroupNorm(2, 4)"})
+
+    ln = nn.LayerNorm(8, eps=1e-6)
+    randomize(ln)
+    layer_fixture(os.path.join(out, "layer_norm.safetensors"), ln, {"x": torch.randn(2, 3, 8) * 3 - 1},
+                  {"layer": "LayerNorm(8, eps=1e-6)"})
+
+    layer_fixture(os.path.join(out, "gelu.safetensors"), nn.GELU(), {"x": torch.randn(3, 7) * 2}, {"layer": "GELU()"})
+
+    attn = Attention(16, 4, (3, 3))
+    randomize(attn)
+    layer_fixture(os.path.join(out, "attention_relpos.safetensors"), attn, {"x": torch.randn(2, 10, 16)},
+                  {"layer": "BEiT Attention(dim=16, heads=4, window=3x3)", "dim": "16", "heads": "4", "window": "3,3"})
+
+    block = Block(16, 4, (2, 3), 0.1)
+    randomize(block)
+    layer_fixture(os.path.join(out, "beit_block.safetensors"), block, {"x": torch.randn(2, 7, 16)},
+                  {"layer": "BEiT Block(dim=16, heads=4, window=2x3, layer scale)", "dim": "16", "heads": "4",
+                   "window": "2,3"})
+
+    logits = torch.randn(6, 5) * 2
+    target = torch.tensor([0, 4, 2, 2, 1, 3])
+    logits.requires_grad_(True)
+    loss = F.cross_entropy(logits, target, label_smoothing=0.1)
+    loss.backward()
+    save(os.path.join(out, "cross_entropy_smoothing.safetensors"),
+         {"input.logits": logits.detach(), "input.target": target, "output": loss.detach(),
+          "grad.input.logits": logits.grad}, {"layer": "cross_entropy(label_smoothing=0.1)", "torch": torch.__version__})
+
+    adamw_fixture(os.path.join(out, "adamw_trajectory.safetensors"))
+    dtypes_fixture(os.path.join(out, "dtypes.safetensors"))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "nn/src/test/resources/fixtures")
