@@ -315,10 +315,15 @@ public final class SafeTensors {
             ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).flip();
             writeFully(ch, len);
             writeFully(ch, ByteBuffer.wrap(header));
+            // entries may be mapped, native or backed by any heap array: stream them through one buffer
+            ByteBuffer chunk = ByteBuffer.allocateDirect(1 << 20);
+            MemorySegment chunkSeg = MemorySegment.ofBuffer(chunk);
             for (Entry e : entries) {
                 MemorySegment d = e.data();
-                for (long at = 0; at < d.byteSize(); at += 1L << 30) {   // ByteBuffers stop at 2 GiB
-                    writeFully(ch, d.asSlice(at, Math.min(1L << 30, d.byteSize() - at)).asByteBuffer());
+                for (long at = 0; at < d.byteSize(); at += chunk.capacity()) {
+                    int n = (int) Math.min(chunk.capacity(), d.byteSize() - at);
+                    MemorySegment.copy(d, at, chunkSeg, 0, n);
+                    writeFully(ch, chunk.clear().limit(n));
                 }
             }
         });

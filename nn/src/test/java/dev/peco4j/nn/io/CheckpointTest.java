@@ -1,0 +1,144 @@
+package dev.peco4j.nn.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.peco4j.nn.AdamW;
+import dev.peco4j.nn.Linear;
+import dev.peco4j.nn.LoadReport;
+import dev.peco4j.nn.Module;
+import dev.peco4j.nn.ParamGroup;
+import dev.peco4j.nn.Schedule;
+import dev.peco4j.tensor.DType;
+import dev.peco4j.tensor.Functional;
+import dev.peco4j.tensor.Generator;
+import dev.peco4j.tensor.Tensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CheckpointTest {
+    @TempDir
+    Path dir;
+
+    /** A 2-layer MLP; the Generator drives init and the data. */
+    static final class Net extends Module {
+        final Linear fc1, fc2;
+
+        Net(Generator gen, int width) {
+            fc1 = child("fc1", new Linear(gen, 3, width));
+            fc2 = child("fc2", new Linear(gen, width, 2));
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            return fc2.forward(fc1.forward(x).gelu());
+        }
+    }
+
+    private static AdamW optimizer(Net n) {
+        return new AdamW(List.of(new ParamGroup("decay", List.of(n.fc1.weight, n.fc2.weight), 1e-2, 0.05),
+                new ParamGroup("no_decay", List.of(n.fc1.bias, n.fc2.bias), 1e-2, 0)), AdamW.Config.DEFAULT);
+    }
+
+    /** Steps from..to of a training run: each draws its batch from gen. */
+    private static void train(Net n, AdamW opt, Generator gen, int from, int to) {
+        Schedule s = Schedule.cosine(1e-2, 1e-4, 20, 4);
+        for (int step = from; step < to; step++) {
+            opt.applySchedule(s.at(step));
+            Tensor x = Tensor.randn(gen, 8, 3);
+            Tensor y = Tensor.randint(gen, 0, 2, 8);
+            opt.zeroGrad();
+            Functional.crossEntropy(n.forward(x), y, 0.1).backward();
+            opt.step();
+        }
+    }
+
+    @Test
+    void resumingFromACheckpointIsBitIdenticalToNotStopping() throws Exception {
+        Net a = new Net(new Generator(1), 16);
+        AdamW optA = optimizer(a);
+        Generator genA = new Generator(99);
+        train(a, optA, genA, 0, 20);
+
+        Net b = new Net(new Generator(1), 16);
+        AdamW optB = optimizer(b);
+        Generator genB = new Generator(99);
+        train(b, optB, genB, 0, 9);
+        Path p = dir.resolve("last.safetensors");
+        Checkpoint.save(p, b, optB, genB, 9, "{\"width\":16}");
+
+        Net c = new Net(new Generator(12345), 16); // different init: everything must come from the file
+        AdamW optC = optimizer(c);
+        Checkpoint ck = Checkpoint.load(p);
+        assertEquals(9, ck.step());
+        assertEquals("{\"width\":16}", ck.config());
+        assertTrue(ck.restore(c, optC, true).isClean());
+        train(c, optC, ck.generator(), 9, 20);
+        for (var e : a.stateDict().entrySet()) {
+            assertArrayEquals(e.getValue().toFloatArray(), c.stateDict().get(e.getKey()).toFloatArray(), e.getKey());
+        }
+    }
+
+    @Test
+    void loadingReportsMissingUnexpectedAndMismatchedNames() throws Exception {
+        Path p = dir.resolve("small.safetensors");
+        Checkpoint.save(p, new Net(new Generator(1), 4), null, null, 0, null);
+        Net wider = new Net(new Generator(1), 5);
+        Checkpoint ck = Checkpoint.load(p);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ck.restore(wider, null, true));
+        assertTrue(e.getMessage().contains("shape mismatches [fc1.weight: checkpoint [4, 3] vs model [5, 3]"), e.getMessage());
+        Map<String, Tensor> state = new java.util.LinkedHashMap<>(ck.model());
+        state.remove("fc2.bias");
+        state.put("head.weight", Tensor.zeros(DType.FLOAT32, 1));
+        LoadReport r = new Net(new Generator(2), 4).loadStateDict(state, false);
+        assertEquals(List.of("fc2.bias"), r.missing());
+        assertEquals(List.of("head.weight"), r.unexpected());
+        assertTrue(r.shapeMismatches().isEmpty());
+    }
+
+    /** Child process: writes a large checkpoint over the target, until it is killed. */
+    public static void main(String[] args) throws Exception {
+        Net big = new Net(new Generator(3), Integer.parseInt(args[1]));
+        Checkpoint.save(Path.of(args[0]), big, null, null, 2, "{\"run\":\"second\"}");
+    }
+
+    @Test
+    void aCrashDuringACheckpointWriteLeavesThePreviousCheckpointIntact() throws Exception {
+        Path target = dir.resolve("last.safetensors");
+        Net small = new Net(new Generator(1), 8);
+        Checkpoint.save(target, small, null, null, 1, "{\"run\":\"first\"}");
+        byte[] before = Files.readAllBytes(target);
+
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(java, "-Xmx3g", "--add-modules", "jdk.incubator.vector", "-cp",
+                System.getProperty("java.class.path"), CheckpointTest.class.getName(), target.toString(), "8000000")
+                .redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
+        // kill -9 as soon as the temporary file has data in it: the write is then under way
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        boolean caught = false;
+        while (System.nanoTime() < deadline && child.isAlive()) {
+            try (var s = Files.list(dir)) {
+                if (s.anyMatch(f -> f.getFileName().toString().endsWith(".tmp") && f.toFile().length() > 0)) {
+                    caught = child.isAlive();
+                    child.destroyForcibly();
+                    break;
+                }
+            }
+            Thread.sleep(1);
+        }
+        child.waitFor();
+        assertTrue(caught, "the child finished or never wrote before it could be killed: "
+                + Files.readString(dir.resolve("child.log")));
+        assertArrayEquals(before, Files.readAllBytes(target), "the previous checkpoint changed");
+        Checkpoint ck = Checkpoint.load(target);
+        assertEquals(1, ck.step());
+        assertEquals("{\"run\":\"first\"}", ck.config());
+        assertTrue(ck.restore(new Net(new Generator(5), 8), null, true).isClean());
+    }
+}
