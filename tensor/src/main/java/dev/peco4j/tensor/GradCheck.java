@@ -23,9 +23,11 @@ import java.util.function.Function;
  * GradCheck.check("tanh", xs -> xs[0].tanh(), GradCheck.Options.defaults(seed), a);
  * }</pre>
  *
- * Inputs are copied to fresh contiguous float64 leaves; those that require a gradient are checked,
- * the others (int indices, constants) are passed through. A failure throws {@link Failure} naming the
- * check, the input index and shape, the element, both values and the seed.
+ * Inputs that require a gradient are checked; the others (int indices, constants) are passed through.
+ * Contiguous float64 leaves are perturbed in place and restored, as PyTorch does, so a module's own
+ * parameters can be checked; other inputs are first copied to such leaves. Their gradients are put
+ * back as they were. A failure throws {@link Failure} naming the check, the input index and shape,
+ * the element, both values and the seed.
  */
 public final class GradCheck {
     private GradCheck() {}
@@ -58,7 +60,7 @@ public final class GradCheck {
     }
 
     public static Report check(String name, Function<Tensor[], Tensor> f, Options opt, Tensor... inputs) {
-        Tensor[] xs = new Tensor[inputs.length];
+        Tensor[] xs = new Tensor[inputs.length], savedGrads = new Tensor[inputs.length];
         int total = 0;
         for (int i = 0; i < inputs.length; i++) {
             Tensor in = inputs[i];
@@ -66,9 +68,22 @@ public final class GradCheck {
                 throw new IllegalArgumentException("gradcheck '" + name + "': input " + i + " is " + in.dtype()
                         + "; gradient checks need float64");
             }
-            xs[i] = in.requiresGrad() ? Backends.current().copy(in, DType.FLOAT64).requiresGrad(true) : in;
-            if (in.requiresGrad()) total += in.numel();
+            boolean direct = in.requiresGrad() && in.isLeaf() && in.isContiguous();
+            xs[i] = in.requiresGrad() && !direct ? Backends.current().copy(in, DType.FLOAT64).requiresGrad(true) : in;
+            savedGrads[i] = in.grad();
+            if (in.requiresGrad()) {
+                total += in.numel();
+                xs[i].zeroGrad();
+            }
         }
+        try {
+            return run(name, f, opt, xs, total);
+        } finally {
+            for (int i = 0; i < inputs.length; i++) if (inputs[i].requiresGrad()) inputs[i].setGrad(savedGrads[i]);
+        }
+    }
+
+    private static Report run(String name, Function<Tensor[], Tensor> f, Options opt, Tensor[] xs, int total) {
         Mode mode = opt.mode() == Mode.AUTO ? (total > opt.fastAbove() ? Mode.FAST : Mode.FULL) : opt.mode();
         Generator gen = new Generator(opt.seed());
 
@@ -93,13 +108,14 @@ public final class GradCheck {
             for (int i = 0; i < xs.length; i++) {
                 if (!xs[i].requiresGrad()) continue;
                 double[] data = xs[i].storage.d;
-                for (int j = 0; j < data.length; j++) {
-                    double keep = data[j];
-                    data[j] = keep + opt.eps();
+                for (int j = 0; j < xs[i].numel(); j++) {
+                    int at = xs[i].offset() + j;
+                    double keep = data[at];
+                    data[at] = keep + opt.eps();
                     double plus = loss(f, xs, u);
-                    data[j] = keep - opt.eps();
+                    data[at] = keep - opt.eps();
                     double minus = loss(f, xs, u);
-                    data[j] = keep;
+                    data[at] = keep;
                     double numerical = (plus - minus) / (2 * opt.eps());
                     compare(where, opt, analytic[i][j], numerical,
                             "input " + i + " (shape " + xs[i].shape() + ") at element " + unravel(j, xs[i].shape()));
@@ -149,7 +165,7 @@ public final class GradCheck {
         for (int i = 0; i < xs.length; i++) {
             if (dir[i] == null) continue;
             double[] data = xs[i].storage.d;
-            for (int j = 0; j < data.length; j++) data[j] += scale * dir[i][j];
+            for (int j = 0; j < dir[i].length; j++) data[xs[i].offset() + j] += scale * dir[i][j];
         }
     }
 

@@ -174,6 +174,54 @@ public final class SafeTensors {
         return new Entry(name, dt, t.shape().dims(), seg);
     }
 
+    /**
+     * An entry holding a tensor's values converted to {@code as}: F32, F64, F16, BF16 (rounded to
+     * nearest even, as PyTorch converts), I32, I64, U8 or BOOL.
+     */
+    public static Entry entry(String name, Tensor t, Dtype as) {
+        int n = t.numel();
+        ByteOrder le = ByteOrder.LITTLE_ENDIAN;
+        MemorySegment seg = MemorySegment.ofArray(new byte[Math.multiplyExact(n, as.size)]);
+        switch (as) {
+            case F32, F64 -> {
+                return entry(name, t.to(as == Dtype.F32 ? DType.FLOAT32 : DType.FLOAT64));
+            }
+            case F16, BF16 -> {
+                float[] v = t.toFloatArray();
+                for (int k = 0; k < n; k++) {
+                    short bits = as == Dtype.F16 ? Float.floatToFloat16(v[k]) : bfloat16(v[k]);
+                    seg.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(le), 2L * k, bits);
+                }
+            }
+            case I32, I64, U8, BOOL -> {
+                if (t.dtype().isFloating()) throw new IllegalArgumentException("safetensors: tensor '" + name + "' is " + t.dtype() + ", not an integer tensor for " + as);
+                int[] v = t.toIntArray();
+                for (int k = 0; k < n; k++) {
+                    switch (as) {
+                        case I32 -> seg.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(le), 4L * k, v[k]);
+                        case I64 -> seg.set(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(le), 8L * k, v[k]);
+                        default -> {
+                            if (v[k] < 0 || v[k] > (as == Dtype.BOOL ? 1 : 255)) {
+                                throw new IllegalArgumentException("safetensors: tensor '" + name + "' holds " + v[k] + ", outside " + as);
+                            }
+                            seg.set(ValueLayout.JAVA_BYTE, k, (byte) v[k]);
+                        }
+                    }
+                }
+            }
+            default -> throw new IllegalArgumentException("safetensors: writing " + as + " is not supported");
+        }
+        return new Entry(name, as, t.shape().dims(), seg);
+    }
+
+    /** float → bfloat16 bits, rounding to nearest even (NaN stays NaN). */
+    static short bfloat16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) return (short) ((bits >>> 16) | 0x40);
+        int rounding = 0x7FFF + ((bits >>> 16) & 1);
+        return (short) ((bits + rounding) >>> 16);
+    }
+
     // ------------------------------------------------------------------ reading
 
     /** Maps and validates a file. */

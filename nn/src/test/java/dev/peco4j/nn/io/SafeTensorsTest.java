@@ -94,6 +94,21 @@ class SafeTensorsTest {
         return ByteBuffer.wrap(Files.readAllBytes(p), 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
     }
 
+    @Test
+    void writingHalfBfloatAndInt64MatchesPyTorchsBytes() throws Exception {
+        SafeTensors.Contents torch = SafeTensors.read(fixture("dtypes"));
+        Tensor v = torch.entries().get("f32").toTensor();
+        for (String name : new String[] {"f16", "bf16"}) {
+            SafeTensors.Entry ours = SafeTensors.entry(name, v, SafeTensors.Dtype.valueOf(name.toUpperCase()));
+            assertArrayEquals(torch.entries().get(name).data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
+                    ours.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), name + " bytes");
+        }
+        Tensor i64 = torch.entries().get("i64").toTensor();
+        assertArrayEquals(torch.entries().get("i64").data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
+                SafeTensors.entry("i64", i64, SafeTensors.Dtype.I64).data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        assertThrows(IllegalArgumentException.class, () -> SafeTensors.entry("u8", Tensor.ofInts(new int[] {256}, 1), SafeTensors.Dtype.U8));
+    }
+
     /** A file made of a raw length field, a header text and data bytes. */
     private Path file(String name, long headerLen, String header, int dataBytes) throws IOException {
         byte[] h = header.getBytes(StandardCharsets.UTF_8);
