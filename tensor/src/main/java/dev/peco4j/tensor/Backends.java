@@ -4,7 +4,8 @@ import java.lang.System.Logger.Level;
 
 /**
  * Chooses the backend once, at first use, from the system property {@code peco4j.backend}
- * ({@code auto}, {@code scalar}), and logs the choice once. A backend that was asked for by name and
+ * ({@code auto} = {@code vector}, or {@code scalar} to force the reference everywhere, as llama3.java's
+ * switch does), and logs the choice once. A backend that was asked for by name and
  * cannot start is an error, never a silent fallback.
  */
 public final class Backends {
@@ -19,7 +20,7 @@ public final class Backends {
             synchronized (Backends.class) {
                 if (current == null) {
                     current = choose(System.getProperty("peco4j.backend", "auto"));
-                    LOG.log(Level.DEBUG, "peco4j backend: " + current.name());
+                    LOG.log(Level.INFO, "peco4j backend: " + current.name());
                 }
                 b = current;
             }
@@ -51,9 +52,10 @@ public final class Backends {
 
     static Backend choose(String requested) {
         return switch (requested) {
-            case "auto", "scalar" -> ScalarBackend.INSTANCE;
+            case "auto", "vector" -> new VectorBackend(threads());
+            case "scalar" -> ScalarBackend.INSTANCE;
             default -> throw new IllegalArgumentException("peco4j.backend: unknown backend '" + requested
-                    + "' (expected auto or scalar)");
+                    + "' (expected auto, vector or scalar)");
         };
     }
 }

@@ -698,6 +698,13 @@ public final class Tensor {
         return split(Math.max(1, (size(d) + n - 1) / n), d);
     }
 
+    /** The float32 elements in row-major order: the storage itself when contiguous from 0, else a copy. */
+    float[] contiguousData() {
+        if (dtype() != DType.FLOAT32) throw new IllegalStateException("contiguousData: " + dtype());
+        if (isContiguous() && offset == 0) return storage.f;
+        return Backends.current().copy(this, DType.FLOAT32).storage.f;
+    }
+
     /** A view of contiguous-compatible data with new sizes, not recorded (kernels' internal use). */
     Tensor rawView(int... sizes) {
         Shape to = Shape.of(sizes);

@@ -26,7 +26,7 @@ class MainTest {
     void infoNamesJdkVectorBackendAndThreads() {
         String out = run("info");
         assertTrue(out.contains("jdk ") && out.contains("vector ") && out.contains("float lanes")
-                && out.contains("backend  scalar") && out.contains("threads  "), out);
+                && out.contains("backend  vector") && out.contains("threads  "), out);
     }
 
     @Test

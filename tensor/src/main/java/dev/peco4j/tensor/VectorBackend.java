@@ -1,0 +1,296 @@
+package dev.peco4j.tensor;
+
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The fast CPU backend: float32 kernels on the JDK Vector API, multi-threaded with a static
+ * partition (bit-identical for any thread count). Whatever it does not speed up — other dtypes,
+ * rare ops — goes to the {@link ScalarBackend} reference, which is also what every kernel here is
+ * tested against. GEMM is in {@link Sgemm}, convolution in {@link VectorConv}.
+ *
+ * <p>Element loops use {@code loopBound}, whole-vector bodies and a scalar tail (no masks in hot
+ * loops), as llama3.java does.
+ */
+final class VectorBackend implements Backend {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    /** Elements per parallel chunk of elementwise work: below this, threads cost more than they save. */
+    private static final int GRAIN = 1 << 15;
+
+    private final ScalarBackend ref = ScalarBackend.INSTANCE;
+    final Parallel par;
+
+    VectorBackend(int threads) {
+        this.par = new Parallel(threads);
+    }
+
+    @Override
+    public String name() {
+        return "vector (" + S.vectorBitSize() + "-bit, " + L + " float lanes, " + par.threads() + " threads)";
+    }
+
+    private static boolean f32(Tensor... ts) {
+        for (Tensor t : ts) if (t.dtype() != DType.FLOAT32) return false;
+        return true;
+    }
+
+    /** The elements of a float32 tensor, row-major, without copying when it is contiguous. */
+    private record Floats(float[] a, int off) {}
+
+    private Floats floats(Tensor x) {
+        if (x.isContiguous()) return new Floats(x.storage.f, x.offset());
+        return new Floats(gather(x), 0);
+    }
+
+    private static Tensor out(Shape s, float[] v) {
+        return new Tensor(Storage.wrap(v), s, s.contiguousStrides(), 0);
+    }
+
+    /** A strided float32 view copied to a new row-major array, innermost dim in a tight loop. */
+    private float[] gather(Tensor x) {
+        int n = x.numel();
+        float[] dst = new float[n];
+        if (n == 0) return dst;
+        int r = x.dim(), inner = r == 0 ? 1 : x.size(r - 1), is = r == 0 ? 0 : x.strides()[r - 1];
+        int rows = n / inner;
+        int[] starts = Tensor.offsets(r == 0 ? Shape.scalar() : Shape.of(Arrays.copyOf(x.shape().dims(), r - 1)),
+                r == 0 ? new int[0] : Arrays.copyOf(x.strides(), r - 1), x.offset());
+        float[] src = x.storage.f;
+        par.forRange(rows, Math.max(1, GRAIN / inner), (from, to) -> {
+            for (int row = from; row < to; row++) {
+                int s = starts[row], d = row * inner;
+                if (is == 1) System.arraycopy(src, s, dst, d, inner);
+                else for (int j = 0; j < inner; j++) dst[d + j] = src[s + j * is];
+            }
+        });
+        return dst;
+    }
+
+    // ------------------------------------------------------------------ elementwise
+
+    @Override
+    public Tensor map(UnaryOps.Fn fn, Tensor x) {
+        if (!f32(x)) return ref.map(fn, x);
+        Floats in = floats(x);
+        int n = x.numel();
+        float[] y = new float[n];
+        par.forRange(n, GRAIN, (from, to) -> VectorMath.map(fn, in.a(), in.off() + from, y, from, to - from));
+        return out(x.shape(), y);
+    }
+
+    @Override
+    public Tensor mapBackward(UnaryOps.Fn fn, Tensor x, Tensor y, Tensor g) {
+        if (!f32(x, y, g)) return ref.mapBackward(fn, x, y, g);
+        Floats xs = floats(x), ys = floats(y), gs = floats(g);
+        int n = x.numel();
+        float[] dx = new float[n];
+        par.forRange(n, GRAIN, (from, to) -> {
+            for (int k = from; k < to; k++) {
+                dx[k] = (float) (gs.a()[gs.off() + k] * fn.df().at(xs.a()[xs.off() + k], ys.a()[ys.off() + k]));
+            }
+        });
+        return out(x.shape(), dx);
+    }
+
+    @Override
+    public Tensor zip(BinaryOps.Fn fn, Tensor a, Tensor b, DType outType) {
+        if (!f32(a, b) || outType != DType.FLOAT32 || !VectorMath.hasVectorForm(fn)) return ref.zip(fn, a, b, outType);
+        Shape s = Shape.broadcast(a.shape(), b.shape(), fn.name().toLowerCase());
+        int n = s.numel();
+        float[] y = new float[n];
+        Tensor ea = a.shape().equals(s) ? a : a.expand(s.dims()), eb = b.shape().equals(s) ? b : b.expand(s.dims());
+        if (b.numel() == 1) { // tensor ∘ scalar
+            Floats fa = floats(ea);
+            float v = b.storage.f[b.offset()];
+            par.forRange(n, GRAIN, (from, to) -> VectorMath.zipScalar(fn, fa.a(), fa.off() + from, v, y, from, to - from));
+            return out(s, y);
+        }
+        int inner = s.rank() == 0 ? 1 : s.dim(-1);
+        if (a.shape().equals(s) && a.isContiguous() && b.dim() >= 1 && b.numel() == inner && b.size(-1) == inner
+                && b.isContiguous()) { // (…, C) ∘ (C): a row broadcast over leading dims, as a bias
+            float[] aa = a.storage.f, bb = b.storage.f;
+            int ao = a.offset(), bo = b.offset(), rows = n / Math.max(1, inner);
+            par.forRange(rows, Math.max(1, GRAIN / Math.max(1, inner)), (from, to) -> {
+                for (int r = from; r < to; r++) VectorMath.zip(fn, aa, ao + r * inner, bb, bo, y, r * inner, inner);
+            });
+            return out(s, y);
+        }
+        Floats fa = floats(ea), fb = floats(eb);
+        par.forRange(n, GRAIN, (from, to) -> VectorMath.zip(fn, fa.a(), fa.off() + from, fb.a(), fb.off() + from, y, from, to - from));
+        return out(s, y);
+    }
+
+    @Override
+    public Tensor where(Tensor cond, Tensor a, Tensor b) {
+        return ref.where(cond, a, b);
+    }
+
+    @Override
+    public Tensor copy(Tensor x, DType dtype) {
+        if (!f32(x) || dtype != DType.FLOAT32) return ref.copy(x, dtype);
+        if (x.isContiguous()) return out(x.shape(), Arrays.copyOfRange(x.storage.f, x.offset(), x.offset() + x.numel()));
+        return out(x.shape(), gather(x));
+    }
+
+    @Override
+    public void copyInto(Tensor dst, Tensor src) {
+        if (!f32(dst, src) || !dst.isContiguous()) {
+            ref.copyInto(dst, src);
+            return;
+        }
+        Tensor e = src.shape().equals(dst.shape()) ? src : src.expand(dst.shape().dims());
+        Floats f = floats(e);
+        System.arraycopy(f.a(), f.off(), dst.storage.f, dst.offset(), dst.numel());
+    }
+
+    // ------------------------------------------------------------------ reductions
+
+    @Override
+    public Tensor sum(Tensor x, int[] dims) {
+        if (!f32(x) || x.dim() == 0) return ref.sum(x, dims);
+        int r = x.dim();
+        boolean lastOnly = dims.length == 1 && dims[0] == r - 1;
+        boolean leading = dims.length > 0 && dims[dims.length - 1] == dims.length - 1; // dims 0..j-1
+        Floats f = floats(x);
+        int[] keep = x.shape().dims();
+        for (int d : dims) keep[d] = 1;
+        Shape os = Shape.of(keep);
+        if (lastOnly) { // row sums: (R, C) → (R, 1); each row summed by one thread, in order
+            int c = x.size(-1), rows = x.numel() / Math.max(1, c);
+            float[] y = new float[rows];
+            par.forRange(rows, Math.max(1, GRAIN / Math.max(1, c)), (from, to) -> {
+                for (int row = from; row < to; row++) y[row] = VectorMath.sum(f.a(), f.off() + row * c, c);
+            });
+            return out(os, y);
+        }
+        if (leading) { // column sums: (R, C) → (1, C), rows added in order
+            int c = 1;
+            for (int d = dims.length; d < r; d++) c *= x.size(d);
+            int rows = x.numel() / Math.max(1, c), cols = c;
+            float[] y = new float[c];
+            par.forRange(cols, Math.max(L, GRAIN / Math.max(1, rows)), (from, to) -> {
+                for (int row = 0; row < rows; row++) VectorMath.addInto(f.a(), f.off() + row * cols + from, y, from, to - from);
+            });
+            return out(os, y);
+        }
+        return ref.sum(x, dims);
+    }
+
+    @Override
+    public Tensor amax(Tensor x, int[] dims) {
+        return ref.amax(x, dims);
+    }
+
+    @Override
+    public Tensor argmax(Tensor x, int dim, boolean min) {
+        return ref.argmax(x, dim, min);
+    }
+
+    @Override
+    public Tensor softmax(Tensor x, int dim, boolean log) {
+        if (!f32(x) || dim != x.dim() - 1) return ref.softmax(x, dim, log);
+        Floats f = floats(x);
+        int c = x.size(-1), rows = x.numel() / Math.max(1, c);
+        float[] y = new float[x.numel()];
+        par.forRange(rows, Math.max(1, GRAIN / Math.max(1, c)), (from, to) -> {
+            for (int row = from; row < to; row++) VectorMath.softmaxRow(f.a(), f.off() + row * c, y, row * c, c, log);
+        });
+        return out(x.shape(), y);
+    }
+
+    // ------------------------------------------------------------------ GEMM
+
+    @Override
+    public Tensor bmm(Tensor a, Tensor b) {
+        if (!f32(a, b)) return ref.bmm(a, b);
+        int batch = a.size(0), n = a.size(1), k = a.size(2), m = b.size(2);
+        float[] c = new float[batch * n * m];
+        int[] sa = a.strides(), sb = b.strides();
+        if (batch == 1 || (long) n * m * k >= 1L << 21) {
+            for (int p = 0; p < batch; p++) {
+                Sgemm.gemm(n, m, k, new Sgemm.Mat(a.storage.f, a.offset() + p * sa[0], sa[1], sa[2]),
+                        new Sgemm.Mat(b.storage.f, b.offset() + p * sb[0], sb[1], sb[2]), c, p * n * m, m, false, par);
+            }
+        } else { // many small products (attention heads): one whole product per thread
+            Parallel serial = new Parallel(1);
+            par.forRange(batch, 1, (from, to) -> {
+                for (int p = from; p < to; p++) {
+                    Sgemm.gemm(n, m, k, new Sgemm.Mat(a.storage.f, a.offset() + p * sa[0], sa[1], sa[2]),
+                            new Sgemm.Mat(b.storage.f, b.offset() + p * sb[0], sb[1], sb[2]), c, p * n * m, m, false, serial);
+                }
+            });
+        }
+        return out(Shape.of(batch, n, m), c);
+    }
+
+    // ------------------------------------------------------------------ indexing
+
+    @Override
+    public Tensor gather(Tensor x, int dim, Tensor index) {
+        return ref.gather(x, dim, index);
+    }
+
+    @Override
+    public Tensor scatterAdd(Tensor self, int dim, Tensor index, Tensor src) {
+        return ref.scatterAdd(self, dim, index, src);
+    }
+
+    @Override
+    public Tensor indexSelect(Tensor x, int dim, Tensor index) {
+        return ref.indexSelect(x, dim, index);
+    }
+
+    @Override
+    public Tensor indexAdd(Tensor self, int dim, Tensor index, Tensor src) {
+        return ref.indexAdd(self, dim, index, src);
+    }
+
+    // ------------------------------------------------------------------ convolution and pooling
+
+    @Override
+    public Tensor conv2d(Tensor x, Tensor w, Conv2dParams p) {
+        return f32(x, w) ? VectorConv.forward(x, w, p, par) : ref.conv2d(x, w, p);
+    }
+
+    @Override
+    public Tensor conv2dBackwardInput(Tensor g, Tensor w, Shape inputShape, Conv2dParams p) {
+        return f32(g, w) ? VectorConv.backwardInput(g, w, inputShape, p, par) : ref.conv2dBackwardInput(g, w, inputShape, p);
+    }
+
+    @Override
+    public Tensor conv2dBackwardWeight(Tensor g, Tensor x, Shape weightShape, Conv2dParams p) {
+        return f32(g, x) ? VectorConv.backwardWeight(g, x, weightShape, p, par) : ref.conv2dBackwardWeight(g, x, weightShape, p);
+    }
+
+    @Override
+    public Tensor avgPool2d(Tensor x, Pool2dParams p) {
+        return ref.avgPool2d(x, p);
+    }
+
+    @Override
+    public Tensor avgPool2dBackward(Tensor g, Shape inputShape, Pool2dParams p) {
+        return ref.avgPool2dBackward(g, inputShape, p);
+    }
+
+    @Override
+    public Tensor[] maxPool2d(Tensor x, Pool2dParams p) {
+        return ref.maxPool2d(x, p);
+    }
+
+    @Override
+    public Tensor maxPool2dBackward(Tensor g, Tensor indices, Shape inputShape) {
+        return ref.maxPool2dBackward(g, indices, inputShape);
+    }
+
+    @Override
+    public Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW) {
+        return ref.adaptiveAvgPool2d(x, outH, outW);
+    }
+
+    @Override
+    public Tensor adaptiveAvgPool2dBackward(Tensor g, Shape inputShape) {
+        return ref.adaptiveAvgPool2dBackward(g, inputShape);
+    }
+}

@@ -1,0 +1,162 @@
+package dev.peco4j.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.peco4j.tensor.testing.Gen;
+import dev.peco4j.tensor.testing.Property;
+import java.util.List;
+import java.util.function.BiFunction;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The vector backend against the scalar reference, kernel by kernel, on random shapes with awkward
+ * sizes (1, 7, 17, 65, 257) and non-contiguous inputs; and its determinism: bit-identical results
+ * with 1, 2 and 3 threads.
+ *
+ * <p>Tolerances: GEMM-based kernels accumulate in float32 where the reference uses double, so they
+ * agree within 1e-5·√K relative to the operands' scale; elementwise maps within 2e-6 relative (the
+ * vector exp and erf are approximations of a few ulp); IEEE basic ops and copies exactly.
+ */
+class BackendEquivalenceTest {
+    private static final int[] AWKWARD = {1, 7, 17, 65, 257};
+    private static final Backend REF = ScalarBackend.INSTANCE;
+    private static final VectorBackend[] VEC = {new VectorBackend(1), new VectorBackend(2), new VectorBackend(3)};
+
+    private static int size(Gen g) {
+        return g.chance(0.5) ? AWKWARD[g.intIn(0, AWKWARD.length - 1)] : g.intIn(1, 40);
+    }
+
+    /** A float32 tensor of the shape, contiguous or not (transposed, sliced, expanded). */
+    private static Tensor f32(Gen g, int... shape) {
+        return g.input(shape, new Gen.Values(-2, 2, 0)).value().detach().to(DType.FLOAT32);
+    }
+
+    private static void close(Tensor expected, Tensor actual, double rtol, String what) {
+        assertEquals(expected.shape(), actual.shape(), what);
+        double[] e = expected.toDoubleArray(), a = actual.toDoubleArray();
+        double scale = 1e-30;
+        for (double v : e) scale = Math.max(scale, Math.abs(v));
+        for (int i = 0; i < e.length; i++) {
+            double err = Math.abs(a[i] - e[i]);
+            if (!(err <= rtol * (Math.abs(e[i]) + scale * 1e-2)) && !(Double.isNaN(e[i]) && Double.isNaN(a[i]))) {
+                throw new AssertionError(what + ": element " + i + " expected " + e[i] + " got " + a[i] + " (rtol " + rtol + ")");
+            }
+        }
+    }
+
+    /** Runs kernel on every vector backend: close to the reference, and identical across thread counts. */
+    private static void check(String what, double rtol, BiFunction<Backend, Integer, Tensor> kernel) {
+        Tensor expected = kernel.apply(REF, 0);
+        Tensor first = null;
+        for (VectorBackend v : VEC) {
+            Tensor got = kernel.apply(v, v.par.threads());
+            close(expected, got, rtol, what + " (" + v.par.threads() + " threads)");
+            if (first == null) first = got;
+            else assertArrayEquals(first.toFloatArray(), got.toFloatArray(), what + ": differs between 1 and " + v.par.threads() + " threads");
+        }
+    }
+
+    @Test
+    void gemmAllTransposesAndBatches() {
+        Property.check("bmm vector vs scalar", 60, g -> {
+            int b = g.intIn(1, 3), n = size(g), k = size(g), m = size(g);
+            Tensor a = g.chance(0.5) ? f32(g, b, n, k) : f32(g, b, k, n).transpose(1, 2);
+            Tensor c = g.chance(0.5) ? f32(g, b, k, m) : f32(g, b, m, k).transpose(1, 2);
+            check("bmm " + a.shape() + " x " + c.shape(), 1e-5 * Math.sqrt(k), (be, t) -> be.bmm(a, c));
+        });
+    }
+
+    @Test
+    void sgemmKernelAgainstItsScalarReference() {
+        Property.check("sgemm vs reference", 40, g -> {
+            int m = size(g), n = size(g), k = size(g);
+            float[] a = new float[m * k], b = new float[k * n], c1 = new float[m * n], c2 = new float[m * n];
+            for (int i = 0; i < a.length; i++) a[i] = (float) g.uniform(-1, 1);
+            for (int i = 0; i < b.length; i++) b[i] = (float) g.uniform(-1, 1);
+            for (int i = 0; i < c1.length; i++) c1[i] = c2[i] = (float) g.uniform(-1, 1);
+            boolean acc = g.chance(0.5);
+            Sgemm.Mat am = new Sgemm.Mat(a, 0, k, 1), bm = g.chance(0.5) ? new Sgemm.Mat(b, 0, n, 1) : new Sgemm.Mat(b, 0, 1, k);
+            Sgemm.reference(m, n, k, am, bm, c1, 0, n, acc);
+            Sgemm.gemm(m, n, k, am, bm, c2, 0, n, acc, new Parallel(2));
+            for (int i = 0; i < c1.length; i++) {
+                assertEquals(c1[i], c2[i], 1e-5 * Math.sqrt(k) * (1 + Math.abs(c1[i])), "element " + i);
+            }
+        });
+    }
+
+    @Test
+    void elementwiseMapsZipsAndCopies() {
+        UnaryOps.Fn[] maps = {UnaryOps.NEG, UnaryOps.EXP, UnaryOps.LOG, UnaryOps.SQRT, UnaryOps.RSQRT, UnaryOps.ABS,
+            UnaryOps.RELU, UnaryOps.RELU6, UnaryOps.SIGMOID, UnaryOps.TANH, UnaryOps.SILU, UnaryOps.GELU, UnaryOps.SIN,
+            UnaryOps.leakyRelu(0.1), UnaryOps.clamp(-0.5, 1), UnaryOps.powScalar(2), UnaryOps.powScalar(3)};
+        Property.check("maps, zips, copies vector vs scalar", 60, g -> {
+            int[] s = {size(g), size(g)};
+            Tensor x = f32(g, s);
+            UnaryOps.Fn fn = maps[g.intIn(0, maps.length - 1)];
+            Tensor in = fn.op() == Op.LOG || fn.op() == Op.SQRT || fn.op() == Op.RSQRT ? x.abs().add(0.1) : x;
+            check("map " + fn.op(), 2e-6, (be, t) -> be.map(fn, in));
+            Tensor y = be(in, fn), gr = f32(g, s);
+            check("mapBackward " + fn.op(), 2e-6, (be, t) -> be.mapBackward(fn, in, y, gr));
+            BinaryOps.Fn op = g.pick(new BinaryOps.Fn[] {BinaryOps.Fn.ADD, BinaryOps.Fn.SUB, BinaryOps.Fn.MUL, BinaryOps.Fn.DIV,
+                BinaryOps.Fn.MINIMUM, BinaryOps.Fn.MAXIMUM});
+            Tensor other = switch (g.intIn(0, 2)) {
+                case 0 -> f32(g, s);
+                case 1 -> f32(g, s[1]);          // a row broadcast over rows (bias)
+                default -> f32(g, 1, 1);          // a scalar
+            };
+            Tensor right = op == BinaryOps.Fn.DIV ? other.abs().add(0.5) : other;
+            check("zip " + op, 0, (be, t) -> be.zip(op, x, right, DType.FLOAT32));
+            check("copy", 0, (be, t) -> be.copy(x.mT(), DType.FLOAT32));
+        });
+    }
+
+    private static Tensor be(Tensor x, UnaryOps.Fn fn) {
+        return REF.map(fn, x);
+    }
+
+    @Test
+    void reductionsAndSoftmax() {
+        Property.check("sum/softmax vector vs scalar", 60, g -> {
+            int[] s = {size(g), size(g), g.intIn(1, 5)};
+            Tensor x = f32(g, s);
+            check("sum last", 1e-5 * Math.sqrt(s[2]), (be, t) -> be.sum(x, new int[] {2}));
+            check("sum leading", 1e-5 * Math.sqrt(s[0] * s[1]), (be, t) -> be.sum(x, new int[] {0, 1}));
+            check("sum middle", 1e-5 * Math.sqrt(s[1]), (be, t) -> be.sum(x, new int[] {1}));
+            check("softmax", 2e-6, (be, t) -> be.softmax(x, 2, false));
+            check("log_softmax", 2e-6, (be, t) -> be.softmax(x, 2, true));
+        });
+    }
+
+    @Test
+    void convolutionForwardAndBothBackwards() {
+        Property.check("conv vector vs scalar", 40, g -> {
+            int groups = g.intIn(1, 3), cg = g.intIn(1, 4), og = g.intIn(1, 4), k = g.pick(new Integer[] {1, 3, 5});
+            int stride = g.intIn(1, 2), pad = g.intIn(0, k / 2), dil = g.intIn(1, 2);
+            int h = (k - 1) * dil + 1 + g.intIn(0, 9), w = (k - 1) * dil + 1 + g.intIn(0, 9);
+            Conv2dParams p = Conv2dParams.of(stride, pad, dil, groups);
+            Tensor x = f32(g, g.intIn(1, 4), groups * cg, h, w), wt = f32(g, groups * og, cg, k, k);
+            Tensor y = REF.conv2d(x, wt, p), dy = f32(g, y.shape().dims());
+            double tol = 1e-5 * Math.sqrt(cg * k * k * 4);
+            check("conv2d " + p, tol, (be, t) -> be.conv2d(x, wt, p));
+            check("conv2d dx " + p, tol, (be, t) -> be.conv2dBackwardInput(dy, wt, x.shape(), p));
+            check("conv2d dw " + p, 1e-5 * Math.sqrt(y.numel()), (be, t) -> be.conv2dBackwardWeight(dy, x, wt.shape(), p));
+        });
+    }
+
+    @Test
+    void wholeModelStepIsBitIdenticalAcrossThreadCounts() {
+        // a small MLP's gradients through Functional ops on each backend instance (not the global one)
+        Generator gen = new Generator(3);
+        Tensor x = Tensor.randn(gen, 33, 65), w1 = Tensor.randn(gen, 257, 65), w2 = Tensor.randn(gen, 7, 257);
+        float[] first = null;
+        for (VectorBackend v : VEC) {
+            Tensor h = v.map(UnaryOps.GELU, v.bmm(x.unsqueeze(0), w1.mT().unsqueeze(0)));
+            Tensor out = v.softmax(v.bmm(h, w2.mT().unsqueeze(0)), 2, true);
+            float[] got = out.toFloatArray();
+            if (first == null) first = got;
+            else assertArrayEquals(first, got, "threads " + v.par.threads());
+        }
+        assertEquals(List.of(1, 2, 3), java.util.Arrays.stream(VEC).map(v -> v.par.threads()).toList());
+    }
+}
