@@ -8,10 +8,14 @@ import jdk.incubator.vector.VectorSpecies;
  * Vectorized float32 loops: elementwise maps and zips, row sums, softmax. Each has the same contract
  * as a line of the scalar reference and is tested against it.
  *
- * <p>Maps that approximate (exp, tanh, the erf inside GELU) run the vector formula on every element:
- * the last partial vector goes through a padded buffer instead of a scalar loop, so an element's
- * value never depends on where a thread's chunk starts, and results stay bit-identical for any
- * thread count.
+ * <p>Determinism. Only exactly rounded operations are used (add, mul, div, sqrt, fma, conversions),
+ * because they give the same bits interpreted, C1- or C2-compiled. The Vector API's transcendental
+ * lanewise ops (EXP, LOG, TANH) and float {@code reduceLanes(ADD)} do not: their intrinsic and
+ * fallback forms differ, so results would depend on JIT timing (seen as log_softmax differing
+ * between runs with 1 and 3 threads). Hence our own {@link #exp}, lane sums in a fixed scalar order,
+ * and the scalar formula for tanh and log. Maps that approximate run the vector formula on every
+ * element: the last partial vector goes through a padded buffer, so an element's value never depends
+ * on where a thread's chunk starts.
  */
 final class VectorMath {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -70,7 +74,7 @@ final class VectorMath {
     /** Whether map has a vector form for this function (otherwise a float loop over the reference formula). */
     private static boolean vectorized(UnaryOps.Fn fn) {
         return switch (fn.op()) {
-            case NEG, EXP, LOG, SQRT, RSQRT, ABS, RELU, RELU6, LEAKY_RELU, CLAMP, SIGMOID, TANH, SILU, GELU -> true;
+            case NEG, EXP, SQRT, RSQRT, ABS, RELU, RELU6, LEAKY_RELU, CLAMP, SIGMOID, SILU, GELU -> true;
             case POW_SCALAR -> fn.p0() == 2;
             default -> false;
         };
@@ -95,8 +99,7 @@ final class VectorMath {
     private static FloatVector apply(UnaryOps.Fn fn, FloatVector v) {
         return switch (fn.op()) {
             case NEG -> v.neg();
-            case EXP -> v.lanewise(VectorOperators.EXP);
-            case LOG -> v.lanewise(VectorOperators.LOG);
+            case EXP -> exp(v);
             case SQRT -> v.sqrt();
             case RSQRT -> FloatVector.broadcast(S, 1f).div(v.sqrt());
             case ABS -> v.abs();
@@ -105,7 +108,6 @@ final class VectorMath {
             case LEAKY_RELU -> v.max(v.mul((float) fn.p0()));  // slope < 1: max(x, s·x)
             case CLAMP -> v.max((float) fn.p0()).min((float) fn.p1());
             case SIGMOID -> sigmoid(v);
-            case TANH -> v.lanewise(VectorOperators.TANH);
             case SILU -> v.mul(sigmoid(v));
             case GELU -> gelu(v);
             case POW_SCALAR -> v.mul(v);
@@ -114,7 +116,7 @@ final class VectorMath {
     }
 
     private static FloatVector sigmoid(FloatVector v) {
-        return FloatVector.broadcast(S, 1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+        return FloatVector.broadcast(S, 1f).div(exp(v.neg()).add(1f));
     }
 
     /**
@@ -135,17 +137,44 @@ final class VectorMath {
         poly = t.mul(poly).add(0.37409196f);
         poly = t.mul(poly).add(1.00002368f);
         poly = t.mul(poly).add(-1.26551223f);
-        FloatVector erfcAbs = t.mul(az.mul(az).neg().add(poly).lanewise(VectorOperators.EXP));
+        FloatVector erfcAbs = t.mul(exp(az.mul(az).neg().add(poly)));
         FloatVector erfc = erfcAbs.blend(FloatVector.broadcast(S, 2f).sub(erfcAbs), z.compare(VectorOperators.LT, 0f));
         return x.mul(0.5f).mul(erfc);
     }
 
-    /** Σ a[off..off+n), vector partial sums then the tail; the order depends only on n. */
+    /**
+     * e^x for float lanes (Cephes expf): x = n·ln2 + r with |r| ≤ ln2/2, e^r by a degree-6 polynomial,
+     * 2^n from the exponent bits. About 2 ulp; 0 below −87.33 (no subnormals), ∞ above 88.72.
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector xc = x.max(-87.33654f).min(88.72283f);
+        FloatVector fx = xc.mul(1.44269504088896341f).add(0.5f);
+        FloatVector t = fx.convert(VectorOperators.F2I, 0).reinterpretAsInts().convert(VectorOperators.I2F, 0).reinterpretAsFloats();
+        FloatVector n = t.sub(1f, t.compare(VectorOperators.GT, fx));                       // floor(fx)
+        FloatVector r = n.fma(FloatVector.broadcast(S, -0.693359375f), xc);
+        r = n.fma(FloatVector.broadcast(S, 2.12194440e-4f), r);
+        FloatVector p = r.fma(FloatVector.broadcast(S, 1.9875691500e-4f), FloatVector.broadcast(S, 1.3981999507e-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 8.3334519073e-3f));
+        p = p.fma(r, FloatVector.broadcast(S, 4.1665795894e-2f));
+        p = p.fma(r, FloatVector.broadcast(S, 1.6666665459e-1f));
+        p = p.fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
+        FloatVector y = p.mul(r.mul(r)).add(r).add(1f);
+        FloatVector pow2 = n.convert(VectorOperators.F2I, 0).reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23)
+                .reinterpretAsFloats();
+        y = y.mul(pow2);
+        y = y.blend(0f, x.compare(VectorOperators.LT, -87.33654f));
+        y = y.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, 88.72283f));
+        return y.blend(x, x.compare(VectorOperators.NE, x));                                 // NaN stays NaN
+    }
+
+    /** Σ a[off..off+n): lane-wise partial sums, then the lanes and the tail added in a fixed order. */
     static float sum(float[] a, int off, int n) {
         FloatVector acc = FloatVector.zero(S);
         int i = 0, bound = S.loopBound(n);
         for (; i < bound; i += L) acc = acc.add(FloatVector.fromArray(S, a, off + i));
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float[] lanes = acc.toArray();
+        float s = 0;
+        for (float v : lanes) s += v;
         for (; i < n; i++) s += a[off + i];
         return s;
     }

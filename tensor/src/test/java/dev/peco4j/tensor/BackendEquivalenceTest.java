@@ -89,6 +89,7 @@ class BackendEquivalenceTest {
     void elementwiseMapsZipsAndCopies() {
         UnaryOps.Fn[] maps = {UnaryOps.NEG, UnaryOps.EXP, UnaryOps.LOG, UnaryOps.SQRT, UnaryOps.RSQRT, UnaryOps.ABS,
             UnaryOps.RELU, UnaryOps.RELU6, UnaryOps.SIGMOID, UnaryOps.TANH, UnaryOps.SILU, UnaryOps.GELU, UnaryOps.SIN,
+            UnaryOps.NEG,
             UnaryOps.leakyRelu(0.1), UnaryOps.clamp(-0.5, 1), UnaryOps.powScalar(2), UnaryOps.powScalar(3)};
         Property.check("maps, zips, copies vector vs scalar", 60, g -> {
             int[] s = {size(g), size(g)};
