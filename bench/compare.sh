@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# One command for the side-by-side comparison: peco4j, PyTorch 1.13 (Debian, OpenMP OpenBLAS),
+# numpy/OpenBLAS and libtorch 2.7.1 (DJL, offline) on the same shapes, 1 and 2 threads, in one run.
+# Prints a markdown table of ratios and writes it to bench/target/compare.md.
+#   bash bench/compare.sh            # all cases
+#   bash bench/compare.sh sgemm      # cases whose names start with these (comma-separated)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+only="${1:-}"
+
+# Peers from Debian, installed when missing: the OpenMP build of OpenBLAS, because the default
+# pthread build fights PyTorch's OpenMP threads and halves its 2-thread speed.
+need=()
+dpkg -s python3-torch >/dev/null 2>&1 || need+=(python3-torch)
+dpkg -s python3-numpy >/dev/null 2>&1 || need+=(python3-numpy)
+dpkg -s libopenblas0-openmp >/dev/null 2>&1 || need+=(libopenblas0-openmp)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "compare: installing ${need[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then echo "compare: need root (or sudo) to apt-get install ${need[*]}" >&2; exit 1; fi
+  apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+openmp=/usr/lib/x86_64-linux-gnu/openblas-openmp
+
+echo "compare: building (mvn -Pdjl -DskipTests package -pl bench -am)" >&2
+mvn -q -Pdjl -DskipTests package -pl bench -am >&2
+java=$(PECO4J_JAVA="${PECO4J_JAVA:-}" bash -c 'source <(sed -n "/^java_version()/,/^}/p;/^find_java()/,/^}/p" ./peco); find_java')
+cp="bench/target/classes:bench/target/lib/*"
+out=bench/target/compare.jsonl
+rm -f "$out"
+for t in 1 2; do
+  OMP_NUM_THREADS=$t LD_LIBRARY_PATH="$openmp" DJL_OFFLINE=true \
+    "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx8g -Dpeco4j.threads=$t \
+    -cp "$cp" dev.peco4j.bench.Compare "$out" "$only"
+  OMP_NUM_THREADS=$t LD_LIBRARY_PATH="$openmp" /usr/bin/python3 bench/compare_torch.py $t "$out" "$only"
+done
+{
+  echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $("$java" -version 2>&1 | head -n 1)"
+  echo
+  /usr/bin/python3 bench/compare_report.py "$out"
+} | tee bench/target/compare.md

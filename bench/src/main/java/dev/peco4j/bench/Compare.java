@@ -1,0 +1,93 @@
+package dev.peco4j.bench;
+
+import dev.peco4j.tensor.Backends;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The Java half of the comparison (bench/compare.sh runs it once per thread count, with
+ * -Dpeco4j.threads): times every workload on peco4j and, where DJL is on the class path, sgemm on
+ * libtorch 2.7.1, and appends JSON lines {case, threads, peer, seconds, flops} to a file. The same
+ * timing rule as compare_torch.py: warm up for at least 1 s and 3 runs, then the median of runs
+ * filling at least 2 s (at least 5).
+ */
+public final class Compare {
+    /** The cases shared with compare_torch.py: name → workload factory. */
+    static Map<String, java.util.function.Supplier<Workloads.Workload>> cases() {
+        Map<String, java.util.function.Supplier<Workloads.Workload>> m = new LinkedHashMap<>();
+        for (int n : new int[] {256, 512, 1024, 2048}) m.put("sgemm n=" + n, () -> Workloads.sgemm(n));
+        m.put("conv3x3 fwd+bwd 8x128x32x32", () -> Workloads.conv3x3(8, 128, 32));
+        m.put("attention fwd+bwd B8 H12 N197 D64", () -> Workloads.attention(8, 12, 197, 64));
+        m.put("layernorm fwd+bwd 8x197x768", () -> Workloads.layerNorm(8, 197, 768));
+        m.put("beit block fwd+bwd ViT-B 8x197x768", () -> Workloads.beitBlock(8, 197, 768, 12));
+        return m;
+    }
+
+    /** Median seconds of one run, after warm-up. */
+    static double time(Runnable r) {
+        long start = System.nanoTime();
+        int warm = 0;
+        while (warm < 3 || System.nanoTime() - start < 1_000_000_000L) {
+            r.run();
+            warm++;
+        }
+        List<Double> runs = new ArrayList<>();
+        start = System.nanoTime();
+        while (runs.size() < 5 || System.nanoTime() - start < 2_000_000_000L) {
+            long t = System.nanoTime();
+            r.run();
+            runs.add((System.nanoTime() - t) / 1e9);
+        }
+        double[] s = runs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return s[s.length / 2];
+    }
+
+    static String json(String c, int threads, String peer, double seconds, double flops) {
+        return String.format(Locale.ROOT, "{\"case\":\"%s\",\"threads\":%d,\"peer\":\"%s\",\"seconds\":%.6g,\"flops\":%.6g}",
+                c, threads, peer, seconds, flops);
+    }
+
+    public static void main(String[] args) throws IOException {
+        Path out = Path.of(args.length > 0 ? args[0] : "bench/target/compare.jsonl");
+        List<String> only = args.length > 1 ? Arrays.asList(args[1].split(",")) : List.of();
+        int threads = Backends.threads();
+        System.err.println("peco4j backend: " + Backends.current().name());
+        List<String> lines = new ArrayList<>();
+        for (var e : cases().entrySet()) {
+            if (!only.isEmpty() && only.stream().noneMatch(e.getKey()::startsWith)) continue;
+            Workloads.Workload w = e.getValue().get();
+            double s = time(w::run);
+            lines.add(json(e.getKey(), threads, "peco4j", s, w.flops()));
+            System.err.printf(Locale.ROOT, "peco4j  %-40s %d threads: %.4f s%n", e.getKey(), threads, s);
+        }
+        lines.addAll(libtorch(threads, only));
+        Files.createDirectories(out.toAbsolutePath().getParent());
+        try (PrintStream ps = new PrintStream(Files.newOutputStream(out, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.APPEND))) {
+            lines.forEach(ps::println);
+        }
+        System.exit(0);
+    }
+
+    /** sgemm on libtorch through DJL when the djl profile put it on the class path. */
+    @SuppressWarnings("unchecked")
+    private static List<String> libtorch(int threads, List<String> only) {
+        try {
+            Class<?> peer = Class.forName("dev.peco4j.bench.DjlPeer");
+            return (List<String>) peer.getMethod("run", int.class, List.class).invoke(null, threads, only);
+        } catch (ClassNotFoundException e) {
+            System.err.println("libtorch (DJL) is not on the class path: build bench with -Pdjl to include it");
+            return List.of();
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("libtorch peer failed", e);
+        }
+    }
+}

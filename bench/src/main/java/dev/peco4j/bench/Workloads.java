@@ -1,0 +1,120 @@
+package dev.peco4j.bench;
+
+import dev.peco4j.nn.Block;
+import dev.peco4j.tensor.Conv2dParams;
+import dev.peco4j.tensor.Functional;
+import dev.peco4j.tensor.Generator;
+import dev.peco4j.tensor.Tensor;
+
+/**
+ * The benchmarked workloads, shared by the JMH benchmarks and the comparison runner, with the FLOP
+ * counts used to report GFLOP/s. PyTorch runs the same shapes in bench/compare_torch.py.
+ * Letters: B batch, H heads, N tokens, D head dim, C channels.
+ */
+public final class Workloads {
+    private Workloads() {}
+
+    /** One timed operation and its floating-point work. */
+    public interface Workload {
+        void run();
+
+        double flops();
+    }
+
+    /** C = A·B, n×n float32. */
+    public static Workload sgemm(int n) {
+        Generator g = new Generator(1);
+        Tensor a = Tensor.randn(g, n, n), b = Tensor.randn(g, n, n);
+        return new Workload() {
+            public void run() {
+                a.matmul(b);
+            }
+
+            public double flops() {
+                return 2.0 * n * n * n;
+            }
+        };
+    }
+
+    /** conv 3×3, padding 1, C→C, on (B, C, S, S): forward and backward (data and weight). */
+    public static Workload conv3x3(int batch, int channels, int size) {
+        Generator g = new Generator(2);
+        Tensor x = Tensor.randn(g, batch, channels, size, size).requiresGrad(true);
+        Tensor w = Tensor.normal(g, dev.peco4j.tensor.DType.FLOAT32, 0, 0.05, channels, channels, 3, 3).requiresGrad(true);
+        Tensor dy = Tensor.randn(g, batch, channels, size, size);
+        Conv2dParams p = Conv2dParams.of(1, 1, 1, 1);
+        return new Workload() {
+            public void run() {
+                x.zeroGrad();
+                w.zeroGrad();
+                Functional.conv2d(x, w, null, p).backward(dy);
+            }
+
+            public double flops() {
+                return 3 * 2.0 * batch * channels * channels * 9 * size * size;
+            }
+        };
+    }
+
+    /** softmax(q·kᵀ/√D)·v on (B, H, N, D): forward and backward to q, k and v. */
+    public static Workload attention(int batch, int heads, int tokens, int dim) {
+        Generator g = new Generator(3);
+        Tensor q = Tensor.randn(g, batch, heads, tokens, dim).requiresGrad(true);
+        Tensor k = Tensor.randn(g, batch, heads, tokens, dim).requiresGrad(true);
+        Tensor v = Tensor.randn(g, batch, heads, tokens, dim).requiresGrad(true);
+        Tensor dout = Tensor.randn(g, batch, heads, tokens, dim);
+        double scale = 1 / Math.sqrt(dim);
+        return new Workload() {
+            public void run() {
+                q.zeroGrad();
+                k.zeroGrad();
+                v.zeroGrad();
+                q.mul(scale).matmul(k.mT()).softmax(-1).matmul(v).backward(dout);
+            }
+
+            public double flops() {
+                return 12.0 * batch * heads * tokens * tokens * dim; // 2 products forward, 4 backward
+            }
+        };
+    }
+
+    /** LayerNorm over C of (B, N, C): forward and backward. */
+    public static Workload layerNorm(int batch, int tokens, int channels) {
+        Generator g = new Generator(4);
+        Tensor x = Tensor.randn(g, batch, tokens, channels).requiresGrad(true);
+        Tensor w = Tensor.ones(channels).requiresGrad(true), b = Tensor.zeros(channels).requiresGrad(true);
+        Tensor dy = Tensor.randn(g, batch, tokens, channels);
+        return new Workload() {
+            public void run() {
+                x.zeroGrad();
+                w.zeroGrad();
+                b.zeroGrad();
+                Functional.layerNorm(x, 1, w, b, 1e-6).backward(dy);
+            }
+
+            public double flops() {
+                return 0; // memory-bound: reported as time
+            }
+        };
+    }
+
+    /** One BEiT ViT block (C, H heads, LayerScale 0.1, no drop path) on (B, N, C): forward and backward. */
+    public static Workload beitBlock(int batch, int tokens, int channels, int heads) {
+        Generator g = new Generator(5);
+        Block block = new Block(g, Block.Config.beit(channels, heads, 0, 0.1));
+        Tensor x = Tensor.randn(g, batch, tokens, channels).requiresGrad(true);
+        Tensor dy = Tensor.randn(g, batch, tokens, channels);
+        return new Workload() {
+            public void run() {
+                block.zeroGrad();
+                x.zeroGrad();
+                block.forward(x).backward(dy);
+            }
+
+            public double flops() {
+                // 4 linear layers of 12·C² per token (qkv 3C², proj C², MLP 8C²) + attention 4·N²·C; ×3 for backward
+                return 3 * (2.0 * batch * tokens * 12 * channels * channels + 4.0 * batch * tokens * tokens * channels);
+            }
+        };
+    }
+}
