@@ -41,6 +41,20 @@ public interface Backend {
 
     Tensor softmax(Tensor x, int dim, boolean log);
 
+    /** The input gradient of softmax (y·(g − Σ g·y)) or log-softmax (g − e^y·Σ g) along dim, from the output y. */
+    Tensor softmaxBackward(Tensor y, Tensor g, int dim, boolean log);
+
+    // --- normalization ---
+    /**
+     * Layer norm of each row of D trailing elements: {y, mean, rstd}, y = (x − mean)·rstd·w + b with
+     * rstd = 1/√(var + eps) (biased variance); w and b (D elements) may be null; mean and rstd have one
+     * value per row.
+     */
+    Tensor[] layerNorm(Tensor x, Tensor w, Tensor b, int d, double eps);
+
+    /** {dx, dw, db} of layerNorm from dy and the saved mean and rstd; dw and db are null without w. */
+    Tensor[] layerNormBackward(Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd, int d);
+
     // --- GEMM ---
     /** a [B, n, k] · b [B, k, m] → [B, n, m]. */
     Tensor bmm(Tensor a, Tensor b);

@@ -8,35 +8,44 @@ package dev.peco4j.tensor;
 public final class NormOps {
     private NormOps() {}
 
-    /** (x − mean)/√(var + eps) over the last {@code normalizedDims} dims, then ·weight + bias (either may be null). */
+    /**
+     * (x − mean)/√(var + eps) over the last {@code normalizedDims} dims, then ·weight + bias (either may
+     * be null). A primitive: one fused kernel each way, forward saving mean and rstd per row.
+     */
     static Tensor layerNorm(Tensor x, int normalizedDims, Tensor weight, Tensor bias, double eps) {
         if (normalizedDims < 1 || normalizedDims > x.dim()) {
             throw new IllegalArgumentException("layer_norm: cannot normalize the last " + normalizedDims + " dims of " + x.shape());
         }
-        int[] dims = new int[normalizedDims];
-        for (int i = 0; i < normalizedDims; i++) dims[i] = x.dim() - normalizedDims + i;
-        Tensor mean = x.mean(dims, true);
-        Tensor var = x.var(dims, 0, true);
-        Tensor y = x.sub(mean).mul(var.add(eps).rsqrt());
+        UnaryOps.requireFloating(x, "layer_norm");
         int[] trailing = java.util.Arrays.copyOfRange(x.shape().dims(), x.dim() - normalizedDims, x.dim());
         checkAffine("layer_norm", weight, trailing);
         checkAffine("layer_norm", bias, trailing);
-        if (weight != null) y = y.mul(weight);
-        if (bias != null) y = y.add(bias);
-        return y;
+        for (Tensor t : new Tensor[] {weight, bias}) {
+            if (t != null && t.dtype() != x.dtype()) {
+                throw new IllegalArgumentException("layer_norm: affine parameter is " + t.dtype() + ", input is " + x.dtype());
+            }
+        }
+        int d = Shape.of(trailing).numel();
+        Tensor[] r = Backends.current().layerNorm(x, weight, bias, d, eps);
+        Tensor y = r[0], mean = r[1], rstd = r[2];
+        Tensor[] inputs = weight == null ? (bias == null ? new Tensor[] {x} : new Tensor[] {x, bias})
+                : bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
+        return Autograd.record(Op.LAYER_NORM, y, (g, need) -> {
+            Tensor[] gr = Backends.current().layerNormBackward(g, x, weight, mean, rstd, d);
+            Tensor db = bias == null ? null : weight != null ? gr[2] : g.reshape(-1, d).sum(new int[] {0}, false).reshape(trailing);
+            if (weight == null) return bias == null ? new Tensor[] {gr[0]} : new Tensor[] {gr[0], db};
+            return bias == null ? new Tensor[] {gr[0], gr[1]} : new Tensor[] {gr[0], gr[1], db};
+        }, inputs);
     }
 
-    /** x (N, C, *) normalized within each of G channel groups, then a per-channel affine. */
+    /** x (N, C, *) normalized within each of G channel groups (the layer-norm kernel on (N, G, C/G·*)), then a per-channel affine. */
     static Tensor groupNorm(Tensor x, int groups, Tensor weight, Tensor bias, double eps) {
         if (x.dim() < 2 || groups < 1 || x.size(1) % groups != 0) {
             throw new IllegalArgumentException("group_norm: the channels (dim 1) of " + x.shape()
                     + " cannot be split into " + groups + " groups");
         }
         int n = x.size(0), c = x.size(1);
-        Tensor g = x.reshape(n, groups, -1);                     // (N, G, C/G·*)
-        Tensor mean = g.mean(new int[] {2}, true);
-        Tensor var = g.var(new int[] {2}, 0, true);
-        Tensor y = g.sub(mean).mul(var.add(eps).rsqrt()).reshape(x.shape().dims());
+        Tensor y = layerNorm(x.reshape(n, groups, -1), 1, null, null, eps).reshape(x.shape().dims());
         return channelAffine("group_norm", y, weight, bias, c);
     }
 

@@ -23,6 +23,8 @@ public enum Op {
     RESHAPE, PERMUTE, EXPAND, SLICE, FLIP, PAD, COPY, CAT,
     // MatmulOps
     MATMUL,
+    // NormOps: one fused kernel pair, forward saving mean and rstd per row
+    LAYER_NORM,
     // IndexOps
     GATHER, INDEX_SELECT, SCATTER_ADD, INDEX_ADD,
     // ConvOps and PoolOps

@@ -42,22 +42,20 @@ public final class ReduceOps {
         return keepdim ? a : a.reshape(dropDims(x.shape(), new int[] {d}));
     }
 
-    /** softmax along dim; backward y·(g − Σ g·y). */
+    /** softmax along dim; backward y·(g − Σ g·y), one fused kernel. */
     static Tensor softmax(Tensor x, int dim) {
         UnaryOps.requireFloating(x, "softmax");
         int d = x.shape().normalize(dim, "softmax");
         Tensor y = Backends.current().softmax(x, d, false);
-        return Autograd.record(Op.SOFTMAX, y, (g, n) -> new Tensor[] {
-            y.mul(g.sub(g.mul(y).sum(new int[] {d}, true)))}, x);
+        return Autograd.record(Op.SOFTMAX, y, (g, n) -> new Tensor[] {Backends.current().softmaxBackward(y, g, d, false)}, x);
     }
 
-    /** log_softmax along dim; backward g − exp(y)·Σ g. */
+    /** log_softmax along dim; backward g − exp(y)·Σ g, one fused kernel. */
     static Tensor logSoftmax(Tensor x, int dim) {
         UnaryOps.requireFloating(x, "log_softmax");
         int d = x.shape().normalize(dim, "log_softmax");
         Tensor y = Backends.current().softmax(x, d, true);
-        return Autograd.record(Op.LOG_SOFTMAX, y, (g, n) -> new Tensor[] {
-            g.sub(y.exp().mul(g.sum(new int[] {d}, true)))}, x);
+        return Autograd.record(Op.LOG_SOFTMAX, y, (g, n) -> new Tensor[] {Backends.current().softmaxBackward(y, g, d, true)}, x);
     }
 
     // ---- composites ----

@@ -148,6 +148,73 @@ final class ScalarBackend implements Backend {
     }
 
     @Override
+    public Tensor softmaxBackward(Tensor y, Tensor g, int dim, boolean log) {
+        double[] ys = y.toDoubleArray(), gs = g.toDoubleArray();
+        int size = y.size(dim), inner = y.shape().contiguousStrides()[dim], outer = ys.length / Math.max(1, size * inner);
+        for (int o = 0; o < outer; o++) {
+            for (int i = 0; i < inner; i++) {
+                int base = o * size * inner + i;
+                double s = 0;
+                for (int j = 0; j < size; j++) s += log ? gs[base + j * inner] : gs[base + j * inner] * ys[base + j * inner];
+                for (int j = 0; j < size; j++) {
+                    int p = base + j * inner;
+                    gs[p] = log ? gs[p] - Math.exp(ys[p]) * s : ys[p] * (gs[p] - s);
+                }
+            }
+        }
+        return Tensor.fromDoubles(y.dtype(), y.shape(), gs);
+    }
+
+    @Override
+    public Tensor[] layerNorm(Tensor x, Tensor w, Tensor b, int d, double eps) {
+        double[] v = x.toDoubleArray(), ws = w == null ? null : w.toDoubleArray(), bs = b == null ? null : b.toDoubleArray();
+        int rows = v.length / Math.max(1, d);
+        double[] mean = new double[rows], rstd = new double[rows];
+        for (int r = 0; r < rows; r++) {
+            double m = 0, q = 0;
+            for (int j = 0; j < d; j++) m += v[r * d + j];
+            m /= d;
+            for (int j = 0; j < d; j++) q += (v[r * d + j] - m) * (v[r * d + j] - m);
+            double rs = 1 / Math.sqrt(q / d + eps);
+            mean[r] = m;
+            rstd[r] = rs;
+            for (int j = 0; j < d; j++) {
+                double y = (v[r * d + j] - m) * rs;
+                v[r * d + j] = y * (ws == null ? 1 : ws[j]) + (bs == null ? 0 : bs[j]);
+            }
+        }
+        return new Tensor[] {Tensor.fromDoubles(x.dtype(), x.shape(), v), Tensor.fromDoubles(x.dtype(), Shape.of(rows), mean),
+            Tensor.fromDoubles(x.dtype(), Shape.of(rows), rstd)};
+    }
+
+    @Override
+    public Tensor[] layerNormBackward(Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd, int d) {
+        double[] g = dy.toDoubleArray(), v = x.toDoubleArray(), ws = w == null ? null : w.toDoubleArray();
+        double[] ms = mean.toDoubleArray(), rs = rstd.toDoubleArray();
+        int rows = v.length / Math.max(1, d);
+        double[] dx = new double[v.length], dw = new double[d], db = new double[d];
+        for (int r = 0; r < rows; r++) {
+            double sg = 0, sgx = 0;
+            for (int j = 0; j < d; j++) {
+                int k = r * d + j;
+                double xhat = (v[k] - ms[r]) * rs[r], gw = g[k] * (ws == null ? 1 : ws[j]);
+                sg += gw;
+                sgx += gw * xhat;
+                dw[j] += g[k] * xhat;
+                db[j] += g[k];
+            }
+            for (int j = 0; j < d; j++) {
+                int k = r * d + j;
+                double xhat = (v[k] - ms[r]) * rs[r], gw = g[k] * (ws == null ? 1 : ws[j]);
+                dx[k] = rs[r] * (gw - sg / d - xhat * sgx / d);
+            }
+        }
+        Tensor dxT = Tensor.fromDoubles(x.dtype(), x.shape(), dx);
+        if (w == null) return new Tensor[] {dxT, null, null};
+        return new Tensor[] {dxT, Tensor.fromDoubles(w.dtype(), w.shape(), dw), Tensor.fromDoubles(w.dtype(), w.shape(), db)};
+    }
+
+    @Override
     public Tensor bmm(Tensor a, Tensor b) {
         return ScalarConv.bmm(a, b);
     }

@@ -200,6 +200,59 @@ final class VectorBackend implements Backend {
         return out(x.shape(), y);
     }
 
+    @Override
+    public Tensor softmaxBackward(Tensor y, Tensor g, int dim, boolean log) {
+        if (!f32(y, g) || dim != y.dim() - 1) return ref.softmaxBackward(y, g, dim, log);
+        Floats fy = floats(y), fg = floats(g);
+        int c = y.size(-1), rows = y.numel() / Math.max(1, c);
+        float[] dx = new float[y.numel()];
+        par.forRange(rows, Math.max(1, GRAIN / Math.max(1, c)), (from, to) -> {
+            for (int row = from; row < to; row++) {
+                VectorMath.softmaxBackwardRow(fy.a(), fy.off() + row * c, fg.a(), fg.off() + row * c, dx, row * c, c, log);
+            }
+        });
+        return out(y.shape(), dx);
+    }
+
+    // ------------------------------------------------------------------ normalization
+
+    @Override
+    public Tensor[] layerNorm(Tensor x, Tensor w, Tensor b, int d, double eps) {
+        if (!f32(x) || (w != null && !f32(w)) || (b != null && !f32(b))) return ref.layerNorm(x, w, b, d, eps);
+        Floats fx = floats(x);
+        float[] ws = w == null ? null : w.contiguousData(), bs = b == null ? null : b.contiguousData();
+        int rows = x.numel() / Math.max(1, d);
+        float[] y = new float[x.numel()], mean = new float[rows], rstd = new float[rows];
+        par.forRange(rows, Math.max(1, GRAIN / Math.max(1, d)), (from, to) -> {
+            for (int r = from; r < to; r++) VectorMath.layerNormRow(fx.a(), fx.off() + r * d, ws, bs, y, r * d, d, (float) eps, mean, rstd, r);
+        });
+        return new Tensor[] {out(x.shape(), y), out(Shape.of(rows), mean), out(Shape.of(rows), rstd)};
+    }
+
+    @Override
+    public Tensor[] layerNormBackward(Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd, int d) {
+        if (!f32(dy, x, mean, rstd) || (w != null && !f32(w))) return ref.layerNormBackward(dy, x, w, mean, rstd, d);
+        Floats fg = floats(dy), fx = floats(x);
+        float[] ws = w == null ? null : w.contiguousData(), ms = mean.contiguousData(), rs = rstd.contiguousData();
+        int rows = x.numel() / Math.max(1, d);
+        float[] dx = new float[x.numel()];
+        par.forRange(rows, Math.max(1, GRAIN / Math.max(1, d)), (from, to) -> {
+            float[] scratch = new float[2 * d];
+            for (int r = from; r < to; r++) {
+                VectorMath.layerNormBackwardRow(fg.a(), fg.off() + r * d, fx.a(), fx.off() + r * d, ws, ms[r], rs[r], dx, r * d, d, scratch);
+            }
+        });
+        if (w == null) return new Tensor[] {out(x.shape(), dx), null, null};
+        float[] dw = new float[d], db = new float[d];
+        // dw and db are column sums over rows: threads split the columns, rows are added in order
+        par.forRange(d, Math.max(L, GRAIN / Math.max(1, rows)), (from, to) -> {
+            for (int r = 0; r < rows; r++) {
+                VectorMath.layerNormParamGradRow(fg.a(), fg.off() + r * d, fx.a(), fx.off() + r * d, ms[r], rs[r], dw, db, from, to);
+            }
+        });
+        return new Tensor[] {out(x.shape(), dx), out(w.shape(), dw), out(w.shape(), db)};
+    }
+
     // ------------------------------------------------------------------ GEMM
 
     @Override
@@ -208,12 +261,12 @@ final class VectorBackend implements Backend {
         int batch = a.size(0), n = a.size(1), k = a.size(2), m = b.size(2);
         float[] c = new float[batch * n * m];
         int[] sa = a.strides(), sb = b.strides();
-        if (batch == 1 || (long) n * m * k >= 1L << 21) {
+        if (batch < 2 * par.threads() && (long) n * m * k >= 1L << 18) {   // few, big products: threads inside each
             for (int p = 0; p < batch; p++) {
                 Sgemm.gemm(n, m, k, new Sgemm.Mat(a.storage.f, a.offset() + p * sa[0], sa[1], sa[2]),
                         new Sgemm.Mat(b.storage.f, b.offset() + p * sb[0], sb[1], sb[2]), c, p * n * m, m, false, par);
             }
-        } else { // many small products (attention heads): one whole product per thread
+        } else { // many products (attention heads): whole products per thread
             Parallel serial = new Parallel(1);
             par.forRange(batch, 1, (from, to) -> {
                 for (int p = from; p < to; p++) {

@@ -188,6 +188,94 @@ final class VectorMath {
         for (; i < n; i++) dst[doff + i] += src[so + i];
     }
 
+    /** One row of layer norm: two passes (mean, then centred variance), then y = x̂·w + b. */
+    static void layerNormRow(float[] x, int xo, float[] w, float[] b, float[] y, int yo, int d, float eps,
+                             float[] mean, float[] rstd, int row) {
+        float m = sum(x, xo, d) / d;
+        zipScalar(BinaryOps.Fn.SUB, x, xo, m, y, yo, d);            // y = x − m
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0, bound = S.loopBound(d);
+        for (; i < bound; i += L) {
+            FloatVector c = FloatVector.fromArray(S, y, yo + i);
+            acc = c.fma(c, acc);
+        }
+        float q = 0;
+        for (float v : acc.toArray()) q += v;
+        for (; i < d; i++) q += y[yo + i] * y[yo + i];
+        float rs = (float) (1 / Math.sqrt(q / d + eps));
+        mean[row] = m;
+        rstd[row] = rs;
+        FloatVector rv = FloatVector.broadcast(S, rs);
+        for (i = 0; i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(S, y, yo + i).mul(rv);
+            if (w != null) v = v.mul(FloatVector.fromArray(S, w, i));
+            if (b != null) v = v.add(FloatVector.fromArray(S, b, i));
+            v.intoArray(y, yo + i);
+        }
+        for (; i < d; i++) {
+            float v = y[yo + i] * rs;
+            if (w != null) v *= w[i];
+            if (b != null) v += b[i];
+            y[yo + i] = v;
+        }
+    }
+
+    /** One row of the layer-norm input gradient: dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·w. */
+    static void layerNormBackwardRow(float[] dy, int go, float[] x, int xo, float[] w, float m, float rs, float[] dx, int dxo,
+                                     int d, float[] scratch) {
+        // scratch[0, d) = x̂, scratch[d, 2d) = g
+        zipScalar(BinaryOps.Fn.SUB, x, xo, m, scratch, 0, d);
+        zipScalar(BinaryOps.Fn.MUL, scratch, 0, rs, scratch, 0, d);
+        if (w != null) zip(BinaryOps.Fn.MUL, dy, go, w, 0, scratch, d, d);
+        else System.arraycopy(dy, go, scratch, d, d);
+        float sg = sum(scratch, d, d) / d;
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0, bound = S.loopBound(d);
+        for (; i < bound; i += L) acc = FloatVector.fromArray(S, scratch, d + i).fma(FloatVector.fromArray(S, scratch, i), acc);
+        float sgx = 0;
+        for (float v : acc.toArray()) sgx += v;
+        for (; i < d; i++) sgx += scratch[d + i] * scratch[i];
+        sgx /= d;
+        FloatVector sgv = FloatVector.broadcast(S, sg), sgxv = FloatVector.broadcast(S, sgx), rv = FloatVector.broadcast(S, rs);
+        for (i = 0; i < bound; i += L) {
+            FloatVector xh = FloatVector.fromArray(S, scratch, i), g = FloatVector.fromArray(S, scratch, d + i);
+            g.sub(sgv).sub(xh.mul(sgxv)).mul(rv).intoArray(dx, dxo + i);
+        }
+        for (; i < d; i++) dx[dxo + i] = (scratch[d + i] - sg - scratch[i] * sgx) * rs;
+    }
+
+    /** Adds one row's contribution to dw (dy·x̂) and db (dy) for columns [from, to). */
+    static void layerNormParamGradRow(float[] dy, int go, float[] x, int xo, float m, float rs, float[] dw, float[] db, int from, int to) {
+        FloatVector mv = FloatVector.broadcast(S, m), rv = FloatVector.broadcast(S, rs);
+        int i = from, bound = from + S.loopBound(to - from);
+        for (; i < bound; i += L) {
+            FloatVector g = FloatVector.fromArray(S, dy, go + i);
+            FloatVector xh = FloatVector.fromArray(S, x, xo + i).sub(mv).mul(rv);
+            g.fma(xh, FloatVector.fromArray(S, dw, i)).intoArray(dw, i);
+            g.add(FloatVector.fromArray(S, db, i)).intoArray(db, i);
+        }
+        for (; i < to; i++) {
+            float xh = (x[xo + i] - m) * rs;
+            dw[i] = Math.fma(dy[go + i], xh, dw[i]);
+            db[i] += dy[go + i];
+        }
+    }
+
+    /** One row of the softmax backward: dx = y·(g − Σ g·y), or for log-softmax dx = g − e^y·Σ g. */
+    static void softmaxBackwardRow(float[] y, int yo, float[] g, int go, float[] dx, int dxo, int c, boolean log) {
+        if (log) {
+            float s = sum(g, go, c);
+            map(UnaryOps.EXP, y, yo, dx, dxo, c);
+            zipScalar(BinaryOps.Fn.MUL, dx, dxo, s, dx, dxo, c);
+            zip(BinaryOps.Fn.SUB, g, go, dx, dxo, dx, dxo, c);
+        } else {
+            zip(BinaryOps.Fn.MUL, g, go, y, yo, dx, dxo, c);
+            float s = sum(dx, dxo, c);
+            zipScalar(BinaryOps.Fn.SUB, g, go, s, dx, dxo, c);
+            zip(BinaryOps.Fn.MUL, dx, dxo, y, yo, dx, dxo, c);
+        }
+    }
+
     /** Softmax (or log-softmax) of one row of c elements: y = exp(x − max) / Σ, or x − max − log Σ. */
     static void softmaxRow(float[] x, int xo, float[] y, int yo, int c, boolean log) {
         float m = Float.NEGATIVE_INFINITY;

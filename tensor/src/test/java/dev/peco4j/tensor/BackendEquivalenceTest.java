@@ -33,13 +33,18 @@ class BackendEquivalenceTest {
     }
 
     private static void close(Tensor expected, Tensor actual, double rtol, String what) {
+        close(expected, actual, rtol, 0, what);
+    }
+
+    /** |a − e| ≤ rtol·(|e| + 1e-2·max|e|) + atol, elementwise. */
+    private static void close(Tensor expected, Tensor actual, double rtol, double atol, String what) {
         assertEquals(expected.shape(), actual.shape(), what);
         double[] e = expected.toDoubleArray(), a = actual.toDoubleArray();
         double scale = 1e-30;
         for (double v : e) scale = Math.max(scale, Math.abs(v));
         for (int i = 0; i < e.length; i++) {
             double err = Math.abs(a[i] - e[i]);
-            if (!(err <= rtol * (Math.abs(e[i]) + scale * 1e-2)) && !(Double.isNaN(e[i]) && Double.isNaN(a[i]))) {
+            if (!(err <= rtol * (Math.abs(e[i]) + scale * 1e-2) + atol) && !(Double.isNaN(e[i]) && Double.isNaN(a[i]))) {
                 throw new AssertionError(what + ": element " + i + " expected " + e[i] + " got " + a[i] + " (rtol " + rtol + ")");
             }
         }
@@ -47,11 +52,15 @@ class BackendEquivalenceTest {
 
     /** Runs kernel on every vector backend: close to the reference, and identical across thread counts. */
     private static void check(String what, double rtol, BiFunction<Backend, Integer, Tensor> kernel) {
+        check(what, rtol, 0, kernel);
+    }
+
+    private static void check(String what, double rtol, double atol, BiFunction<Backend, Integer, Tensor> kernel) {
         Tensor expected = kernel.apply(REF, 0);
         Tensor first = null;
         for (VectorBackend v : VEC) {
             Tensor got = kernel.apply(v, v.par.threads());
-            close(expected, got, rtol, what + " (" + v.par.threads() + " threads)");
+            close(expected, got, rtol, atol, what + " (" + v.par.threads() + " threads)");
             if (first == null) first = got;
             else assertArrayEquals(first.toFloatArray(), got.toFloatArray(), what + ": differs between 1 and " + v.par.threads() + " threads");
         }
@@ -126,6 +135,30 @@ class BackendEquivalenceTest {
             check("sum middle", 1e-5 * Math.sqrt(s[1]), (be, t) -> be.sum(x, new int[] {1}));
             check("softmax", 2e-6, (be, t) -> be.softmax(x, 2, false));
             check("log_softmax", 2e-6, (be, t) -> be.softmax(x, 2, true));
+            Tensor gy = f32(g, s), y = REF.softmax(x, 2, false), ly = REF.softmax(x, 2, true);
+            // g − Σ g·y cancels: float32 error is relative to the size of g (≤ 2 here), not of the result
+            check("softmax backward", 1e-5, 1e-6, (be, t) -> be.softmaxBackward(y, gy, 2, false));
+            check("log_softmax backward", 1e-5, 1e-6 * s[2], (be, t) -> be.softmaxBackward(ly, gy, 2, true));
+        });
+    }
+
+    @Test
+    void layerNormForwardAndBackward() {
+        Property.check("layer norm vector vs scalar", 60, g -> {
+            int rows = size(g), d = size(g);
+            // rows with real spread: a constant row (var 0) amplifies float32's rounding of the mean by
+            // 1/√eps in any float32 implementation; that case is covered by the float64 gradient property
+            Tensor base = g.values(new int[] {d, rows}, -2, 2).to(DType.FLOAT32);
+            Tensor x = (g.chance(0.5) ? base.mT() : base.mT().contiguous()).mul(3.0).add(1.0), dy = f32(g, rows, d);
+            Tensor w = g.chance(0.7) ? f32(g, d) : null, b = w != null && g.chance(0.7) ? f32(g, d) : null;
+            check("layer norm y", 1e-5, (be, t) -> be.layerNorm(x, w, b, d, 1e-5)[0]);
+            check("layer norm rstd", 1e-5, (be, t) -> be.layerNorm(x, w, b, d, 1e-5)[2]);
+            Tensor[] saved = REF.layerNorm(x, w, b, d, 1e-5);
+            check("layer norm dx", 1e-5, 1e-5, (be, t) -> be.layerNormBackward(dy, x, w, saved[1], saved[2], d)[0]);
+            if (w != null) {
+                check("layer norm dw", 1e-5 * Math.sqrt(rows), (be, t) -> be.layerNormBackward(dy, x, w, saved[1], saved[2], d)[1]);
+                check("layer norm db", 1e-5 * Math.sqrt(rows), (be, t) -> be.layerNormBackward(dy, x, w, saved[1], saved[2], d)[2]);
+            }
         });
     }
 

@@ -249,6 +249,17 @@ final class PrimitiveGradientProperties {
             check(g, Op.MATMUL, xs -> a.view(xs[0]).matmul(b.view(xs[1])), a.leaf(), b.leaf());
         });
 
+        PROPERTIES.put(Op.LAYER_NORM, g -> {
+            int[] s = g.shape(1, 4, 5);
+            int k = g.intIn(1, s.length);
+            int[] trailing = Arrays.copyOfRange(s, s.length - k, s.length);
+            boolean affineW = g.chance(0.7), affineB = g.chance(0.7);
+            Input x = g.input(s);
+            Tensor w = g.values(trailing, 0.5, 1.5).requiresGrad(true), b = g.values(trailing, -1, 1).requiresGrad(true);
+            double eps = g.pick(new Double[] {1e-5, 1e-3, 0.1});
+            check(g, Op.LAYER_NORM, xs -> Functional.layerNorm(x.view(xs[0]), k, affineW ? xs[1] : null, affineB ? xs[2] : null, eps),
+                    x.leaf(), affineW ? w : w.detach(), affineB ? b : b.detach());
+        });
         PROPERTIES.put(Op.GATHER, g -> {
             int[] s = g.shape(1, 3, 4);
             int dim = g.intIn(0, s.length - 1);
