@@ -56,7 +56,7 @@ public final class Workloads {
         };
     }
 
-    /** softmax(q·kᵀ/√D)·v on (B, H, N, D): forward and backward to q, k and v. */
+    /** softmax(q·kᵀ/√D)·v on (B, H, N, D), the fused op: forward and backward to q, k and v. */
     public static Workload attention(int batch, int heads, int tokens, int dim) {
         Generator g = new Generator(3);
         Tensor q = Tensor.randn(g, batch, heads, tokens, dim).requiresGrad(true);
@@ -69,7 +69,7 @@ public final class Workloads {
                 q.zeroGrad();
                 k.zeroGrad();
                 v.zeroGrad();
-                q.mul(scale).matmul(k.mT()).softmax(-1).matmul(v).backward(dout);
+                Functional.scaledDotProductAttention(q, k, v, null, null, scale).backward(dout);
             }
 
             public double flops() {

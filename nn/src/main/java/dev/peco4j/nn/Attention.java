@@ -10,7 +10,8 @@ import java.util.List;
  * Multi-head self-attention in BEiT's form. Letters: B batch, N tokens, C channels, H heads, D head dim.
  * qkv is one linear C → 3·H·D without bias, plus learnable q_bias and v_bias (k has none); logits are
  * scaled by D^−½, take an optional relative position bias (own table, and/or one passed in), softmax,
- * attention dropout, then proj (H·D → C) and its dropout. Names match BEiT's state dicts.
+ * attention dropout, then proj (H·D → C) and its dropout. Names match BEiT's state dicts. Without
+ * attention dropout the core is the fused {@link Functional#scaledDotProductAttention}.
  */
 public final class Attention extends Module {
     /** headDim 0 means dim/heads; windowH/W 0 means no per-layer relative position table. */
@@ -85,14 +86,19 @@ public final class Attention extends Module {
         if (qBias != null) bias = Tensor.cat(List.of(qBias, vBias.detach().zerosLike(), vBias), 0); // (3·H·D), k gets none
         Tensor qkvOut = Functional.linear(x, qkv.weight, bias)             // (B, N, 3·H·D)
                 .reshape(b, n, 3, h, d).permute(2, 0, 3, 1, 4);            // (3, B, H, N, D)
-        Tensor q = qkvOut.select(0, 0).mul(scale), k = qkvOut.select(0, 1), v = qkvOut.select(0, 2);
-        Tensor attn = q.matmul(k.mT());                                     // (B, H, N, N)
-        if (relativePositionBiasTable != null) {
-            attn = attn.add(RelativePositionBias.gather(relativePositionBiasTable, relativePositionIndex).unsqueeze(0));
+        Tensor q = qkvOut.select(0, 0), k = qkvOut.select(0, 1), v = qkvOut.select(0, 2);
+        Tensor rel = relativePositionBiasTable == null ? null
+                : RelativePositionBias.gather(relativePositionBiasTable, relativePositionIndex);   // (H, N, N)
+        Tensor relBias = rel == null ? sharedBias : sharedBias == null ? rel : rel.add(sharedBias);
+        Tensor o;                                                           // (B, H, N, D)
+        if (attnDrop.p > 0 && isTraining()) { // dropout on the probabilities: the unfused form
+            Tensor attn = q.mul(scale).matmul(k.mT());                      // (B, H, N, N)
+            if (relBias != null) attn = attn.add(relBias.unsqueeze(0));
+            o = attnDrop.forward(attn.softmax(-1)).matmul(v);
+        } else {                              // fused, blocked attention
+            o = Functional.scaledDotProductAttention(q, k, v, relBias, null, scale);
         }
-        if (sharedBias != null) attn = attn.add(sharedBias.unsqueeze(0));
-        attn = attnDrop.forward(attn.softmax(-1));
-        Tensor out = attn.matmul(v).transpose(1, 2).reshape(b, n, h * d);  // (B, N, H·D)
+        Tensor out = o.transpose(1, 2).reshape(b, n, h * d);               // (B, N, H·D)
         return projDrop.forward(proj.forward(out));
     }
 

@@ -55,6 +55,19 @@ public interface Backend {
     /** {dx, dw, db} of layerNorm from dy and the saved mean and rstd; dw and db are null without w. */
     Tensor[] layerNormBackward(Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd, int d);
 
+    // --- attention ---
+    /**
+     * Scaled dot-product attention: q (B,H,N,D), k (B,H,M,D), v (B,H,M,E); bias null or contiguous
+     * (Bb,H,N,M) with Bb = 1 or B; keyMask null or bool (B,M), true where a key may be attended.
+     * Returns {out (B,H,N,E), lse (B,H,N)}, lse the log-sum-exp of each row's logits (+∞ for a row
+     * with every key masked, whose output is 0).
+     */
+    Tensor[] sdpa(Tensor q, Tensor k, Tensor v, Tensor bias, Tensor keyMask, double scale);
+
+    /** {dq, dk, dv, dbias} of sdpa from dout and the saved out and lse; dbias (Bb,H,N,M) only when asked. */
+    Tensor[] sdpaBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor bias, Tensor keyMask, Tensor out, Tensor lse,
+                          double scale, boolean biasGrad);
+
     // --- GEMM ---
     /** a [B, n, k] · b [B, k, m] → [B, n, m]. */
     Tensor bmm(Tensor a, Tensor b);

@@ -13,6 +13,14 @@ package dev.peco4j.tensor;
 public final class Functional {
     private Functional() {}
 
+    /**
+     * softmax(q·kᵀ·scale + bias, masked keys excluded)·v, fused and blocked; q (B,H,N,D), k (B,H,M,D),
+     * v (B,H,M,E); bias (optional) broadcasts to (B,H,N,M); keyMask (optional) bool (B,M), true = attend.
+     */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, Tensor bias, Tensor keyMask, double scale) {
+        return AttentionOps.sdpa(q, k, v, bias, keyMask, scale);
+    }
+
     /** x·wᵀ + b; w is (out, in); b may be null. */
     public static Tensor linear(Tensor x, Tensor w, Tensor b) {
         return MatmulOps.linear(x, w, b);

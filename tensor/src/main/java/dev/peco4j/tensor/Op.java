@@ -25,6 +25,8 @@ public enum Op {
     MATMUL,
     // NormOps: one fused kernel pair, forward saving mean and rstd per row
     LAYER_NORM,
+    // AttentionOps: softmax(q·kᵀ·scale + bias, masked)·v, blocked with an online softmax
+    SDPA,
     // IndexOps
     GATHER, INDEX_SELECT, SCATTER_ADD, INDEX_ADD,
     // ConvOps and PoolOps

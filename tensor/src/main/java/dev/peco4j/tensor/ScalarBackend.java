@@ -215,6 +215,17 @@ final class ScalarBackend implements Backend {
     }
 
     @Override
+    public Tensor[] sdpa(Tensor q, Tensor k, Tensor v, Tensor bias, Tensor keyMask, double scale) {
+        return ScalarAttention.forward(q, k, v, bias, keyMask, scale);
+    }
+
+    @Override
+    public Tensor[] sdpaBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor bias, Tensor keyMask, Tensor out,
+                                 Tensor lse, double scale, boolean biasGrad) {
+        return ScalarAttention.backward(dout, q, k, v, bias, keyMask, lse, scale, biasGrad);
+    }
+
+    @Override
     public Tensor bmm(Tensor a, Tensor b) {
         return ScalarConv.bmm(a, b);
     }

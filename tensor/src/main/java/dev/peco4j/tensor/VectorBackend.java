@@ -253,6 +253,23 @@ final class VectorBackend implements Backend {
         return new Tensor[] {out(x.shape(), dx), out(w.shape(), dw), out(w.shape(), db)};
     }
 
+    // ------------------------------------------------------------------ attention
+
+    @Override
+    public Tensor[] sdpa(Tensor q, Tensor k, Tensor v, Tensor bias, Tensor keyMask, double scale) {
+        if (!f32(q, k, v) || (bias != null && !f32(bias))) return ref.sdpa(q, k, v, bias, keyMask, scale);
+        return VectorAttention.forward(q, k, v, bias, keyMask, scale, par);
+    }
+
+    @Override
+    public Tensor[] sdpaBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor bias, Tensor keyMask, Tensor out,
+                                 Tensor lse, double scale, boolean biasGrad) {
+        if (!f32(dout, q, k, v, out, lse) || (bias != null && !f32(bias))) {
+            return ref.sdpaBackward(dout, q, k, v, bias, keyMask, out, lse, scale, biasGrad);
+        }
+        return VectorAttention.backward(dout, q, k, v, bias, keyMask, out, lse, scale, biasGrad, par);
+    }
+
     // ------------------------------------------------------------------ GEMM
 
     @Override

@@ -163,6 +163,35 @@ class BackendEquivalenceTest {
     }
 
     @Test
+    void attentionBlockedAgainstTheReference() {
+        Property.check("sdpa vector vs scalar", 20, g -> {
+            int b = g.intIn(1, 2), h = g.intIn(1, 3), d = g.intIn(1, 40), e = g.intIn(1, 40);
+            int n = g.chance(0.3) ? g.pick(new Integer[] {65, 129, 197}) : g.intIn(1, 20);
+            int m = g.chance(0.3) ? g.pick(new Integer[] {129, 197, 257}) : g.intIn(1, 20);  // > 128: several key blocks
+            Tensor q = f32(g, b, h, n, d), k = f32(g, b, h, m, d), v = f32(g, b, h, m, e), dout = f32(g, b, h, n, e);
+            int bb = g.chance(0.5) ? 1 : b;
+            Tensor bias = g.chance(0.7) ? g.values(new int[] {bb, h, n, m}, -1, 1).to(DType.FLOAT32) : null;
+            Tensor mask = null;
+            if (g.chance(0.5)) {
+                boolean[] keep = new boolean[b * m];
+                for (int i = 0; i < keep.length; i++) keep[i] = g.chance(0.7);
+                mask = Tensor.ofBools(keep, b, m);   // rows may lose every key: output 0
+            }
+            Tensor km = mask;
+            double scale = 1 / Math.sqrt(d);
+            double tol = 1e-5 * Math.sqrt(Math.max(d, m));
+            check("sdpa out", tol, 1e-6, (be, t) -> be.sdpa(q, k, v, bias, km, scale)[0]);
+            Tensor[] saved = REF.sdpa(q, k, v, bias, km, scale);
+            for (int i = 0; i < 4; i++) {
+                int which = i;
+                if (which == 3 && bias == null) continue;
+                check("sdpa grad " + which, tol, 1e-5,
+                        (be, t) -> be.sdpaBackward(dout, q, k, v, bias, km, saved[0], saved[1], scale, true)[which]);
+            }
+        });
+    }
+
+    @Test
     void convolutionForwardAndBothBackwards() {
         Property.check("conv vector vs scalar", 40, g -> {
             int groups = g.intIn(1, 3), cg = g.intIn(1, 4), og = g.intIn(1, 4), k = g.pick(new Integer[] {1, 3, 5});

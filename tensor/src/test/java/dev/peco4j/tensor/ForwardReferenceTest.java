@@ -164,6 +164,23 @@ class ForwardReferenceTest {
     }
 
     @Test
+    void attentionAgainstItsDefinition() {
+        Property.check("sdpa vs softmax(q·kᵀ·scale + bias)·v", 30, g -> {
+            int b = g.intIn(1, 2), h = g.intIn(1, 3), n = g.intIn(1, 6), m = g.intIn(1, 7), d = g.intIn(1, 4), e = g.intIn(1, 4);
+            Tensor q = g.values(new int[] {b, h, n, d}, -1, 1), k = g.values(new int[] {b, h, m, d}, -1, 1);
+            Tensor v = g.values(new int[] {b, h, m, e}, -1, 1), bias = g.values(new int[] {h, n, m}, -1, 1);
+            boolean[] keep = new boolean[b * m];
+            for (int i = 0; i < keep.length; i++) keep[i] = i % m == m - 1 || g.chance(0.5);
+            Tensor mask = Tensor.ofBools(keep, b, m);
+            Tensor logits = q.matmul(k.mT()).mul(0.7).add(bias)
+                    .add(mask.logicalNot().to(DType.FLOAT64).mul(-1e30).reshape(b, 1, 1, m));
+            Tensor expected = logits.softmax(-1).matmul(v);
+            assertArrayEquals(expected.toDoubleArray(),
+                    Functional.scaledDotProductAttention(q, k, v, bias, mask, 0.7).toDoubleArray(), 1e-12);
+        });
+    }
+
+    @Test
     void poolingExamples() {
         Tensor x = Tensor.arange(DType.FLOAT64, 0, 16, 1).reshape(1, 1, 4, 4);
         assertArrayEquals(new double[] {2.5, 4.5, 10.5, 12.5}, Functional.avgPool2d(x, Pool2dParams.of(2, 2, 0)).toDoubleArray());

@@ -260,6 +260,24 @@ final class PrimitiveGradientProperties {
             check(g, Op.LAYER_NORM, xs -> Functional.layerNorm(x.view(xs[0]), k, affineW ? xs[1] : null, affineB ? xs[2] : null, eps),
                     x.leaf(), affineW ? w : w.detach(), affineB ? b : b.detach());
         });
+        PROPERTIES.put(Op.SDPA, g -> {
+            int b = g.intIn(1, 2), h = g.intIn(1, 3), n = g.intIn(1, 4), m = g.intIn(1, 5), dk = g.intIn(1, 3), e = g.intIn(1, 3);
+            Input q = g.input(new int[] {b, h, n, dk}), k = g.input(new int[] {b, h, m, dk}), v = g.input(new int[] {b, h, m, e});
+            int[][] biasShapes = {null, {n, m}, {h, n, m}, {1, h, n, m}, {b, h, n, m}};
+            int[] bs = biasShapes[g.intIn(0, biasShapes.length - 1)];
+            Tensor bias = bs == null ? null : g.values(bs, -1, 1).requiresGrad(true);
+            Tensor mask = null;
+            if (g.chance(0.4)) {
+                boolean[] keep = new boolean[b * m];
+                for (int i = 0; i < keep.length; i++) keep[i] = i % m == 0 || g.chance(0.6); // a key per row stays
+                mask = Tensor.ofBools(keep, b, m);
+            }
+            double scale = g.uniform(0.2, 1.5);
+            Tensor keyMask = mask;
+            Tensor[] leaves = bias == null ? new Tensor[] {q.leaf(), k.leaf(), v.leaf()} : new Tensor[] {q.leaf(), k.leaf(), v.leaf(), bias};
+            check(g, Op.SDPA, xs -> Functional.scaledDotProductAttention(q.view(xs[0]), k.view(xs[1]), v.view(xs[2]),
+                    xs.length > 3 ? xs[3] : null, keyMask, scale), leaves);
+        });
         PROPERTIES.put(Op.GATHER, g -> {
             int[] s = g.shape(1, 3, 4);
             int dim = g.intIn(0, s.length - 1);
