@@ -45,8 +45,9 @@ final class Sgemm {
             return;
         }
         int mPad = roundUp(m, MR), mBlocks = (m + MC - 1) / MC;
-        float[] ap = new float[mPad * Math.min(k, KC)];
-        float[] bp = new float[roundUp(Math.min(NC, n), NR) * Math.min(k, KC)];
+        Workspace ws = WORKSPACE.get();
+        float[] ap = ws.a(mPad * Math.min(k, KC));
+        float[] bp = ws.b(roundUp(Math.min(NC, n), NR) * Math.min(k, KC));
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc), nStrips = (nc + NR - 1) / NR;
             // tasks: (row block, range of column strips); enough of them to keep every thread busy
@@ -67,6 +68,27 @@ final class Sgemm {
             }
         }
     }
+
+    /**
+     * The calling thread's packing buffers, grown as needed and reused: small products (attention
+     * blocks run thousands per step) would otherwise allocate and zero them on every call. Workers
+     * of one call write into the caller's buffers only while the caller waits for them.
+     */
+    private static final class Workspace {
+        private float[] a = new float[0], b = new float[0];
+
+        float[] a(int n) {
+            if (a.length < n) a = new float[n];
+            return a;
+        }
+
+        float[] b(int n) {
+            if (b.length < n) b = new float[n];
+            return b;
+        }
+    }
+
+    private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
 
     private static int roundUp(int x, int m) {
         return (x + m - 1) / m * m;
