@@ -1,5 +1,7 @@
 package dev.peco4j.nn;
 
+import dev.peco4j.tensor.AdamStep;
+import dev.peco4j.tensor.Backends;
 import dev.peco4j.tensor.DType;
 import dev.peco4j.tensor.Tensor;
 import java.util.List;
@@ -46,13 +48,18 @@ public class AdamW extends Optimizer {
         Tensor v = s.computeIfAbsent("exp_avg_sq", k -> p.zerosLike());
         stepT.addInPlace(stepT.onesLike(), 1);
         double t = stepT.item();
+        double bc1 = 1 - Math.pow(config.beta1(), t), bc2 = 1 - Math.pow(config.beta2(), t);
+        if (!config.amsgrad() && p.isContiguous() && grad.dtype() == p.dtype()) { // one fused pass over p, g, m, v
+            Backends.current().adamStep(p, grad, m, v,
+                    new AdamStep(g.lr, config.beta1(), config.beta2(), config.eps(), g.weightDecay, decoupled, bc1, bc2));
+            return;
+        }
         if (g.weightDecay != 0) {
             if (decoupled) p.mulInPlace(1 - g.lr * g.weightDecay);
             else grad = grad.add(p.mul(g.weightDecay));
         }
         m.mulInPlace(config.beta1()).addInPlace(grad, 1 - config.beta1());
         v.mulInPlace(config.beta2()).addInPlace(grad.mul(grad), 1 - config.beta2());
-        double bc1 = 1 - Math.pow(config.beta1(), t), bc2 = 1 - Math.pow(config.beta2(), t);
         Tensor second = v;
         if (config.amsgrad()) {
             Tensor maxV = s.computeIfAbsent("max_exp_avg_sq", k -> p.zerosLike());

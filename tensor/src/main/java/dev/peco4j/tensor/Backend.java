@@ -68,6 +68,10 @@ public interface Backend {
     Tensor[] sdpaBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor bias, Tensor keyMask, Tensor out, Tensor lse,
                           double scale, boolean biasGrad);
 
+    // --- optimizer ---
+    /** The Adam/AdamW update of one parameter, in place on p, m and v (all contiguous, one shape). */
+    void adamStep(Tensor p, Tensor g, Tensor m, Tensor v, AdamStep step);
+
     // --- GEMM ---
     /** a [B, n, k] · b [B, k, m] → [B, n, m]. */
     Tensor bmm(Tensor a, Tensor b);

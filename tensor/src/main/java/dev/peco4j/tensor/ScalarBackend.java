@@ -226,6 +226,28 @@ final class ScalarBackend implements Backend {
     }
 
     @Override
+    public void adamStep(Tensor p, Tensor g, Tensor m, Tensor v, AdamStep s) {
+        double[] ps = p.toDoubleArray(), gs = g.toDoubleArray(), ms = m.toDoubleArray(), vs = v.toDoubleArray();
+        double stepSize = s.lr() / s.biasCorrection1(), bc2 = Math.sqrt(s.biasCorrection2());
+        for (int i = 0; i < ps.length; i++) {
+            double gi = gs[i];
+            if (s.weightDecay() != 0) {
+                if (s.decoupled()) ps[i] *= 1 - s.lr() * s.weightDecay();
+                else gi += s.weightDecay() * ps[i];
+            }
+            ms[i] = s.beta1() * ms[i] + (1 - s.beta1()) * gi;
+            vs[i] = s.beta2() * vs[i] + (1 - s.beta2()) * gi * gi;
+            ps[i] -= stepSize * ms[i] / (Math.sqrt(vs[i]) / bc2 + s.eps());
+        }
+        copyInto(p, Tensor.fromDoubles(p.dtype(), p.shape(), ps));
+        copyInto(m, Tensor.fromDoubles(m.dtype(), m.shape(), ms));
+        copyInto(v, Tensor.fromDoubles(v.dtype(), v.shape(), vs));
+        p.storage.version++;
+        m.storage.version++;
+        v.storage.version++;
+    }
+
+    @Override
     public Tensor bmm(Tensor a, Tensor b) {
         return ScalarConv.bmm(a, b);
     }

@@ -270,6 +270,24 @@ final class VectorBackend implements Backend {
         return VectorAttention.backward(dout, q, k, v, bias, keyMask, out, lse, scale, biasGrad, par);
     }
 
+    // ------------------------------------------------------------------ optimizer
+
+    @Override
+    public void adamStep(Tensor p, Tensor g, Tensor m, Tensor v, AdamStep s) {
+        if (!f32(p, g, m, v) || !p.isContiguous() || !m.isContiguous() || !v.isContiguous()) {
+            ref.adamStep(p, g, m, v, s);
+            return;
+        }
+        Floats fg = floats(g);
+        float[] pa = p.storage.f, ma = m.storage.f, va = v.storage.f;
+        int po = p.offset(), mo = m.offset(), vo = v.offset(), n = p.numel();
+        par.forRange(n, GRAIN, (from, to) -> VectorMath.adamStep(pa, po + from, fg.a(), fg.off() + from, ma, mo + from,
+                va, vo + from, to - from, s));
+        p.storage.version++;
+        m.storage.version++;
+        v.storage.version++;
+    }
+
     // ------------------------------------------------------------------ GEMM
 
     @Override

@@ -188,6 +188,39 @@ final class VectorMath {
         for (; i < n; i++) dst[doff + i] += src[so + i];
     }
 
+    /** The Adam/AdamW update of n elements, in float32, in PyTorch's order of operations. */
+    static void adamStep(float[] p, int po, float[] g, int go, float[] m, int mo, float[] v, int vo, int n, AdamStep s) {
+        float b1 = (float) s.beta1(), b2 = (float) s.beta2(), c1 = (float) (1 - s.beta1()), c2 = (float) (1 - s.beta2());
+        float decay = (float) (1 - s.lr() * s.weightDecay()), wd = (float) s.weightDecay(), eps = (float) s.eps();
+        float stepSize = (float) (s.lr() / s.biasCorrection1()), bc2 = (float) Math.sqrt(s.biasCorrection2());
+        boolean decoupled = s.decoupled(), decays = s.weightDecay() != 0;
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) {
+            FloatVector pv = FloatVector.fromArray(S, p, po + i), gv = FloatVector.fromArray(S, g, go + i);
+            if (decays) {
+                if (decoupled) pv = pv.mul(decay);
+                else gv = gv.add(pv.mul(wd));
+            }
+            FloatVector mv = FloatVector.fromArray(S, m, mo + i).mul(b1).add(gv.mul(c1));
+            FloatVector vv = FloatVector.fromArray(S, v, vo + i).mul(b2).add(gv.mul(gv).mul(c2));
+            FloatVector denom = vv.sqrt().div(bc2).add(eps);
+            pv.sub(mv.div(denom).mul(stepSize)).intoArray(p, po + i);
+            mv.intoArray(m, mo + i);
+            vv.intoArray(v, vo + i);
+        }
+        for (; i < n; i++) {
+            float pi = p[po + i], gi = g[go + i];
+            if (decays) {
+                if (decoupled) pi *= decay;
+                else gi += pi * wd;
+            }
+            float mi = m[mo + i] * b1 + gi * c1, vi = v[vo + i] * b2 + gi * gi * c2;
+            p[po + i] = pi - mi / ((float) Math.sqrt(vi) / bc2 + eps) * stepSize;
+            m[mo + i] = mi;
+            v[vo + i] = vi;
+        }
+    }
+
     /** One row of layer norm: two passes (mean, then centred variance), then y = x̂·w + b. */
     static void layerNormRow(float[] x, int xo, float[] w, float[] b, float[] y, int yo, int d, float eps,
                              float[] mean, float[] rstd, int row) {

@@ -192,6 +192,24 @@ class BackendEquivalenceTest {
     }
 
     @Test
+    void adamStepAgainstTheReference() {
+        Property.check("adam step vector vs scalar", 40, g -> {
+            int n = size(g) * g.intIn(1, 3);
+            Tensor p0 = f32(g, n).contiguous(), grad = f32(g, n), m0 = f32(g, n).contiguous(), v0 = f32(g, n).abs().contiguous();
+            AdamStep st = new AdamStep(g.uniform(1e-4, 1e-1), 0.9, 0.999, 1e-8, g.chance(0.5) ? 0.05 : 0, g.chance(0.5),
+                    1 - Math.pow(0.9, 3), 1 - Math.pow(0.999, 3));
+            for (int which = 0; which < 3; which++) {
+                int w = which;
+                check("adam " + (w == 0 ? "p" : w == 1 ? "m" : "v"), 1e-5, 1e-7, (be, t) -> {
+                    Tensor p = p0.copy(), m = m0.copy(), v = v0.copy();
+                    be.adamStep(p, grad, m, v, st);
+                    return w == 0 ? p : w == 1 ? m : v;
+                });
+            }
+        });
+    }
+
+    @Test
     void convolutionForwardAndBothBackwards() {
         Property.check("conv vector vs scalar", 40, g -> {
             int groups = g.intIn(1, 3), cg = g.intIn(1, 4), og = g.intIn(1, 4), k = g.pick(new Integer[] {1, 3, 5});
