@@ -86,11 +86,8 @@ final class VectorBackend implements Backend {
         Floats xs = floats(x), ys = floats(y), gs = floats(g);
         int n = x.numel();
         float[] dx = new float[n];
-        par.forRange(n, GRAIN, (from, to) -> {
-            for (int k = from; k < to; k++) {
-                dx[k] = (float) (gs.a()[gs.off() + k] * fn.df().at(xs.a()[xs.off() + k], ys.a()[ys.off() + k]));
-            }
-        });
+        par.forRange(n, GRAIN, (from, to) -> VectorMath.mapBackward(fn, xs.a(), xs.off() + from, ys.a(), ys.off() + from,
+                gs.a(), gs.off() + from, dx, from, to - from));
         return out(x.shape(), dx);
     }
 

@@ -125,6 +125,11 @@ final class VectorMath {
      * erfc(z) = t·exp(−z² − 1.26551223 + t·(1.00002368 + …)); erfc(−z) = 2 − erfc(z).
      */
     static FloatVector gelu(FloatVector x) {
+        return x.mul(normalCdf(x));
+    }
+
+    /** Φ(x) = ½·erfc(−x/√2), by the erfc fit below. */
+    static FloatVector normalCdf(FloatVector x) {
         FloatVector z = x.mul((float) (-1 / Math.sqrt(2)));       // erfc argument
         FloatVector az = z.abs();
         FloatVector t = FloatVector.broadcast(S, 1f).div(az.mul(0.5f).add(1f));
@@ -139,7 +144,55 @@ final class VectorMath {
         poly = t.mul(poly).add(-1.26551223f);
         FloatVector erfcAbs = t.mul(exp(az.mul(az).neg().add(poly)));
         FloatVector erfc = erfcAbs.blend(FloatVector.broadcast(S, 2f).sub(erfcAbs), z.compare(VectorOperators.LT, 0f));
-        return x.mul(0.5f).mul(erfc);
+        return erfc.mul(0.5f);
+    }
+
+    /** Whether mapBackward has a vector form for this function's derivative. */
+    private static boolean vectorDerivative(UnaryOps.Fn fn) {
+        return switch (fn.op()) {
+            case NEG, EXP, RELU, SIGMOID, TANH, SILU, GELU -> true;
+            default -> false;
+        };
+    }
+
+    /** dx = g·f'(x, y) on n elements (the tail through a padded buffer, as in map). */
+    static void mapBackward(UnaryOps.Fn fn, float[] x, int xo, float[] y, int yo, float[] g, int go, float[] dx, int dxo, int n) {
+        if (!vectorDerivative(fn)) {
+            for (int i = 0; i < n; i++) dx[dxo + i] = (float) (g[go + i] * fn.df().at(x[xo + i], y[yo + i]));
+            return;
+        }
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) {
+            derivative(fn, FloatVector.fromArray(S, x, xo + i), FloatVector.fromArray(S, y, yo + i))
+                    .mul(FloatVector.fromArray(S, g, go + i)).intoArray(dx, dxo + i);
+        }
+        if (i < n) {
+            float[] px = new float[L], py = new float[L], pg = new float[L];
+            System.arraycopy(x, xo + i, px, 0, n - i);
+            System.arraycopy(y, yo + i, py, 0, n - i);
+            System.arraycopy(g, go + i, pg, 0, n - i);
+            derivative(fn, FloatVector.fromArray(S, px, 0), FloatVector.fromArray(S, py, 0))
+                    .mul(FloatVector.fromArray(S, pg, 0)).intoArray(px, 0);
+            System.arraycopy(px, 0, dx, dxo + i, n - i);
+        }
+    }
+
+    private static FloatVector derivative(UnaryOps.Fn fn, FloatVector x, FloatVector y) {
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        return switch (fn.op()) {
+            case NEG -> one.neg();
+            case EXP -> y;
+            case RELU -> one.blend(0f, x.compare(VectorOperators.LE, 0f));
+            case SIGMOID -> y.mul(one.sub(y));
+            case TANH -> one.sub(y.mul(y));
+            case SILU -> {
+                FloatVector sg = sigmoid(x);
+                yield sg.mul(one.add(x.mul(one.sub(sg))));
+            }
+            // Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π)
+            case GELU -> normalCdf(x).add(x.mul(exp(x.mul(x).mul(-0.5f))).mul((float) (1 / Math.sqrt(2 * Math.PI))));
+            default -> throw new IllegalStateException(fn.op() + " has no vector derivative");
+        };
     }
 
     /**

@@ -107,7 +107,8 @@ class BackendEquivalenceTest {
             Tensor in = fn.op() == Op.LOG || fn.op() == Op.SQRT || fn.op() == Op.RSQRT ? x.abs().add(0.1) : x;
             check("map " + fn.op(), 2e-6, (be, t) -> be.map(fn, in));
             Tensor y = be(in, fn), gr = f32(g, s);
-            check("mapBackward " + fn.op(), 2e-6, (be, t) -> be.mapBackward(fn, in, y, gr));
+            // derivatives such as GELU's Φ(x) + x·φ(x) cancel in the tails: float32 keeps ~1e-7 of |g| (≤ 2) absolute there
+            check("mapBackward " + fn.op(), 2e-6, 4e-7, (be, t) -> be.mapBackward(fn, in, y, gr));
             BinaryOps.Fn op = g.pick(new BinaryOps.Fn[] {BinaryOps.Fn.ADD, BinaryOps.Fn.SUB, BinaryOps.Fn.MUL, BinaryOps.Fn.DIV,
                 BinaryOps.Fn.MINIMUM, BinaryOps.Fn.MAXIMUM});
             Tensor other = switch (g.intIn(0, 2)) {
