@@ -19,6 +19,9 @@ public final class Parallel {
         void run(int from, int to);
     }
 
+    /** Runs everything on the calling thread: for work that is already one of many parallel tasks. */
+    public static final Parallel SERIAL = new Parallel(1);
+
     private final int threads;
     private final ExecutorService pool;
 

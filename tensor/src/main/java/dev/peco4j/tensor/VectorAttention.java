@@ -16,7 +16,6 @@ import java.util.Arrays;
  */
 final class VectorAttention {
     static final int QB = 64, KB = 128;
-    private static final Parallel SERIAL = new Parallel(1);
 
     private VectorAttention() {}
 
@@ -65,7 +64,7 @@ final class VectorAttention {
                     Arrays.fill(acc, 0f);
                     for (int k0 = 0; k0 < m; k0 += KB) {
                         int mb = Math.min(KB, m - k0);
-                        Sgemm.gemm(nb, mb, d, rows(q, b, h, q0), cols(k, b, h, k0), s, 0, mb, false, SERIAL);  // S = q·kᵀ
+                        Sgemm.gemm(nb, mb, d, rows(q, b, h, q0), cols(k, b, h, k0), s, 0, mb, false, Parallel.SERIAL);  // S = q·kᵀ
                         logits(s, nb, mb, scale, bias32, biasHead + q0 * m, m, mask, b * m, k0);
                         for (int r = 0; r < nb; r++) {
                             int so = r * mb;
@@ -86,7 +85,7 @@ final class VectorAttention {
                             }
                             rowSum[r] += VectorMath.sum(s, so, mb);
                         }
-                        Sgemm.gemm(nb, e, mb, new Sgemm.Mat(s, 0, mb, 1), rows(v, b, h, k0), acc, 0, e, true, SERIAL); // acc += P·v
+                        Sgemm.gemm(nb, e, mb, new Sgemm.Mat(s, 0, mb, 1), rows(v, b, h, k0), acc, 0, e, true, Parallel.SERIAL); // acc += P·v
                     }
                     for (int r = 0; r < nb; r++) {
                         int row = task * n + q0 + r;
@@ -130,24 +129,24 @@ final class VectorAttention {
                         }
                         for (int k0 = 0; k0 < m; k0 += KB) {
                             int mb = Math.min(KB, m - k0);
-                            Sgemm.gemm(nb, mb, d, rows(q, b, h, q0), cols(k, b, h, k0), p, 0, mb, false, SERIAL);
+                            Sgemm.gemm(nb, mb, d, rows(q, b, h, q0), cols(k, b, h, k0), p, 0, mb, false, Parallel.SERIAL);
                             logits(p, nb, mb, scale, bias32, biasHead + q0 * m, m, mask, b * m, k0);
                             for (int r = 0; r < nb; r++) {                 // P = e^(S − lse)
                                 VectorMath.zipScalar(BinaryOps.Fn.SUB, p, r * mb, lse[head * n + q0 + r], p, r * mb, mb);
                                 VectorMath.map(UnaryOps.EXP, p, r * mb, p, r * mb, mb);
                             }
                             // dv += Pᵀ·dout
-                            Sgemm.gemm(mb, e, nb, new Sgemm.Mat(p, 0, 1, mb), dO, dv, (head * m + k0) * e, e, true, SERIAL);
+                            Sgemm.gemm(mb, e, nb, new Sgemm.Mat(p, 0, 1, mb), dO, dv, (head * m + k0) * e, e, true, Parallel.SERIAL);
                             // dP = dout·vᵀ, then dS = P ∘ (dP − rowDot)
-                            Sgemm.gemm(nb, mb, e, dO, cols(v, b, h, k0), ds, 0, mb, false, SERIAL);
+                            Sgemm.gemm(nb, mb, e, dO, cols(v, b, h, k0), ds, 0, mb, false, Parallel.SERIAL);
                             for (int r = 0; r < nb; r++) {
                                 VectorMath.zipScalar(BinaryOps.Fn.SUB, ds, r * mb, rowDot[r], ds, r * mb, mb);
                                 VectorMath.zip(BinaryOps.Fn.MUL, ds, r * mb, p, r * mb, ds, r * mb, mb);
                                 if (db != null) VectorMath.addInto(ds, r * mb, db, biasHead + (q0 + r) * m + k0, mb);
                             }
                             // dq += dS·k, dk += dSᵀ·q (scaled at the end)
-                            Sgemm.gemm(nb, d, mb, new Sgemm.Mat(ds, 0, mb, 1), rows(k, b, h, k0), dq, (head * n + q0) * d, d, true, SERIAL);
-                            Sgemm.gemm(mb, d, nb, new Sgemm.Mat(ds, 0, 1, mb), rows(q, b, h, q0), dk, (head * m + k0) * d, d, true, SERIAL);
+                            Sgemm.gemm(nb, d, mb, new Sgemm.Mat(ds, 0, mb, 1), rows(k, b, h, k0), dq, (head * n + q0) * d, d, true, Parallel.SERIAL);
+                            Sgemm.gemm(mb, d, nb, new Sgemm.Mat(ds, 0, 1, mb), rows(q, b, h, q0), dk, (head * m + k0) * d, d, true, Parallel.SERIAL);
                         }
                     }
                     VectorMath.zipScalar(BinaryOps.Fn.MUL, dq, head * n * d, scale, dq, head * n * d, n * d);

@@ -299,11 +299,10 @@ final class VectorBackend implements Backend {
                         new Sgemm.Mat(b.storage.f, b.offset() + p * sb[0], sb[1], sb[2]), c, p * n * m, m, false, par);
             }
         } else { // many products (attention heads): whole products per thread
-            Parallel serial = new Parallel(1);
             par.forRange(batch, 1, (from, to) -> {
                 for (int p = from; p < to; p++) {
                     Sgemm.gemm(n, m, k, new Sgemm.Mat(a.storage.f, a.offset() + p * sa[0], sa[1], sa[2]),
-                            new Sgemm.Mat(b.storage.f, b.offset() + p * sb[0], sb[1], sb[2]), c, p * n * m, m, false, serial);
+                            new Sgemm.Mat(b.storage.f, b.offset() + p * sb[0], sb[1], sb[2]), c, p * n * m, m, false, Parallel.SERIAL);
                 }
             });
         }

@@ -89,8 +89,8 @@ final class VectorConv {
         float[] y = new float[s.n() * s.o() * s.positions()];
         int P = s.positions(), R = s.rows();
         boolean perImage = s.n() >= par.threads();
-        Parallel inner = perImage ? new Parallel(1) : par;
-        (perImage ? par : new Parallel(1)).forRange(s.n(), 1, (from, to) -> {
+        Parallel inner = perImage ? Parallel.SERIAL : par;
+        (perImage ? par : Parallel.SERIAL).forRange(s.n(), 1, (from, to) -> {
             float[] cols = s.pointwise() ? null : new float[R * P];
             for (int n = from; n < to; n++) {
                 for (int g = 0; g < s.groups(); g++) {
@@ -115,8 +115,8 @@ final class VectorConv {
         float[] dx = new float[xs.numel()];
         int P = s.positions(), R = s.rows();
         boolean perImage = s.n() >= par.threads();
-        Parallel inner = perImage ? new Parallel(1) : par;
-        (perImage ? par : new Parallel(1)).forRange(s.n(), 1, (from, to) -> {
+        Parallel inner = perImage ? Parallel.SERIAL : par;
+        (perImage ? par : Parallel.SERIAL).forRange(s.n(), 1, (from, to) -> {
             float[] cols = new float[R * P];
             for (int n = from; n < to; n++) {
                 for (int grp = 0; grp < s.groups(); grp++) {
