@@ -25,12 +25,6 @@ def cell(r):
 
 print("| case | threads | peco4j | " + " | ".join(peers) + " | " + " | ".join("vs " + p for p in peers) + " |")
 print("|---|---|---|" + "---|" * (2 * len(peers)))
-order = []
-for r in rows:
-    if (r["case"], r["threads"]) not in order:
-        order.append((r["case"], r["threads"]))
-for key in sorted(order, key=lambda k: (order.index(k) % 10_000, k[1])):
-    pass
 for case in dict.fromkeys(r["case"] for r in rows):
     for threads in sorted({r["threads"] for r in rows if r["case"] == case}):
         got = table[(case, threads)]

@@ -368,14 +368,13 @@ final class VectorMath {
         for (int i = 0; i < c; i++) m = Math.max(m, x[xo + i]);
         if (Float.isInfinite(m)) m = 0; // a row of −inf: subtract nothing
         zipScalar(BinaryOps.Fn.SUB, x, xo, m, y, yo, c);
-        if (log) {
-            float[] e = new float[c];
-            map(UnaryOps.EXP, y, yo, e, 0, c);
-            float logZ = (float) Math.log(sum(e, 0, c));
-            zipScalar(BinaryOps.Fn.SUB, y, yo, logZ, y, yo, c);
+        map(UnaryOps.EXP, y, yo, y, yo, c);                            // y = e^(x − m)
+        float s = sum(y, yo, c);
+        if (log) { // rewritten from x, no scratch row; (x − m) − log s keeps near-zero outputs accurate
+            zipScalar(BinaryOps.Fn.SUB, x, xo, m, y, yo, c);
+            zipScalar(BinaryOps.Fn.SUB, y, yo, (float) Math.log(s), y, yo, c);
         } else {
-            map(UnaryOps.EXP, y, yo, y, yo, c);
-            zipScalar(BinaryOps.Fn.MUL, y, yo, 1f / sum(y, yo, c), y, yo, c);
+            zipScalar(BinaryOps.Fn.MUL, y, yo, 1f / s, y, yo, c);
         }
     }
 }
