@@ -34,6 +34,16 @@ public final class Generator implements RandomGenerator {
         this.counter = counter;
     }
 
+    /**
+     * A generator for one named stream of a run: its key mixes seed and path (SplitMix64 finalizer per
+     * element), so {@code derive(seed, EPOCH_SHUFFLE, epoch)} is the same on every run, thread and resume.
+     */
+    public static Generator derive(long seed, long... path) {
+        long k = mix(seed + 0x9E3779B97F4A7C15L);
+        for (long p : path) k = mix(k ^ mix(p + 0x632BE59BD9B4E019L));
+        return new Generator(k, 0);
+    }
+
     /** The generator at exactly the state {@link #state()} returned. */
     public static Generator fromState(long[] state) {
         if (state.length != 2) throw new IllegalArgumentException("Generator state must be 2 longs, got " + state.length);

