@@ -52,6 +52,15 @@ public interface Backend {
      */
     Tensor[] layerNorm(Tensor x, Tensor w, Tensor b, int d, double eps);
 
+    /**
+     * Softmax cross-entropy of rows x (M, C) against target classes (M): per row
+     * loss = lse − (1−ε)·x[t] − ε·mean(x), 0 where t = ignore. Returns {loss (M), lse (M)}.
+     */
+    Tensor[] crossEntropy(Tensor x, int[] target, double smoothing, int ignore);
+
+    /** dx = g·(softmax(x) − (1−ε)·onehot(t) − ε/C) per row, 0 for ignored rows; lse from the forward. */
+    Tensor crossEntropyBackward(Tensor x, Tensor lse, int[] target, Tensor g, double smoothing, int ignore);
+
     /** {dx, dw, db} of layerNorm from dy and the saved mean and rstd; dw and db are null without w. */
     Tensor[] layerNormBackward(Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd, int d);
 

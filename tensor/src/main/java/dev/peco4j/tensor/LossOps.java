@@ -45,19 +45,24 @@ public final class LossOps {
         for (int v : safe.toIntArray()) {
             if (v < 0 || v >= c) throw new IndexOutOfBoundsException("cross_entropy: target " + v + " is out of range for " + c + " classes");
         }
-        Tensor logp = rows.logSoftmax(1);                                  // (M, C)
-        Tensor nll = logp.gather(1, safe.unsqueeze(1)).squeeze(1).neg();   // (M)
-        Tensor loss = nll;
-        if (labelSmoothing > 0) {
-            Tensor smooth = logp.mean(new int[] {1}, false).neg();
-            loss = nll.mul(1 - labelSmoothing).add(smooth.mul(labelSmoothing));
-        }
-        loss = loss.where(valid, loss.zerosLike());
+        Tensor loss = crossEntropyRows(rows.contiguous(), t.toIntArray(), labelSmoothing, ignoreIndex); // (M)
         return switch (reduction) {
             case NONE -> loss.reshape(target.shape().dims());
             case SUM -> loss.sum();
             case MEAN -> loss.sum().div(valid.to(loss.dtype()).sum());
         };
+    }
+
+    /**
+     * The fused primitive: per-row loss (M) of rows (M, C), 0 for ignored rows. Forward saves the
+     * log-sum-exp per row; backward is g·(softmax − smoothed one-hot) in one pass, with no (M, C)
+     * log-probabilities kept between them.
+     */
+    static Tensor crossEntropyRows(Tensor rows, int[] target, double smoothing, int ignore) {
+        Tensor[] r = Backends.current().crossEntropy(rows, target, smoothing, ignore);
+        Tensor lse = r[1];
+        return Autograd.record(Op.CROSS_ENTROPY, r[0],
+                (g, n) -> new Tensor[] {Backends.current().crossEntropyBackward(rows, lse, target, g.contiguous(), smoothing, ignore)}, rows);
     }
 
     static Tensor mse(Tensor input, Tensor target, Reduction reduction) {

@@ -5,7 +5,7 @@ import java.util.Locale;
 /**
  * The closed set of differentiable primitives. Every graph node made by the library names one of
  * these (custom functions name themselves). Everything else in the tensor API — mean, var,
- * softmax cross-entropy, layer norm, linear, stack, split, dropout, ... — is composed from them
+ * layer norm's affine form, linear, stack, split, dropout, ... — is composed from them
  * and needs no backward of its own.
  *
  * <p>Each primitive's forward and backward sit together in one file per family, named below.
@@ -27,6 +27,8 @@ public enum Op {
     LAYER_NORM,
     // AttentionOps: softmax(q·kᵀ·scale + bias, masked)·v, blocked with an online softmax
     SDPA,
+    // LossOps: softmax cross-entropy with label smoothing and an ignored class, one fused kernel pair
+    CROSS_ENTROPY,
     // IndexOps
     GATHER, INDEX_SELECT, SCATTER_ADD, INDEX_ADD,
     // ConvOps and PoolOps

@@ -166,6 +166,39 @@ final class ScalarBackend implements Backend {
     }
 
     @Override
+    public Tensor[] crossEntropy(Tensor x, int[] target, double smoothing, int ignore) {
+        double[] v = x.toDoubleArray();
+        int c = x.size(1), m = target.length;
+        double[] loss = new double[m], lse = new double[m];
+        for (int r = 0; r < m; r++) {
+            double mx = Double.NEGATIVE_INFINITY, sum = 0, s = 0;
+            for (int j = 0; j < c; j++) mx = Math.max(mx, v[r * c + j]);
+            if (Double.isInfinite(mx)) mx = 0;
+            for (int j = 0; j < c; j++) {
+                s += Math.exp(v[r * c + j] - mx);
+                sum += v[r * c + j];
+            }
+            lse[r] = mx + Math.log(s);
+            if (target[r] != ignore) loss[r] = lse[r] - (1 - smoothing) * v[r * c + target[r]] - smoothing * sum / c;
+        }
+        return new Tensor[] {Tensor.fromDoubles(x.dtype(), Shape.of(m), loss), Tensor.fromDoubles(x.dtype(), Shape.of(m), lse)};
+    }
+
+    @Override
+    public Tensor crossEntropyBackward(Tensor x, Tensor lse, int[] target, Tensor g, double smoothing, int ignore) {
+        double[] v = x.toDoubleArray(), l = lse.toDoubleArray(), gs = g.toDoubleArray();
+        int c = x.size(1), m = target.length;
+        for (int r = 0; r < m; r++) {
+            for (int j = 0; j < c; j++) {
+                int p = r * c + j;
+                v[p] = target[r] == ignore ? 0
+                        : gs[r] * (Math.exp(v[p] - l[r]) - (j == target[r] ? 1 - smoothing : 0) - smoothing / c);
+            }
+        }
+        return Tensor.fromDoubles(x.dtype(), x.shape(), v);
+    }
+
+    @Override
     public Tensor[] layerNorm(Tensor x, Tensor w, Tensor b, int d, double eps) {
         double[] v = x.toDoubleArray(), ws = w == null ? null : w.toDoubleArray(), bs = b == null ? null : b.toDoubleArray();
         int rows = v.length / Math.max(1, d);

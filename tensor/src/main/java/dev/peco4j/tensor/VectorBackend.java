@@ -211,6 +211,45 @@ final class VectorBackend implements Backend {
         return out(y.shape(), dx);
     }
 
+    @Override
+    public Tensor[] crossEntropy(Tensor x, int[] target, double smoothing, int ignore) {
+        if (!f32(x)) return ref.crossEntropy(x, target, smoothing, ignore);
+        Floats f = floats(x);
+        int c = x.size(1), m = target.length;
+        float[] loss = new float[m], lse = new float[m];
+        par.forRange(m, Math.max(1, GRAIN / Math.max(1, c)), (from, to) -> {
+            float[] scratch = new float[c];
+            for (int r = from; r < to; r++) {
+                int xo = f.off() + r * c;
+                float l = VectorMath.logSumExpRow(f.a(), xo, scratch, c);
+                lse[r] = l;
+                if (target[r] != ignore) {
+                    float mean = VectorMath.sum(f.a(), xo, c) / c;
+                    loss[r] = (float) (l - (1 - smoothing) * f.a()[xo + target[r]] - smoothing * mean);
+                }
+            }
+        });
+        return new Tensor[] {out(Shape.of(m), loss), out(Shape.of(m), lse)};
+    }
+
+    @Override
+    public Tensor crossEntropyBackward(Tensor x, Tensor lse, int[] target, Tensor g, double smoothing, int ignore) {
+        if (!f32(x, lse, g)) return ref.crossEntropyBackward(x, lse, target, g, smoothing, ignore);
+        Floats f = floats(x);
+        float[] l = lse.contiguousData(), gs = g.contiguousData();
+        int c = x.size(1), m = target.length;
+        float[] dx = new float[x.numel()];
+        float off = (float) (smoothing / c), hit = (float) (1 - smoothing);
+        par.forRange(m, Math.max(1, GRAIN / Math.max(1, c)), (from, to) -> {
+            for (int r = from; r < to; r++) {
+                if (target[r] == ignore) continue;
+                VectorMath.crossEntropyBackwardRow(f.a(), f.off() + r * c, l[r], gs[r], off, dx, r * c, c);
+                dx[r * c + target[r]] -= gs[r] * hit;
+            }
+        });
+        return out(x.shape(), dx);
+    }
+
     // ------------------------------------------------------------------ normalization
 
     @Override

@@ -466,4 +466,24 @@ final class VectorMath {
             zipScalar(BinaryOps.Fn.MUL, y, yo, 1f / s, y, yo, c);
         }
     }
+
+    /** log Σ e^x over a row (max-shifted); scratch holds e^(x − m) afterwards. */
+    static float logSumExpRow(float[] x, int xo, float[] scratch, int c) {
+        float m = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < c; i++) m = Math.max(m, x[xo + i]);
+        if (Float.isInfinite(m)) m = 0;
+        zipScalar(BinaryOps.Fn.SUB, x, xo, m, scratch, 0, c);
+        mapExp(scratch, 0, scratch, 0, c);
+        return m + (float) Math.log(sum(scratch, 0, c));
+    }
+
+    /** dx[j] = g·(e^(x[j] − lse) − off) over a row; the target's −g·(1−ε) is added by the caller. */
+    static void crossEntropyBackwardRow(float[] x, int xo, float lse, float g, float off, float[] dx, int dxo, int c) {
+        zipScalar(BinaryOps.Fn.SUB, x, xo, lse, dx, dxo, c);
+        mapExp(dx, dxo, dx, dxo, c);
+        FloatVector gv = FloatVector.broadcast(S, g), ov = FloatVector.broadcast(S, off);
+        int i = 0, bound = S.loopBound(c);
+        for (; i < bound; i += L) FloatVector.fromArray(S, dx, dxo + i).sub(ov).mul(gv).intoArray(dx, dxo + i);
+        for (; i < c; i++) dx[dxo + i] = (dx[dxo + i] - off) * g;
+    }
 }

@@ -144,6 +144,22 @@ class BackendEquivalenceTest {
     }
 
     @Test
+    void fusedCrossEntropyForwardAndBackward() {
+        Property.check("cross_entropy vector vs scalar", 60, g -> {
+            int m = size(g), c = size(g);
+            Tensor x = f32(g, m, c);
+            int[] t = new int[m];
+            int ignore = g.chance(0.5) ? -100 : 0;
+            for (int i = 0; i < m; i++) t[i] = g.chance(0.2) ? ignore : g.intIn(0, c - 1);
+            double eps = g.chance(0.5) ? 0 : g.uniform(0, 0.3);
+            check("cross_entropy loss", 1e-5, 1e-6, (be, th) -> be.crossEntropy(x, t, eps, ignore)[0]);
+            check("cross_entropy lse", 1e-6, 1e-6, (be, th) -> be.crossEntropy(x, t, eps, ignore)[1]);
+            Tensor lse = REF.crossEntropy(x, t, eps, ignore)[1], gy = f32(g, m).contiguous();
+            check("cross_entropy backward", 1e-5, 1e-6, (be, th) -> be.crossEntropyBackward(x, lse, t, gy, eps, ignore));
+        });
+    }
+
+    @Test
     void layerNormForwardAndBackward() {
         Property.check("layer norm vector vs scalar", 60, g -> {
             int rows = size(g), d = size(g);

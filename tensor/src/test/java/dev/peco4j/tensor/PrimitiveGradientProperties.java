@@ -278,6 +278,25 @@ final class PrimitiveGradientProperties {
             check(g, Op.SDPA, xs -> Functional.scaledDotProductAttention(q.view(xs[0]), k.view(xs[1]), v.view(xs[2]),
                     xs.length > 3 ? xs[3] : null, keyMask, scale), leaves);
         });
+        PROPERTIES.put(Op.CROSS_ENTROPY, g -> {
+            int[] s = g.shape(2, 3, 4);                                   // (N, C, d…)
+            int c = s[1];
+            int[] ts = new int[s.length - 1];
+            ts[0] = s[0];
+            for (int i = 2; i < s.length; i++) ts[i - 1] = s[i];
+            int ignore = c == 1 ? -100 : g.pick(new Integer[] {-100, 0});
+            int[] t = g.ints(ts, 0, c - 1).toIntArray();
+            for (int i = 0; i < t.length; i++) if (i > 0 && g.chance(0.2)) t[i] = ignore;
+            if (t[0] == ignore) t[0] = c - 1;                              // at least one row counts
+            Tensor target = Tensor.ofInts(t, ts);
+            double eps = g.chance(0.5) ? 0 : g.uniform(0, 0.4);
+            LossOps.Reduction red = g.pick(LossOps.Reduction.values());
+            Input x = g.input(s);
+            check(g, Op.CROSS_ENTROPY, xs -> {
+                Tensor l = Functional.crossEntropy(x.view(xs[0]), target, eps, ignore, red);
+                return red == LossOps.Reduction.NONE ? l.mul(Tensor.arange(DType.FLOAT64, 1, 1 + l.numel(), 1).reshape(l.shape().dims())) : l;
+            }, x.leaf());
+        });
         PROPERTIES.put(Op.GATHER, g -> {
             int[] s = g.shape(1, 3, 4);
             int dim = g.intIn(0, s.length - 1);

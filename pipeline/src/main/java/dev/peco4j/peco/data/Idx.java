@@ -88,6 +88,19 @@ public final class Idx {
         }
     }
 
+    /** SHA-256 of the array's uncompressed IDX encoding (header and data), as published for the datasets. */
+    public static String sha256(Array a) {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            md.update(new byte[] {0, 0, UBYTE, (byte) a.dims().length});
+            for (int n : a.dims()) md.update(new byte[] {(byte) (n >>> 24), (byte) (n >>> 16), (byte) (n >>> 8), (byte) n});
+            md.update(a.data());
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Writes an unsigned-byte IDX array, gzip'd when the name ends in .gz; atomically. */
     public static void write(Path file, int[] dims, byte[] data) throws IOException {
         long total = 1;
