@@ -1,5 +1,6 @@
 package dev.peco4j.nn;
 
+import dev.peco4j.tensor.Activation;
 import dev.peco4j.tensor.Tensor;
 import java.util.function.UnaryOperator;
 
@@ -11,10 +12,17 @@ public final class Activations {
     public static final class Elementwise extends Module {
         private final String name;
         private final UnaryOperator<Tensor> f;
+        /** The same function as a GEMM epilogue, or null: a preceding Linear may apply it itself. */
+        public final Activation fused;
 
         Elementwise(String name, UnaryOperator<Tensor> f) {
+            this(name, f, null);
+        }
+
+        Elementwise(String name, UnaryOperator<Tensor> f, Activation fused) {
             this.name = name;
             this.f = f;
+            this.fused = fused;
         }
 
         @Override
@@ -30,15 +38,15 @@ public final class Activations {
 
     /** Exact (erf) GELU. */
     public static Elementwise gelu() {
-        return new Elementwise("GELU()", Tensor::gelu);
+        return new Elementwise("GELU()", Tensor::gelu, Activation.GELU);
     }
 
     public static Elementwise silu() {
-        return new Elementwise("SiLU()", Tensor::silu);
+        return new Elementwise("SiLU()", Tensor::silu, Activation.SILU);
     }
 
     public static Elementwise relu() {
-        return new Elementwise("ReLU()", Tensor::relu);
+        return new Elementwise("ReLU()", Tensor::relu, Activation.RELU);
     }
 
     public static Elementwise relu6() {

@@ -1,5 +1,6 @@
 package dev.peco4j.nn;
 
+import dev.peco4j.tensor.Activation;
 import dev.peco4j.tensor.DType;
 import dev.peco4j.tensor.Functional;
 import dev.peco4j.tensor.Generator;
@@ -27,6 +28,11 @@ public final class Linear extends Module {
     @Override
     public Tensor forward(Tensor x) {
         return Functional.linear(x, weight, bias);
+    }
+
+    /** act(x·wᵀ + b), the activation applied in the GEMM's epilogue. */
+    public Tensor forward(Tensor x, Activation act) {
+        return Functional.linear(x, weight, bias, act);
     }
 
     @Override

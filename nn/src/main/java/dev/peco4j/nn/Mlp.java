@@ -18,6 +18,8 @@ public final class Mlp extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        return drop.forward(fc2.forward(drop.forward(act.forward(fc1.forward(x)))));
+        // GELU/SiLU/ReLU run in fc1's GEMM epilogue: one pass over the hidden activations less
+        Tensor h = act instanceof Activations.Elementwise e && e.fused != null ? fc1.forward(x, e.fused) : act.forward(fc1.forward(x));
+        return drop.forward(fc2.forward(drop.forward(h)));
     }
 }

@@ -85,6 +85,9 @@ public interface Backend {
     /** a [B, n, k] · b [B, k, m] → [B, n, m]. */
     Tensor bmm(Tensor a, Tensor b);
 
+    /** {y = act(x·wᵀ + b), z = x·wᵀ + b (null without act)} for x (M, K), w (N, K), b (N) or null. */
+    Tensor[] linear(Tensor x, Tensor w, Tensor b, UnaryOps.Fn act);
+
     // --- indexing (indices already validated) ---
     Tensor gather(Tensor x, int dim, Tensor index);
 

@@ -26,6 +26,11 @@ public final class Functional {
         return MatmulOps.linear(x, w, b);
     }
 
+    /** act(x·wᵀ + b) in one primitive: bias and activation are applied as the GEMM writes each tile. */
+    public static Tensor linear(Tensor x, Tensor w, Tensor b, Activation act) {
+        return MatmulOps.linear(x, w, b, act);
+    }
+
     public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, Conv2dParams p) {
         return ConvOps.conv2d(x, w, bias, p);
     }

@@ -52,8 +52,43 @@ public final class MatmulOps {
 
     /** x·wᵀ + b, with w (out, in) as PyTorch's Linear stores it; bias may be null. */
     static Tensor linear(Tensor x, Tensor w, Tensor bias) {
-        Tensor y = x.matmul(w.mT());
-        return bias == null ? y : y.add(bias);
+        return linear(x, w, bias, Activation.IDENTITY);
+    }
+
+    /**
+     * The LINEAR primitive: y = act(x·wᵀ + b) for x (…, K), w (N, K), b (N) or null. The backend adds
+     * the bias and applies the activation to each output tile as the GEMM finishes it; with an
+     * activation the pre-activation z is kept for the backward: dz = g·act'(z), dx = dz·w,
+     * dw = dzᵀ·x, db = Σ_rows dz.
+     */
+    static Tensor linear(Tensor x, Tensor w, Tensor bias, Activation act) {
+        if (x.dim() < 1 || w.dim() != 2) {
+            throw new IllegalArgumentException("linear: input " + x.shape() + " and weight " + w.shape() + " (expected weight (out, in))");
+        }
+        int k = x.size(-1), n = w.size(0);
+        if (w.size(1) != k) {
+            throw new IllegalArgumentException("linear: input " + x.shape() + " and weight " + w.shape() + " are incompatible ("
+                    + k + " != " + w.size(1) + ")");
+        }
+        if (bias != null && (bias.dim() != 1 || bias.size(0) != n)) {
+            throw new IllegalArgumentException("linear: bias " + bias.shape() + " does not match " + n + " outputs");
+        }
+        if (x.dtype() != w.dtype() || (bias != null && bias.dtype() != w.dtype()) || !w.dtype().isFloating()) {
+            throw new IllegalArgumentException("linear: dtypes differ or are not floating: input " + x.dtype() + ", weight " + w.dtype()
+                    + (bias == null ? "" : ", bias " + bias.dtype()));
+        }
+        int[] lead = x.shape().dims();
+        Tensor x2 = x.reshape(-1, k);                                       // (M, K)
+        Tensor[] r = Backends.current().linear(x2, w, bias, act.fn());      // {y, z or null}
+        Tensor y = r[0], z = r[1];
+        Tensor[] inputs = bias == null ? new Tensor[] {x2, w} : new Tensor[] {x2, w, bias};
+        Tensor out = Autograd.record(Op.LINEAR, y, (g, need) -> {
+            Tensor dz = act.fn() == null ? g : Backends.current().mapBackward(act.fn(), z, y, g);
+            return bias == null ? new Tensor[] {need[0] ? product(dz, w) : null, need[1] ? product(dz.mT(), x2) : null}
+                    : new Tensor[] {need[0] ? product(dz, w) : null, need[1] ? product(dz.mT(), x2) : null, need[2] ? dz.sum(0) : null};
+        }, inputs);
+        lead[lead.length - 1] = n;
+        return out.reshape(lead);
     }
 
     private static Shape leading(Shape s) {

@@ -21,8 +21,8 @@ public enum Op {
     SUM, AMAX, SOFTMAX, LOG_SOFTMAX,
     // ViewOps (movement): each backward is the inverse movement
     RESHAPE, PERMUTE, EXPAND, SLICE, FLIP, PAD, COPY, CAT,
-    // MatmulOps
-    MATMUL,
+    // MatmulOps: products; linear = act(x·wᵀ + b) with bias and activation in the GEMM epilogue
+    MATMUL, LINEAR,
     // NormOps: one fused kernel pair, forward saving mean and rstd per row
     LAYER_NORM,
     // AttentionOps: softmax(q·kᵀ·scale + bias, masked)·v, blocked with an online softmax

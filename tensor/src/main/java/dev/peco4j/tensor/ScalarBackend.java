@@ -281,6 +281,14 @@ final class ScalarBackend implements Backend {
     }
 
     @Override
+    public Tensor[] linear(Tensor x, Tensor w, Tensor b, UnaryOps.Fn act) {
+        Tensor z = bmm(x.rawView(1, x.size(0), x.size(1)), w.mT().rawView(1, w.size(1), w.size(0)));
+        z = z.rawView(x.size(0), w.size(0));
+        if (b != null) z = zip(BinaryOps.Fn.ADD, z, b, z.dtype());
+        return act == null ? new Tensor[] {z, null} : new Tensor[] {map(act, z), z};
+    }
+
+    @Override
     public Tensor bmm(Tensor a, Tensor b) {
         return ScalarConv.bmm(a, b);
     }

@@ -37,11 +37,23 @@ final class Sgemm {
         }
     }
 
+    /**
+     * Work done on each finished output tile (after its last K block), while it is in cache: C += bias
+     * per column, then y = act(C) into a second array of C's layout (C keeps the pre-activation).
+     */
+    record Epilogue(float[] bias, UnaryOps.Fn act, float[] y) {}
+
     /** C = A·B (accumulate: C += A·B); C is row-major with row stride ldc. */
     static void gemm(int m, int n, int k, Mat a, Mat b, float[] c, int cOff, int ldc, boolean accumulate, Parallel par) {
+        gemm(m, n, k, a, b, c, cOff, ldc, accumulate, par, null);
+    }
+
+    /** As above, then the epilogue (null: none) on every element of C. */
+    static void gemm(int m, int n, int k, Mat a, Mat b, float[] c, int cOff, int ldc, boolean accumulate, Parallel par, Epilogue ep) {
         if (m == 0 || n == 0) return;
         if (k == 0) {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+            if (ep != null) for (int i = 0; i < m; i++) epilogue(ep, c, cOff + i * ldc, 0, n);
             return;
         }
         int mPad = roundUp(m, MR), mBlocks = (m + MC - 1) / MC;
@@ -57,12 +69,13 @@ final class Sgemm {
                 par.forRange(nStrips, 4, (from, to) -> packB(b, pc0, kc, jc0, nc, bp, from, to));
                 par.forRange(mPad / MR, 4, (from, to) -> packA(a, m, pc0, kc, ap, from, to));
                 boolean add = accumulate || pc > 0;
+                Epilogue last = pc + kc == k ? ep : null;
                 par.forRange(mBlocks * jParts, 1, (from, to) -> {
                     float[] tile = new float[MR * NR];
                     for (int task = from; task < to; task++) {
                         int ic = (task / jParts) * MC, mc = Math.min(MC, m - ic), part = task % jParts;
                         int s0 = (int) ((long) nStrips * part / jParts), s1 = (int) ((long) nStrips * (part + 1) / jParts);
-                        macroKernel(ic, mc, s0 * NR, Math.min(nc, s1 * NR), kc, ap, bp, c, cOff + jc0, ldc, add, tile);
+                        macroKernel(ic, mc, s0 * NR, Math.min(nc, s1 * NR), kc, ap, bp, c, cOff + jc0, ldc, add, tile, last, jc0);
                     }
                 });
             }
@@ -128,7 +141,7 @@ final class Sgemm {
 
     /** Rows [ic, ic+mc) × columns [j0, j1) of this (jc, pc) block. */
     private static void macroKernel(int ic, int mc, int j0, int j1, int kc, float[] ap, float[] bp, float[] c, int cOff,
-                                    int ldc, boolean add, float[] tile) {
+                                    int ldc, boolean add, float[] tile, Epilogue ep, int jc) {
         for (int js = j0; js < j1; js += NR) {
             int w = Math.min(NR, j1 - js);
             for (int is = 0; is < mc; is += MR) {
@@ -145,9 +158,24 @@ final class Sgemm {
                     } else {
                         for (int j = 0; j < w; j++) c[row + j] += tile[t + j];
                     }
+                    if (ep != null) epilogue(ep, c, row, jc + js, w);
                 }
             }
         }
+    }
+
+    /** The epilogue on w elements of C from index at, whose first column is col (C and y share their layout). */
+    private static void epilogue(Epilogue ep, float[] c, int at, int col, int w) {
+        if (ep.bias() != null) {
+            int j = 0;
+            if (w == NR) {
+                FloatVector.fromArray(S, c, at).add(FloatVector.fromArray(S, ep.bias(), col)).intoArray(c, at);
+                FloatVector.fromArray(S, c, at + L).add(FloatVector.fromArray(S, ep.bias(), col + L)).intoArray(c, at + L);
+                j = NR;
+            }
+            for (; j < w; j++) c[at + j] += ep.bias()[col + j];
+        }
+        if (ep.act() != null) VectorMath.map(ep.act(), c, at, ep.y(), at, w);
     }
 
     /** tile (MR×NR) = Ap strip (kc×MR) · Bp strip (kc×NR), 2·MR vector accumulators. */

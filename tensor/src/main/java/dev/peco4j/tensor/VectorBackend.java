@@ -348,6 +348,19 @@ final class VectorBackend implements Backend {
         return out(Shape.of(batch, n, m), c);
     }
 
+    @Override
+    public Tensor[] linear(Tensor x, Tensor w, Tensor b, UnaryOps.Fn act) {
+        if (!f32(x, w) || (b != null && !f32(b))) return ref.linear(x, w, b, act);
+        int m = x.size(0), k = x.size(1), n = w.size(0);
+        float[] z = new float[m * n], y = act == null ? z : new float[m * n];
+        int[] sx = x.strides(), sw = w.strides();
+        Sgemm.Epilogue ep = new Sgemm.Epilogue(b == null ? null : b.contiguousData(), act, act == null ? null : y);
+        Sgemm.gemm(m, n, k, new Sgemm.Mat(x.storage.f, x.offset(), sx[0], sx[1]), new Sgemm.Mat(w.storage.f, w.offset(), sw[1], sw[0]),
+                z, 0, n, false, par, ep);
+        Shape s = Shape.of(m, n);
+        return act == null ? new Tensor[] {out(s, z), null} : new Tensor[] {out(s, y), out(s, z)};
+    }
+
     // ------------------------------------------------------------------ indexing
 
     @Override

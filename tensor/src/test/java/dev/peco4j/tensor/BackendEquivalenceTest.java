@@ -144,6 +144,18 @@ class BackendEquivalenceTest {
     }
 
     @Test
+    void linearWithBiasAndActivationEpilogue() {
+        Property.check("linear epilogue vector vs scalar", 40, g -> {
+            int m = size(g), k = size(g), n = size(g);
+            Tensor x = f32(g, m, k), w = f32(g, n, k), b = g.chance(0.7) ? f32(g, n) : null;
+            UnaryOps.Fn act = g.pick(new UnaryOps.Fn[] {null, UnaryOps.GELU, UnaryOps.SILU, UnaryOps.RELU});
+            double tol = 2e-5 * Math.sqrt(k);
+            check("linear y", tol, 1e-5, (be, t) -> be.linear(x, w, b, act)[0]);
+            if (act != null) check("linear z", tol, 1e-5, (be, t) -> be.linear(x, w, b, act)[1]);
+        });
+    }
+
+    @Test
     void fusedCrossEntropyForwardAndBackward() {
         Property.check("cross_entropy vector vs scalar", 60, g -> {
             int m = size(g), c = size(g);

@@ -249,6 +249,20 @@ final class PrimitiveGradientProperties {
             check(g, Op.MATMUL, xs -> a.view(xs[0]).matmul(b.view(xs[1])), a.leaf(), b.leaf());
         });
 
+        PROPERTIES.put(Op.LINEAR, g -> {
+            int[] lead = g.shape(1, 3, 4);
+            int k = g.intIn(1, 5), n = g.intIn(1, 5);
+            int[] xs0 = java.util.Arrays.copyOf(lead, lead.length + 1);
+            xs0[lead.length] = k;
+            Input x = g.input(xs0), w = g.input(new int[] {n, k});
+            boolean withBias = g.chance(0.7);
+            Tensor b = g.values(new int[] {n}, -1, 1).requiresGrad(true);
+            Activation act = g.pick(new Activation[] {Activation.IDENTITY, Activation.GELU, Activation.SILU}); // ReLU: its kink defeats finite differences
+            g.note("linear " + java.util.Arrays.toString(xs0) + " -> " + n + ", " + act + (withBias ? ", bias" : ""));
+            check(g, Op.LINEAR, GradCheck.Options.defaults(g.seed()),
+                    xs -> Functional.linear(x.view(xs[0]), w.view(xs[1]), withBias ? xs[2] : null, act),
+                    x.leaf(), w.leaf(), withBias ? b : b.detach());
+        });
         PROPERTIES.put(Op.LAYER_NORM, g -> {
             int[] s = g.shape(1, 4, 5);
             int k = g.intIn(1, s.length);
