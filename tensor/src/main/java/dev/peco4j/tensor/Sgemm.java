@@ -125,8 +125,18 @@ final class Sgemm {
 
     /** Strips [s0, s1) of A[:, pc:pc+kc], MR rows each, k-major, rows past m zero. */
     private static void packA(Mat a, int m, int pc, int kc, float[] ap, int s0, int s1) {
+        float[] d = a.data();
+        int rs = a.rs(), cs = a.cs();
         for (int st = s0; st < s1; st++) {
             int base = st * MR * kc;
+            if ((st + 1) * MR <= m) { // a full strip: k-outer, so the packed strip is written in order
+                int src = a.off() + st * MR * rs + pc * cs;
+                for (int p = 0; p < kc; p++, src += cs) {
+                    int dst = base + p * MR;
+                    for (int r = 0; r < MR; r++) ap[dst + r] = d[src + r * rs];
+                }
+                continue;
+            }
             for (int r = 0; r < MR; r++) {
                 int i = st * MR + r;
                 if (i < m) {
