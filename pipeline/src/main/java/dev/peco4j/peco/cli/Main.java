@@ -14,6 +14,18 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new Main()).execute(args));
+        System.exit(commandLine().execute(args));
+    }
+
+    /**
+     * The command line with errors reported as one line, "peco: &lt;message&gt;" and exit code 1 (our
+     * messages name the input, the file and what was expected); -Dpeco4j.stackTraces=true adds the trace.
+     */
+    static CommandLine commandLine() {
+        return new CommandLine(new Main()).setExecutionExceptionHandler((e, cl, parsed) -> {
+            cl.getErr().println("peco: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            if (Boolean.getBoolean("peco4j.stackTraces")) e.printStackTrace(cl.getErr());
+            return 1;
+        });
     }
 }

@@ -1,6 +1,7 @@
 package dev.peco4j.peco.cli;
 
 import dev.peco4j.nn.io.Checkpoint;
+import dev.peco4j.peco.data.DataLoader;
 import dev.peco4j.peco.train.ClassifierConfig;
 import dev.peco4j.peco.train.ClassifierTrainer;
 import java.nio.file.Files;
@@ -39,6 +40,10 @@ final class TrainClassifierCommand implements Callable<Integer> {
 
     @Option(names = "--threads", description = "Kernel threads (default: all cores). Results do not depend on it.")
     Integer threads;
+
+    @Option(names = "--bad-images", defaultValue = "FAIL",
+            description = "An image that cannot be decoded: FAIL (stop, naming the file) or SKIP (warn, naming it, and leave it out). Default ${DEFAULT-VALUE}.")
+    DataLoader.OnError badImages;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of weights, order, augmentation, drop path (default ${DEFAULT-VALUE}).")
     long seed;
@@ -92,7 +97,7 @@ final class TrainClassifierCommand implements Callable<Integer> {
     @Option(names = "--limit-train", defaultValue = "0", description = "Use only the first N training images (0 = all).")
     int limitTrain;
 
-    private static final java.util.Set<String> NOT_CONFIG = java.util.Set.of("--out", "--resume", "--threads", "--help", "--version");
+    private static final java.util.Set<String> NOT_CONFIG = java.util.Set.of("--out", "--resume", "--threads", "--bad-images", "--help", "--version");
 
     @Override
     public Integer call() throws Exception {
@@ -104,7 +109,7 @@ final class TrainClassifierCommand implements Callable<Integer> {
                 clipGrad, width, depth, heads, mlpRatio, dropPath, augment, saveEvery, limitTrain);
         Path ckpt = out.resolve(ClassifierTrainer.CHECKPOINT);
         if (resume && Files.exists(ckpt)) cfg = mergeWithSaved(cfg, ckpt);
-        ClassifierTrainer.Result r = new ClassifierTrainer(cfg, out, System.out).run(resume);
+        ClassifierTrainer.Result r = new ClassifierTrainer(cfg, out, System.out).onBadImage(badImages).run(resume);
         System.out.printf("final test accuracy %.2f%% (test loss %.4f) after %d steps; outputs in %s%n", 100 * r.testAccuracy(),
                 r.testLoss(), r.steps(), out.toAbsolutePath());
         return 0;

@@ -54,11 +54,18 @@ public final class ClassifierTrainer {
     private final ClassifierConfig cfg;
     private final Path out;
     private final PrintStream log;
+    private DataLoader.OnError onBadImage = DataLoader.OnError.FAIL;
 
     public ClassifierTrainer(ClassifierConfig cfg, Path outDir, PrintStream log) {
         this.cfg = cfg;
         this.out = outDir;
         this.log = log;
+    }
+
+    /** What to do with an image that cannot be decoded: fail (default) or skip it with a warning naming the file. */
+    public ClassifierTrainer onBadImage(DataLoader.OnError e) {
+        this.onBadImage = e;
+        return this;
     }
 
     public static VisionTransformer.Config modelConfig(ClassifierConfig c, int channels, int classes) {
@@ -101,9 +108,9 @@ public final class ClassifierTrainer {
             log.printf("--resume: no checkpoint in %s yet, starting from scratch%n", out);
         }
 
-        DataLoader.Config lc = DataLoader.Config.train(cfg.batchSize());
+        DataLoader.Config lc = DataLoader.Config.train(cfg.batchSize()).onError(onBadImage);
         try (DataLoader loader = new DataLoader(train, transform(splits, true, cfg.augment()), cfg.seed(), lc);
-             DataLoader testLoader = new DataLoader(splits.test(), transform(splits, false, false), cfg.seed(), DataLoader.Config.eval(256))) {
+             DataLoader testLoader = new DataLoader(splits.test(), transform(splits, false, false), cfg.seed(), DataLoader.Config.eval(256).onError(onBadImage))) {
             int spe = loader.batchesPerEpoch();
             if (spe == 0) throw new IllegalArgumentException("train-classifier: " + train.size() + " images make no batch of " + cfg.batchSize());
             long total = (long) spe * cfg.epochs();

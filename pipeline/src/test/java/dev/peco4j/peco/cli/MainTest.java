@@ -38,4 +38,14 @@ class MainTest {
         double acc = Double.parseDouble(last.replaceAll(".*accuracy ([0-9.]+)%.*", "$1"));
         assertTrue(acc > 80, last);
     }
+
+    @Test
+    void badInputIsOneLineNamingItAndExitCodeOne() {
+        java.io.StringWriter err = new java.io.StringWriter();
+        CommandLine cl = Main.commandLine();
+        cl.setErr(new java.io.PrintWriter(err, true));
+        assertEquals(1, cl.execute("train-classifier", "--data", "/no/such/data", "--out", System.getProperty("java.io.tmpdir") + "/peco-main-test"));
+        assertEquals("peco: --data /no/such/data: no such file or folder (expected subset, full, mnist, a folder of IDX files or an image folder)",
+                err.toString().strip());
+    }
 }
