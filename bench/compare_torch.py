@@ -91,6 +91,22 @@ def cases():
         ln.zero_grad()
         ln(lx).backward(ldy)
     out.append(("layernorm fwd+bwd 8x197x768", layernorm, 0.0))
+    fx = torch.randn(8 * 197, 768, requires_grad=True)
+    fc = nn.Linear(768, 3072)
+    fdy = torch.randn(8 * 197, 3072)
+
+    def linear_gelu():
+        fx.grad = None
+        fc.zero_grad()
+        F.gelu(fc(fx)).backward(fdy)
+    out.append(("linear+gelu fwd+bwd 1576x768->3072", linear_gelu, 3 * 2.0 * 8 * 197 * 768 * 3072))
+    logits = torch.randn(8 * 75, 8192, requires_grad=True)
+    target = torch.randint(0, 8192, (8 * 75,))
+
+    def cross_entropy():
+        logits.grad = None
+        F.cross_entropy(logits, target, label_smoothing=0.1).backward()
+    out.append(("cross-entropy fwd+bwd 600x8192", cross_entropy, 0.0))
     block = Block(768, 12)
     bx = torch.randn(8, 197, 768, requires_grad=True)
     bdy = torch.randn(8, 197, 768)

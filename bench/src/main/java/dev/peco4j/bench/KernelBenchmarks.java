@@ -55,13 +55,15 @@ public class KernelBenchmarks {
 
     @State(Scope.Benchmark)
     public static class Layers {
-        Workloads.Workload conv, attention, layerNorm, block;
+        Workloads.Workload conv, attention, layerNorm, linearGelu, crossEntropy, block;
 
         @Setup(Level.Trial)
         public void setup(Threads t) {
             conv = Workloads.conv3x3(8, 128, 32);
             attention = Workloads.attention(8, 12, 197, 64);
             layerNorm = Workloads.layerNorm(8, 197, 768);
+            linearGelu = Workloads.linearGelu(8 * 197, 768, 3072);
+            crossEntropy = Workloads.crossEntropy(8 * 75, 8192);
             block = Workloads.beitBlock(8, 197, 768, 12);
         }
     }
@@ -84,6 +86,16 @@ public class KernelBenchmarks {
     @Benchmark
     public void layerNormForwardBackward(Layers l) {
         l.layerNorm.run();
+    }
+
+    @Benchmark
+    public void linearGeluForwardBackward(Layers l) {
+        l.linearGelu.run();
+    }
+
+    @Benchmark
+    public void crossEntropyForwardBackward(Layers l) {
+        l.crossEntropy.run();
     }
 
     @Benchmark

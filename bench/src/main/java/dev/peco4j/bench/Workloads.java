@@ -1,6 +1,8 @@
 package dev.peco4j.bench;
 
 import dev.peco4j.nn.Block;
+import dev.peco4j.nn.Linear;
+import dev.peco4j.tensor.Activation;
 import dev.peco4j.tensor.Conv2dParams;
 import dev.peco4j.tensor.Functional;
 import dev.peco4j.tensor.Generator;
@@ -90,6 +92,42 @@ public final class Workloads {
                 w.zeroGrad();
                 b.zeroGrad();
                 Functional.layerNorm(x, 1, w, b, 1e-6).backward(dy);
+            }
+
+            public double flops() {
+                return 0; // memory-bound: reported as time
+            }
+        };
+    }
+
+    /** GELU(x·wᵀ + b), the MLP's first layer (bias and GELU in the GEMM epilogue): forward and backward. */
+    public static Workload linearGelu(int rows, int in, int out) {
+        Generator g = new Generator(6);
+        Tensor x = Tensor.randn(g, rows, in).requiresGrad(true);
+        Linear fc = new Linear(g, in, out);
+        Tensor dy = Tensor.randn(g, rows, out);
+        return new Workload() {
+            public void run() {
+                x.zeroGrad();
+                fc.zeroGrad();
+                fc.forward(x, Activation.GELU).backward(dy);
+            }
+
+            public double flops() {
+                return 3 * 2.0 * rows * in * out;
+            }
+        };
+    }
+
+    /** Softmax cross-entropy with label smoothing over a BEiT-sized codebook (8192 classes): forward and backward. */
+    public static Workload crossEntropy(int rows, int classes) {
+        Generator g = new Generator(7);
+        Tensor logits = Tensor.randn(g, rows, classes).requiresGrad(true);
+        Tensor target = Tensor.randint(g, 0, classes, rows);
+        return new Workload() {
+            public void run() {
+                logits.zeroGrad();
+                Functional.crossEntropy(logits, target, 0.1).backward();
             }
 
             public double flops() {
