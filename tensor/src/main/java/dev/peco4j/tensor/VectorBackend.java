@@ -265,6 +265,9 @@ final class VectorBackend implements Backend {
         return new Tensor[] {out(x.shape(), y), out(Shape.of(rows), mean), out(Shape.of(rows), rstd)};
     }
 
+    /** Rows per partial sum of layer norm's weight and bias gradients (fixed, so results do not depend on threads). */
+    private static final int LN_CHUNK = 64;
+
     @Override
     public Tensor[] layerNormBackward(Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd, int d) {
         if (!f32(dy, x, mean, rstd) || (w != null && !f32(w))) return ref.layerNormBackward(dy, x, w, mean, rstd, d);
@@ -272,18 +275,34 @@ final class VectorBackend implements Backend {
         float[] ws = w == null ? null : w.contiguousData(), ms = mean.contiguousData(), rs = rstd.contiguousData();
         int rows = x.numel() / Math.max(1, d);
         float[] dx = new float[x.numel()];
-        par.forRange(rows, Math.max(1, GRAIN / Math.max(1, d)), (from, to) -> {
+        if (w == null) {
+            par.forRange(rows, Math.max(1, GRAIN / Math.max(1, d)), (from, to) -> {
+                float[] scratch = new float[2 * d];
+                for (int r = from; r < to; r++) {
+                    VectorMath.layerNormBackwardRow(fg.a(), fg.off() + r * d, fx.a(), fx.off() + r * d, null, ms[r], rs[r], dx, r * d, d, scratch);
+                }
+            });
+            return new Tensor[] {out(x.shape(), dx), null, null};
+        }
+        // One pass over dy and x: each fixed chunk of LN_CHUNK rows (the same for any thread count) adds its
+        // rows' dw, db into its own partial sums, in row order; the partials are then added in chunk order.
+        int chunks = (rows + LN_CHUNK - 1) / LN_CHUNK;
+        float[] partial = new float[chunks * 2 * d];
+        par.forRange(chunks, 1, (c0, c1) -> {
             float[] scratch = new float[2 * d];
-            for (int r = from; r < to; r++) {
-                VectorMath.layerNormBackwardRow(fg.a(), fg.off() + r * d, fx.a(), fx.off() + r * d, ws, ms[r], rs[r], dx, r * d, d, scratch);
+            for (int c = c0; c < c1; c++) {
+                int pw = c * 2 * d, pb = pw + d;
+                for (int r = c * LN_CHUNK, end = Math.min(rows, r + LN_CHUNK); r < end; r++) {
+                    VectorMath.layerNormBackwardRow(fg.a(), fg.off() + r * d, fx.a(), fx.off() + r * d, ws, ms[r], rs[r], dx, r * d, d, scratch);
+                    VectorMath.layerNormParamGradRow(fg.a(), fg.off() + r * d, fx.a(), fx.off() + r * d, ms[r], rs[r], partial, pw, partial, pb, 0, d);
+                }
             }
         });
-        if (w == null) return new Tensor[] {out(x.shape(), dx), null, null};
         float[] dw = new float[d], db = new float[d];
-        // dw and db are column sums over rows: threads split the columns, rows are added in order
-        par.forRange(d, Math.max(L, GRAIN / Math.max(1, rows)), (from, to) -> {
-            for (int r = 0; r < rows; r++) {
-                VectorMath.layerNormParamGradRow(fg.a(), fg.off() + r * d, fx.a(), fx.off() + r * d, ms[r], rs[r], dw, db, from, to);
+        par.forRange(d, Math.max(L, GRAIN / Math.max(1, chunks)), (from, to) -> {
+            for (int c = 0; c < chunks; c++) {
+                VectorMath.addInto(partial, c * 2 * d + from, dw, from, to - from);
+                VectorMath.addInto(partial, c * 2 * d + d + from, db, from, to - from);
             }
         });
         return new Tensor[] {out(x.shape(), dx), out(w.shape(), dw), out(w.shape(), db)};

@@ -420,19 +420,20 @@ final class VectorMath {
     }
 
     /** Adds one row's contribution to dw (dy·x̂) and db (dy) for columns [from, to). */
-    static void layerNormParamGradRow(float[] dy, int go, float[] x, int xo, float m, float rs, float[] dw, float[] db, int from, int to) {
+    static void layerNormParamGradRow(float[] dy, int go, float[] x, int xo, float m, float rs, float[] dw, int dwo, float[] db, int dbo,
+                                      int from, int to) {
         FloatVector mv = FloatVector.broadcast(S, m), rv = FloatVector.broadcast(S, rs);
         int i = from, bound = from + S.loopBound(to - from);
         for (; i < bound; i += L) {
             FloatVector g = FloatVector.fromArray(S, dy, go + i);
             FloatVector xh = FloatVector.fromArray(S, x, xo + i).sub(mv).mul(rv);
-            g.fma(xh, FloatVector.fromArray(S, dw, i)).intoArray(dw, i);
-            g.add(FloatVector.fromArray(S, db, i)).intoArray(db, i);
+            g.fma(xh, FloatVector.fromArray(S, dw, dwo + i)).intoArray(dw, dwo + i);
+            g.add(FloatVector.fromArray(S, db, dbo + i)).intoArray(db, dbo + i);
         }
         for (; i < to; i++) {
             float xh = (x[xo + i] - m) * rs;
-            dw[i] = Math.fma(dy[go + i], xh, dw[i]);
-            db[i] += dy[go + i];
+            dw[dwo + i] = Math.fma(dy[go + i], xh, dw[dwo + i]);
+            db[dbo + i] += dy[go + i];
         }
     }
 
