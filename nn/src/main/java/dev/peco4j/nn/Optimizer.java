@@ -85,7 +85,10 @@ public abstract class Optimizer {
         return out;
     }
 
-    /** Restores state saved by {@link #stateDict}; names maps names to this run's parameters. */
+    /**
+     * Restores state saved by {@link #stateDict}; names maps names to this run's parameters. Each
+     * entry must be a floating tensor of its parameter's shape ({@code step}: a scalar).
+     */
     public final void loadStateDict(Map<String, Tensor> saved, Map<String, Tensor> names) {
         List<String> unknown = new ArrayList<>();
         state.clear();
@@ -96,8 +99,15 @@ public abstract class Optimizer {
                 unknown.add(e.getKey());
                 continue;
             }
+            String key = e.getKey().substring(dot + 1);
+            Tensor v = e.getValue();
+            boolean scalar = key.equals("step");
+            if (!v.dtype().isFloating() || !(scalar ? v.shape().rank() == 0 : v.shape().equals(p.shape()))) {
+                throw new IllegalArgumentException("optimizer state '" + e.getKey() + "' is " + v.dtype() + " " + v.shape() + ", expected a floating "
+                        + (scalar ? "scalar" : "tensor of the parameter's shape " + p.shape()));
+            }
             try (var ignored = Autograd.noGrad()) {
-                stateOf(p).put(e.getKey().substring(dot + 1), e.getValue().copy().detach());
+                stateOf(p).put(key, v.copy().detach());
             }
         }
         if (!unknown.isEmpty()) throw new IllegalArgumentException("optimizer state: entries for unknown parameters " + unknown);

@@ -34,7 +34,47 @@ public final class AtomicFiles {
         write(target, text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
+    /**
+     * Writes through {@code writer} atomically. An I/O error (a full disk, a folder that is a file)
+     * comes back as an IOException naming the target: {@code writing runs/x/last.safetensors: No space
+     * left on device}.
+     */
     public static void write(Path target, Writer writer) throws IOException {
+        try {
+            writeAtomically(target, writer);
+        } catch (IOException e) {
+            throw named(target, e);
+        }
+    }
+
+    /** An IOException whose message names the file (kept as it is when it already does). */
+    public static IOException named(Path file, IOException e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        if (m.startsWith("writing ") || m.startsWith("reading ")) return e;
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) m = f.getReason() + " (" + f.getFile() + ")";
+        else if (e instanceof java.nio.file.FileSystemException f) m = e.getClass().getSimpleName().replace("Exception", "") + " (" + f.getFile() + ")";
+        return new IOException("writing " + file + ": " + m, e);
+    }
+
+    /**
+     * Removes the temporary files an interrupted {@link #write} left in a folder (a kill -9 during a
+     * write skips the cleanup); returns how many. Only names this class makes are touched.
+     */
+    public static int removeLeftovers(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return 0;
+        int n = 0;
+        try (var s = Files.list(dir)) {
+            for (Path p : s.filter(AtomicFiles::isLeftover).toList()) if (Files.deleteIfExists(p)) n++;
+        }
+        return n;
+    }
+
+    static boolean isLeftover(Path p) {
+        String n = p.getFileName().toString();
+        return n.startsWith(".") && n.endsWith(".tmp") && n.lastIndexOf('.', n.length() - 5) > 0 && Files.isRegularFile(p);
+    }
+
+    private static void writeAtomically(Path target, Writer writer) throws IOException {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();
         Files.createDirectories(dir);

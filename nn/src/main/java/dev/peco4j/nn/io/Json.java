@@ -1,181 +1,199 @@
 package dev.peco4j.nn.io;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * A small JSON reader and writer for safetensors headers and run configs. Objects keep their key
- * order (LinkedHashMap); integers read as Long, other numbers as Double. The writer's output matches
- * Python's {@code json.dumps(obj, separators=(",", ":"))}: compact, non-ASCII escaped as \\uXXXX.
+ * The one JSON reader and writer of the project: safetensors headers, checkpoint metadata, run
+ * configs, metrics lines and (as they arrive) manifests all go through it.
+ *
+ * <p>Reading is jackson-core's streaming parser, bounded and strict: nesting depth, string, name,
+ * number and document lengths are capped ({@link StreamReadConstraints}), so hostile input cannot
+ * overflow the stack or exhaust memory; the bytes must be valid UTF-8 (checked before parsing, with
+ * the offset of the first bad byte); numbers follow the grammar (no leading zeros, no NaN), integers
+ * must fit a long and decimals must be finite; duplicate keys and text after the value are errors.
+ * The tree is built without recursion. Objects keep their key order (LinkedHashMap); integers read
+ * as Long, other numbers as Double. Every error is an {@link IllegalArgumentException} naming the
+ * source, the line and column, and what was expected.
+ *
+ * <p>The writer's output matches Python's {@code json.dumps(obj, separators=(",", ":"))}: compact,
+ * non-ASCII escaped as \\uXXXX (so safetensors files written here read back byte for byte).
+ *
+ * <pre>{@code
+ * Map<String, Object> m = Json.parseObject(bytes, "config.json");
+ * String s = Json.write(m);
+ * }</pre>
  */
 public final class Json {
-    private final String s;
-    private int at;
+    /** The deepest nesting accepted: safetensors headers need 3, run configs a few. */
+    public static final int MAX_DEPTH = 64;
+    /** The longest document accepted, as the safetensors reference's header limit. */
+    public static final long MAX_DOCUMENT = 100_000_000;
 
-    private Json(String s) {
-        this.s = s;
+    /** Which grammar to accept: strict JSON, or JSON with unquoted object keys (JavaScript-style manifests). */
+    public enum Syntax { STRICT, UNQUOTED_NAMES }
+
+    private static final StreamReadConstraints LIMITS = StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH)
+            .maxDocumentLength(MAX_DOCUMENT).maxStringLength(20_000_000).maxNameLength(50_000).maxNumberLength(1_000).build();
+    private static final JsonFactory STRICT = factory(false), UNQUOTED = factory(true);
+
+    private Json() {}
+
+    private static JsonFactory factory(boolean unquotedNames) {
+        var b = JsonFactory.builder().streamReadConstraints(LIMITS)
+                .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                .disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION);
+        if (unquotedNames) b.enable(JsonReadFeature.ALLOW_UNQUOTED_FIELD_NAMES);
+        return b.build();
     }
 
-    /** Parses one JSON value; trailing spaces are allowed (safetensors pads its header with them). */
-    public static Object parse(String text) {
-        Json p = new Json(text);
-        Object v = p.value();
-        p.space();
-        if (p.at != text.length()) throw p.error("unexpected text after the JSON value");
-        return v;
+    /** Parses one JSON value from text; {@code source} names it in errors. */
+    public static Object parse(String text, String source) {
+        return parse(text, source, Syntax.STRICT);
     }
 
-    private IllegalArgumentException error(String what) {
-        return new IllegalArgumentException(what + " at offset " + at);
+    /** Parses one JSON value from UTF-8 bytes (strictly validated); {@code source} names it in errors. */
+    public static Object parse(byte[] utf8, String source) {
+        return parse(utf8, source, Syntax.STRICT);
     }
 
-    private void space() {
-        while (at < s.length() && " \t\r\n".indexOf(s.charAt(at)) >= 0) at++;
+    public static Object parse(byte[] utf8, String source, Syntax syntax) {
+        return parse(utf8(utf8, source), source, syntax);
     }
 
-    private char peek() {
-        space();
-        if (at >= s.length()) throw error("unexpected end of JSON");
-        return s.charAt(at);
+    /** One JSON object (a map with the keys in order); anything else is an error naming the source. */
+    @SuppressWarnings("unchecked")
+    public static Map<String, Object> parseObject(String text, String source) {
+        Object v = parse(text, source);
+        if (!(v instanceof Map<?, ?>)) throw new IllegalArgumentException(source + ": expected a JSON object, found " + kind(v));
+        return (Map<String, Object>) v;
     }
 
-    private void expect(char c) {
-        if (peek() != c) throw error("expected '" + c + "' but found '" + s.charAt(at) + "'");
-        at++;
+    public static Map<String, Object> parseObject(byte[] utf8, String source) {
+        return parseObject(utf8(utf8, source), source);
     }
 
-    private Object value() {
-        char c = peek();
-        switch (c) {
-            case '{': return object();
-            case '[': return array();
-            case '"': return string();
-            case 't': return literal("true", Boolean.TRUE);
-            case 'f': return literal("false", Boolean.FALSE);
-            case 'n': return literal("null", null);
-            default:
-                if (c == '-' || (c >= '0' && c <= '9')) return number();
-                throw error("unexpected character '" + c + "'");
-        }
-    }
-
-    private Object literal(String word, Object v) {
-        if (!s.startsWith(word, at)) throw error("expected " + word);
-        at += word.length();
-        return v;
-    }
-
-    private Map<String, Object> object() {
-        expect('{');
-        Map<String, Object> m = new LinkedHashMap<>();
-        if (peek() == '}') {
-            at++;
-            return m;
-        }
-        while (true) {
-            if (peek() != '"') throw error("expected a string key");
-            String k = string();
-            expect(':');
-            if (m.containsKey(k)) throw error("duplicate key \"" + k + "\"");
-            m.put(k, value());
-            char c = peek();
-            at++;
-            if (c == '}') return m;
-            if (c != ',') throw error("expected ',' or '}'");
-        }
-    }
-
-    private List<Object> array() {
-        expect('[');
-        List<Object> l = new ArrayList<>();
-        if (peek() == ']') {
-            at++;
-            return l;
-        }
-        while (true) {
-            l.add(value());
-            char c = peek();
-            at++;
-            if (c == ']') return l;
-            if (c != ',') throw error("expected ',' or ']'");
-        }
-    }
-
-    private String string() {
-        expect('"');
-        StringBuilder b = new StringBuilder();
-        while (true) {
-            if (at >= s.length()) throw error("unterminated string");
-            char c = s.charAt(at++);
-            if (c == '"') return b.toString();
-            if (c < 0x20) throw error("control character in string");
-            if (c != '\\') {
-                b.append(c);
-                continue;
-            }
-            if (at >= s.length()) throw error("unterminated escape");
-            char e = s.charAt(at++);
-            switch (e) {
-                case '"', '\\', '/' -> b.append(e);
-                case 'b' -> b.append('\b');
-                case 'f' -> b.append('\f');
-                case 'n' -> b.append('\n');
-                case 'r' -> b.append('\r');
-                case 't' -> b.append('\t');
-                case 'u' -> {
-                    if (at + 4 > s.length()) throw error("short \\u escape");
-                    try {
-                        b.append((char) Integer.parseInt(s.substring(at, at + 4), 16));
-                    } catch (NumberFormatException x) {
-                        throw error("bad \\u escape");
-                    }
-                    at += 4;
-                }
-                default -> throw error("bad escape \\" + e);
-            }
-        }
-    }
-
-    private Object number() {
-        int start = at;
-        if (s.charAt(at) == '-') at++;
-        while (at < s.length() && Character.isDigit(s.charAt(at))) at++;
-        boolean integral = true;
-        if (at < s.length() && s.charAt(at) == '.') {
-            integral = false;
-            at++;
-            while (at < s.length() && Character.isDigit(s.charAt(at))) at++;
-        }
-        if (at < s.length() && (s.charAt(at) == 'e' || s.charAt(at) == 'E')) {
-            integral = false;
-            at++;
-            if (at < s.length() && (s.charAt(at) == '+' || s.charAt(at) == '-')) at++;
-            while (at < s.length() && Character.isDigit(s.charAt(at))) at++;
-        }
-        String t = s.substring(start, at);
+    /** Decodes UTF-8, refusing malformed or truncated sequences (no silent replacement characters). */
+    public static String utf8(byte[] bytes, String source) {
         try {
-            return integral ? (Object) Long.parseLong(t) : (Object) Double.parseDouble(t);
-        } catch (NumberFormatException x) {
-            throw error("bad number '" + t + "'");
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            int at = 0;
+            var d = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT);
+            var in = ByteBuffer.wrap(bytes);
+            var out = java.nio.CharBuffer.allocate(bytes.length + 1);
+            if (d.decode(in, out, true).isError()) at = in.position();
+            throw new IllegalArgumentException(source + ": invalid UTF-8 at byte " + at + " (0x"
+                    + String.format("%02x", bytes[Math.min(at, bytes.length - 1)] & 0xff) + ")");
         }
     }
 
-    /** Compact JSON of maps, lists, strings, numbers, booleans and null. */
+    /** A short name of a parsed value's kind, for messages ("object", "array", "string", "number", ...). */
+    public static String kind(Object v) {
+        if (v == null) return "null";
+        if (v instanceof Map<?, ?>) return "an object";
+        if (v instanceof List<?>) return "an array";
+        if (v instanceof String s) return "the string \"" + (s.length() > 40 ? s.substring(0, 40) + "..." : s) + "\"";
+        if (v instanceof Boolean b) return b.toString();
+        return "the number " + v;
+    }
+
+    private static Object parse(String text, String source, Syntax syntax) {
+        try (JsonParser p = (syntax == Syntax.STRICT ? STRICT : UNQUOTED).createParser(text)) {
+            Object v = tree(p, source);
+            if (p.nextToken() != null) throw error(source, p, "unexpected text after the JSON value");
+            return v;
+        } catch (JsonProcessingException e) {
+            var loc = e.getLocation();
+            throw new IllegalArgumentException(source + ": not valid JSON: " + e.getOriginalMessage()
+                    + (loc == null ? "" : " (line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ")"));
+        } catch (IOException e) { // reading a String cannot fail otherwise
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Builds the value at the parser's position with an explicit stack of open containers (no recursion). */
+    @SuppressWarnings("unchecked")
+    private static Object tree(JsonParser p, String source) throws IOException {
+        Deque<Object> open = new ArrayDeque<>();
+        JsonToken t = p.nextToken();
+        if (t == null) throw error(source, p, "no JSON value (empty input)");
+        while (true) {
+            Object v;
+            switch (t) {
+                case START_OBJECT -> v = new LinkedHashMap<String, Object>();
+                case START_ARRAY -> v = new ArrayList<>();
+                case END_OBJECT, END_ARRAY -> v = open.pop();
+                case FIELD_NAME -> v = null;
+                case VALUE_STRING -> v = p.getText();
+                case VALUE_TRUE -> v = Boolean.TRUE;
+                case VALUE_FALSE -> v = Boolean.FALSE;
+                case VALUE_NULL -> v = null;
+                case VALUE_NUMBER_INT -> {
+                    if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) throw error(source, p, "integer " + p.getText() + " does not fit 64 bits");
+                    v = p.getLongValue();
+                }
+                case VALUE_NUMBER_FLOAT -> {
+                    double d = p.getDoubleValue();
+                    if (!Double.isFinite(d)) throw error(source, p, "number " + p.getText() + " is out of range");
+                    v = d;
+                }
+                default -> throw error(source, p, "unexpected " + t);
+            }
+            boolean closes = t == JsonToken.END_OBJECT || t == JsonToken.END_ARRAY;
+            if (t != JsonToken.FIELD_NAME) {
+                if (!closes) {
+                    if (open.peek() instanceof Map<?, ?> m) ((Map<String, Object>) m).put(p.currentName(), v);
+                    else if (open.peek() instanceof List<?> l) ((List<Object>) l).add(v);
+                }
+                if (t == JsonToken.START_OBJECT || t == JsonToken.START_ARRAY) open.push(v);
+                else if (open.isEmpty()) return v;
+            }
+            t = p.nextToken();
+            if (t == null) throw error(source, p, "unexpected end of JSON");
+        }
+    }
+
+    private static IllegalArgumentException error(String source, JsonParser p, String what) {
+        var loc = p.currentLocation();
+        return new IllegalArgumentException(source + ": not valid JSON: " + what + " (line " + loc.getLineNr() + ", column "
+                + loc.getColumnNr() + ")");
+    }
+
+    /**
+     * Compact JSON of maps, lists, strings, numbers, booleans and null. A value JSON cannot hold (NaN,
+     * infinity, another type) is an error naming its path, e.g. {@code $.eval.test_loss}.
+     */
     public static String write(Object v) {
         StringBuilder b = new StringBuilder();
-        write(b, v);
+        write(b, v, "$");
         return b.toString();
     }
 
-    private static void write(StringBuilder b, Object v) {
+    private static void write(StringBuilder b, Object v, String path) {
         if (v == null) b.append("null");
         else if (v instanceof String str) quote(b, str);
         else if (v instanceof Boolean || v instanceof Integer || v instanceof Long) b.append(v);
         else if (v instanceof Double || v instanceof Float) {
             double d = ((Number) v).doubleValue();
-            if (!Double.isFinite(d)) throw new IllegalArgumentException("JSON cannot hold " + d);
+            if (!Double.isFinite(d)) throw new IllegalArgumentException("JSON cannot hold " + d + " (at " + path + ")");
             b.append(d == Math.rint(d) && Math.abs(d) < 1e15 ? String.format(java.util.Locale.ROOT, "%.1f", d) : Double.toString(d));
         } else if (v instanceof Map<?, ?> m) {
             b.append('{');
@@ -185,18 +203,18 @@ public final class Json {
                 first = false;
                 quote(b, (String) e.getKey());
                 b.append(':');
-                write(b, e.getValue());
+                write(b, e.getValue(), path + "." + e.getKey());
             }
             b.append('}');
         } else if (v instanceof List<?> l) {
             b.append('[');
             for (int i = 0; i < l.size(); i++) {
                 if (i > 0) b.append(',');
-                write(b, l.get(i));
+                write(b, l.get(i), path + "[" + i + "]");
             }
             b.append(']');
         } else {
-            throw new IllegalArgumentException("JSON cannot hold a " + v.getClass().getSimpleName());
+            throw new IllegalArgumentException("JSON cannot hold a " + v.getClass().getSimpleName() + " (at " + path + ")");
         }
     }
 

@@ -25,8 +25,10 @@ import java.util.Map;
  * with spaces to a multiple of 8), then the tensors' bytes, little-endian, back to back.
  *
  * <p>Files are memory-mapped (FFM, any size) and validated before any tensor is used: header size,
- * JSON, dtypes, shapes, offsets in range, contiguous and non-overlapping, byte lengths agreeing with
- * dtype and shape. Every error names the file and the problem.
+ * the header through the project's bounded, strict JSON reader ({@link Json}: valid UTF-8, limited
+ * nesting, starting with '{'), dtypes, shapes (sizes and byte counts checked for overflow), offsets
+ * in range, contiguous and non-overlapping, byte lengths agreeing with dtype and shape. Every error
+ * is an IllegalArgumentException naming the file and the problem.
  *
  * <p>Writing keeps the entries' order and emits the canonical layout (metadata first, compact JSON,
  * entries in data order), so a file written that way reads and writes back byte for byte. The
@@ -63,10 +65,15 @@ public final class SafeTensors {
 
         /**
          * As a tensor: F32 → float32, F64 → float64, F16/BF16 → float32 (widened exactly), integers → int32
-         * (an error names the tensor if a value does not fit), BOOL → bool.
+         * (an error names the tensor if a value does not fit), BOOL → bool. Errors are
+         * IllegalArgumentExceptions naming the tensor.
          */
         public Tensor toTensor() {
-            int n = Math.toIntExact(numel());
+            if (numel() > Integer.MAX_VALUE - 8) {
+                throw new IllegalArgumentException("safetensors: tensor '" + name + "' " + Arrays.toString(shape) + " has " + numel()
+                        + " elements, more than a Tensor holds (2^31 - 9)");
+            }
+            int n = (int) numel();
             ValueLayout.OfFloat f32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
             return switch (dtype) {
                 case F32 -> {
@@ -97,7 +104,7 @@ public final class SafeTensors {
                     for (int k = 0; k < n; k++) {
                         long x = integerAt(k);
                         if (x < Integer.MIN_VALUE || x > Integer.MAX_VALUE) {
-                            throw new ArithmeticException("safetensors: tensor '" + name + "' holds " + x + " at element " + k
+                            throw new IllegalArgumentException("safetensors: tensor '" + name + "' holds " + x + " at element " + k
                                     + ", outside int32");
                         }
                         v[k] = (int) x;
@@ -118,7 +125,7 @@ public final class SafeTensors {
                 case U32 -> data.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(le), 4 * k) & 0xFFFFFFFFL;
                 case I64, U64 -> {
                     long x = data.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(le), 8 * k);
-                    if (dtype == Dtype.U64 && x < 0) throw new ArithmeticException("safetensors: tensor '" + name + "' holds a U64 above 2^63");
+                    if (dtype == Dtype.U64 && x < 0) throw new IllegalArgumentException("safetensors: tensor '" + name + "' holds a U64 above 2^63");
                     yield x;
                 }
                 default -> throw new IllegalStateException(dtype + " is not an integer dtype");
@@ -240,19 +247,15 @@ public final class SafeTensors {
         long n = file.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
         if (n < 0 || n > MAX_HEADER) throw bad(source, "header length " + Long.toUnsignedString(n) + " exceeds the limit of " + MAX_HEADER + " bytes");
         if (8 + n > size) throw bad(source, "truncated: the header claims " + n + " bytes but the file has only " + (size - 8) + " after the length");
-        String text = new String(file.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
-        Object header;
-        try {
-            header = Json.parse(text);
-        } catch (IllegalArgumentException e) {
-            throw bad(source, "the header is not valid JSON: " + e.getMessage());
-        }
-        if (!(header instanceof Map<?, ?> h)) throw bad(source, "the header must be a JSON object");
+        byte[] json = file.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE);
+        // as the reference (InvalidHeaderStart): the header is an object from its first byte; spaces may pad its end only
+        if (n == 0 || json[0] != '{') throw bad(source, "the header must start with '{' (a JSON object) at byte 8");
+        Map<String, Object> h = Json.parseObject(json, "safetensors " + source + " header");
         MemorySegment data = file.asSlice(8 + n);
         Map<String, String> metadata = new LinkedHashMap<>();
         List<Object[]> found = new ArrayList<>(); // {name, dtype, shape, begin, end}
         for (var e : h.entrySet()) {
-            String name = (String) e.getKey();
+            String name = e.getKey();
             if (name.equals("__metadata__")) {
                 if (!(e.getValue() instanceof Map<?, ?> m)) throw bad(source, "__metadata__ must be an object of strings");
                 for (var me : m.entrySet()) {
@@ -303,7 +306,11 @@ public final class SafeTensors {
                 throw bad(source, "tensor '" + name + "': invalid shape " + sl);
             }
             shape[i] = d.intValue();
-            numel = Math.multiplyExact(numel, d);
+            try {
+                numel = Math.multiplyExact(numel, d);
+            } catch (ArithmeticException overflow) {
+                throw bad(source, "tensor '" + name + "': shape " + sl + " has more than 2^63 elements");
+            }
         }
         if (!(m.get("data_offsets") instanceof List<?> ol) || ol.size() != 2 || !(ol.get(0) instanceof Long begin)
                 || !(ol.get(1) instanceof Long end)) {
@@ -313,7 +320,12 @@ public final class SafeTensors {
             throw bad(source, "tensor '" + name + "': data_offsets [" + begin + ", " + end + "] fall outside the data section ("
                     + dataSize + " bytes)");
         }
-        long need = numel * dt.size;
+        long need;
+        try {
+            need = Math.multiplyExact(numel, dt.size);
+        } catch (ArithmeticException overflow) {
+            throw bad(source, "tensor '" + name + "': " + dt + " " + Arrays.toString(shape) + " needs more than 2^63 bytes");
+        }
         if (end - begin != need) {
             throw bad(source, "tensor '" + name + "': " + dt + " " + Arrays.toString(shape) + " needs " + need
                     + " bytes, but data_offsets [" + begin + ", " + end + "] hold " + (end - begin));

@@ -141,4 +141,63 @@ class CheckpointTest {
         assertEquals("{\"run\":\"first\"}", ck.config());
         assertTrue(ck.restore(new Net(new Generator(5), 8), null, true).isClean());
     }
+
+    // ---------------------------------------------------------------- edited metadata (issue 9 regressions)
+
+    /** A saved checkpoint with one metadata field replaced (or removed, for null); returns the load error. */
+    private String loadWithMetadata(String key, String value) throws Exception {
+        Net n = new Net(new Generator(1), 4);
+        AdamW opt = optimizer(n);
+        train(n, opt, new Generator(2), 0, 2);
+        Path good = dir.resolve("good.safetensors"), bad = dir.resolve("edited.safetensors");
+        Checkpoint.save(good, n, opt, new Generator(3), 2, "{\"width\":4}");
+        SafeTensors.Contents c = SafeTensors.read(good);
+        Map<String, String> meta = new java.util.LinkedHashMap<>(c.metadata());
+        if (value == null) meta.remove(key);
+        else meta.put(key, value);
+        SafeTensors.write(bad, meta, new java.util.ArrayList<>(c.entries().values()));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Checkpoint.load(bad).restore(n, opt, true));
+        assertTrue(e.getMessage().startsWith("checkpoint " + bad + ": "), e.getMessage());
+        return e.getMessage().substring(("checkpoint " + bad + ": ").length());
+    }
+
+    @Test
+    void everyMetadataFieldIsValidatedWithTheFileAndFieldNamed() throws Exception {
+        assertEquals("metadata 'step': expected a non-negative integer, found \"abc\"", loadWithMetadata("step", "abc"));
+        assertEquals("metadata 'step': expected a non-negative integer, found \"-1\"", loadWithMetadata("step", "-1"));
+        assertEquals("metadata 'generator': expected two hexadecimal 64-bit words 'hi:lo', found \"zz\"", loadWithMetadata("generator", "zz"));
+        assertEquals("metadata 'generator': expected two hexadecimal 64-bit words 'hi:lo', found \"1:2:3\"", loadWithMetadata("generator", "1:2:3"));
+        assertEquals("metadata 'format' is missing, expected \"peco4j-checkpoint-1\"", loadWithMetadata("format", null));
+        assertEquals("metadata 'optimizer_groups': expected a JSON array of groups, found \"{}\"", loadWithMetadata("optimizer_groups", "{}"));
+        assertEquals("metadata 'optimizer_groups[0]': expected an object, found the number 3", loadWithMetadata("optimizer_groups", "[3]"));
+        assertEquals("metadata 'optimizer_groups[0].lr': expected a non-negative number, found the string \"x\"",
+                loadWithMetadata("optimizer_groups", "[{\"name\":\"decay\",\"lr\":\"x\",\"weight_decay\":0,\"lr_scale\":1}]"));
+        assertEquals("metadata 'optimizer_groups[0].name': expected a string, found null",
+                loadWithMetadata("optimizer_groups", "[{\"lr\":1,\"weight_decay\":0,\"lr_scale\":1}]"));
+        assertTrue(loadWithMetadata("optimizer_groups", "[{").startsWith("metadata 'optimizer_groups': not valid JSON: "));
+        assertEquals("1 optimizer groups saved, the optimizer has 2",
+                loadWithMetadata("optimizer_groups", "[{\"name\":\"decay\",\"lr\":1,\"weight_decay\":0,\"lr_scale\":1}]"));
+        assertEquals("metadata 'config': expected a JSON object, found an array", loadWithMetadata("config", "[]"));
+        assertTrue(loadWithMetadata("config", "[".repeat(10_000)).startsWith("metadata 'config': not valid JSON: Document nesting depth"));
+        assertTrue(loadWithMetadata("trainer", "{\"a\":").startsWith("metadata 'trainer': not valid JSON: "));
+    }
+
+    @Test
+    void optimizerStateOfTheWrongShapeIsRefused() throws Exception {
+        Net n = new Net(new Generator(1), 4);
+        AdamW opt = optimizer(n);
+        train(n, opt, new Generator(2), 0, 2);
+        Path good = dir.resolve("good.safetensors"), bad = dir.resolve("shape.safetensors");
+        Checkpoint.save(good, n, opt, null, 2, "{}");
+        SafeTensors.Contents c = SafeTensors.read(good);
+        java.util.List<SafeTensors.Entry> entries = new java.util.ArrayList<>();
+        for (SafeTensors.Entry e : c.entries().values()) {
+            entries.add(e.name().equals("optimizer.fc1.weight.exp_avg")
+                    ? new SafeTensors.Entry(e.name(), e.dtype(), new int[] {12}, e.data()) : e);
+        }
+        SafeTensors.write(bad, c.metadata(), entries);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Checkpoint.load(bad).restore(n, opt, true));
+        assertEquals("checkpoint " + bad + ": optimizer state 'fc1.weight.exp_avg' is float32 [12], expected a floating tensor of the "
+                + "parameter's shape [4, 3]", e.getMessage());
+    }
 }

@@ -172,17 +172,61 @@ class SafeTensorsTest {
         Path big = tmp.resolve("i64.safetensors");
         MemorySegment v = MemorySegment.ofArray(new long[] {1L << 40});
         SafeTensors.write(big, Map.of(), List.of(new SafeTensors.Entry("huge", SafeTensors.Dtype.I64, new int[] {1}, v)));
-        ArithmeticException e = assertThrows(ArithmeticException.class, () -> SafeTensors.read(big).tensors());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SafeTensors.read(big).tensors());
         assertEquals("safetensors: tensor 'huge' holds 1099511627776 at element 0, outside int32", e.getMessage());
     }
 
     @Test
     void malformedHeaders() throws Exception {
         Path json = file("json.safetensors", "{\"a\":", 0);
-        assertTrue(error(json).contains("the header is not valid JSON: unexpected end of JSON"), error(json));
+        assertTrue(error(json).startsWith("safetensors " + json + " header: not valid JSON: Unexpected end-of-input"), error(json));
         Path meta = file("meta.safetensors", "{\"__metadata__\":{\"k\":1}}", 0);
         assertEquals("safetensors " + meta + ": __metadata__ value of 'k' is not a string", error(meta));
         Path shape = file("shape.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,0]}}", 0);
         assertEquals("safetensors " + shape + ": tensor 'a': invalid shape [-1]", error(shape));
+    }
+
+    // ---------------------------------------------------------------- hostile headers (issue 9 regressions)
+
+    @Test
+    void deeplyNestedJsonIsRefusedWithoutAStackOverflow() throws Exception {
+        Path deep = file("deep.safetensors", "{\"a\":" + "[".repeat(5000) + "]".repeat(5000) + "}", 0);
+        String m = error(deep);
+        assertTrue(m.startsWith("safetensors " + deep + " header: not valid JSON: Document nesting depth (65) exceeds the maximum allowed (64"), m);
+    }
+
+    @Test
+    void aShapeWhoseByteCountOverflowsIsRefusedNamingFileAndTensor() throws Exception {
+        Path f = file("overflow.safetensors", "{\"w\":{\"dtype\":\"F64\",\"shape\":[1073741824,1073741824,2],\"data_offsets\":[0,0]}}", 0);
+        assertEquals("safetensors " + f + ": tensor 'w': F64 [1073741824, 1073741824, 2] needs more than 2^63 bytes", error(f));
+        Path g = file("overflow2.safetensors", "{\"w\":{\"dtype\":\"U8\",\"shape\":[2147483647,2147483647,2147483647],\"data_offsets\":[0,0]}}", 0);
+        assertEquals("safetensors " + g + ": tensor 'w': shape [2147483647, 2147483647, 2147483647] has more than 2^63 elements", error(g));
+        // a valid file with more elements than a Tensor holds: the error names the tensor, not an ArithmeticException
+        Path h = file("zero.safetensors", "{\"w\":{\"dtype\":\"F32\",\"shape\":[0,2147483647,4],\"data_offsets\":[0,0]}}", 0);
+        assertEquals(0, SafeTensors.read(h).tensors().get("w").numel());
+    }
+
+    @Test
+    void invalidUtf8InTheHeaderIsRefused() throws Exception {
+        byte[] h = "{\"a\u00e9\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}".getBytes(StandardCharsets.UTF_8);
+        int at = new String(h, StandardCharsets.UTF_8).indexOf('\u00e9') + 1; // the second byte of é
+        h[at] = (byte) 0x41; // é's lead byte followed by 'A': malformed
+        ByteBuffer b = ByteBuffer.allocate(8 + h.length + 4).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).put(h);
+        Path p = tmp.resolve("utf8.safetensors");
+        Files.write(p, b.array());
+        assertEquals("safetensors " + p + " header: invalid UTF-8 at byte " + (at - 1) + " (0xc3)", error(p));
+    }
+
+    @Test
+    void jsonThatIsNotJsonIsRefused() throws Exception {
+        Path zero = file("zero.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[01],\"data_offsets\":[0,4]}}", 4);
+        assertTrue(error(zero).contains("not valid JSON: Invalid numeric value: Leading zeroes not allowed"), error(zero));
+        Path space = file("space.safetensors", " {\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4);
+        assertEquals("safetensors " + space + ": the header must start with '{' (a JSON object) at byte 8", error(space));
+        Path dup = file("dup.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"a\":{}}", 4);
+        assertTrue(error(dup).contains("Duplicate field 'a'"), error(dup));
+        // trailing spaces are the format's padding and stay valid
+        Path padded = file("padded.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}   ", 4);
+        assertEquals(1, SafeTensors.read(padded).entries().size());
     }
 }

@@ -4,15 +4,19 @@ import dev.peco4j.nn.io.Checkpoint;
 import dev.peco4j.peco.data.DataLoader;
 import dev.peco4j.peco.train.ClassifierConfig;
 import dev.peco4j.peco.train.ClassifierTrainer;
+import dev.peco4j.peco.train.RunDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -35,8 +39,12 @@ final class TrainClassifierCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "runs/classifier", description = "Output folder (default ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--resume", description = "Continue from --out/last.safetensors (its stored config is used).")
+    @Option(names = "--resume", description = "Continue the run in --out from last.safetensors (its stored config is used; a larger --epochs "
+            + "extends a finished run).")
     boolean resume;
+
+    @Option(names = "--overwrite", description = "Replace the run in --out (its files are removed once the new run has taken its first step).")
+    boolean overwrite;
 
     @Option(names = "--threads", description = "Kernel threads (default: all cores). Results do not depend on it.")
     Integer threads;
@@ -44,6 +52,11 @@ final class TrainClassifierCommand implements Callable<Integer> {
     @Option(names = "--bad-images", defaultValue = "FAIL",
             description = "An image that cannot be decoded: FAIL (stop, naming the file) or SKIP (warn, naming it, and leave it out). Default ${DEFAULT-VALUE}.")
     DataLoader.OnError badImages;
+
+    @Option(names = "--max-image-pixels", defaultValue = "89478485",
+            description = "Refuse an image whose header claims more pixels (a decompression bomb) before decoding it; it counts as a bad image. "
+                    + "Default ${DEFAULT-VALUE} (PIL's limit).")
+    long maxImagePixels;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of weights, order, augmentation, drop path (default ${DEFAULT-VALUE}).")
     long seed;
@@ -97,10 +110,15 @@ final class TrainClassifierCommand implements Callable<Integer> {
     @Option(names = "--limit-train", defaultValue = "0", description = "Use only the first N training images (0 = all).")
     int limitTrain;
 
-    private static final java.util.Set<String> NOT_CONFIG = java.util.Set.of("--out", "--resume", "--threads", "--bad-images", "--help", "--version");
+    private static final java.util.Set<String> NOT_CONFIG = java.util.Set.of("--out", "--resume", "--overwrite", "--threads", "--bad-images",
+            "--help", "--version", "--verbose", "--max-image-pixels");
+    /** Options that may change when a run is resumed: how long it runs and how often it saves. */
+    private static final java.util.Set<String> MAY_CHANGE = java.util.Set.of("epochs", "save_every");
 
     @Override
     public Integer call() throws Exception {
+        if (resume && overwrite) throw new ParameterException(spec.commandLine(), "--resume and --overwrite exclude each other");
+        if (maxImagePixels < 1) throw new ParameterException(spec.commandLine(), "--max-image-pixels must be >= 1, got " + maxImagePixels);
         if (threads != null) {
             if (threads < 1) throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
             System.setProperty("peco4j.threads", Integer.toString(threads));
@@ -109,7 +127,9 @@ final class TrainClassifierCommand implements Callable<Integer> {
                 clipGrad, width, depth, heads, mlpRatio, dropPath, augment, saveEvery, limitTrain);
         Path ckpt = out.resolve(ClassifierTrainer.CHECKPOINT);
         if (resume && Files.exists(ckpt)) cfg = mergeWithSaved(cfg, ckpt);
-        ClassifierTrainer.Result r = new ClassifierTrainer(cfg, out, System.out).onBadImage(badImages).run(resume);
+        RunDir.Mode mode = resume ? RunDir.Mode.RESUME : overwrite ? RunDir.Mode.OVERWRITE : RunDir.Mode.NEW;
+        ClassifierTrainer.Result r = new ClassifierTrainer(cfg, out, System.out).onBadImage(badImages).maxImagePixels(maxImagePixels)
+                .run(mode);
         System.out.printf("final test accuracy %.2f%% (test loss %.4f) after %d steps; outputs in %s%n", 100 * r.testAccuracy(),
                 r.testLoss(), r.steps(), out.toAbsolutePath());
         return 0;
@@ -126,9 +146,13 @@ final class TrainClassifierCommand implements Callable<Integer> {
             if (given.containsKey(key)) merged.put(key, given.get(key));
         }
         ClassifierConfig result = ClassifierConfig.fromMap(merged);
-        if (!result.equals(saved)) {
-            throw new IllegalArgumentException("--resume: options given differ from the config stored in " + ckpt + " (" + saved.toMap()
-                    + "); drop them or use another --out");
+        List<String> differ = new ArrayList<>();
+        saved.toMap().forEach((k, v) -> {
+            if (!MAY_CHANGE.contains(k) && !v.equals(merged.get(k))) differ.add("--" + k.replace('_', '-') + " " + merged.get(k) + " (saved: " + v + ")");
+        });
+        if (!differ.isEmpty()) {
+            throw new IllegalArgumentException("--resume: " + String.join(", ", differ) + " differ" + (differ.size() == 1 ? "s" : "")
+                    + " from the config stored in " + ckpt + "; drop " + (differ.size() == 1 ? "it" : "them") + " or use another --out");
         }
         return result;
     }

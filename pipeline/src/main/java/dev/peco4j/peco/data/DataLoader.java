@@ -210,7 +210,9 @@ public final class DataLoader implements AutoCloseable {
                 throw new IllegalStateException("DataLoader: interrupted while waiting for batch " + b, e);
             } catch (ExecutionException e) {
                 if (e.getCause() instanceof RuntimeException r) throw r;
-                throw new IllegalStateException("DataLoader: batch " + b + " failed", e.getCause());
+                Throwable c = e.getCause();
+                throw new IllegalStateException("DataLoader: batch " + b + " of epoch " + epoch + " of " + dataset.describe() + " failed: "
+                        + c.getClass().getSimpleName() + (c.getMessage() == null ? "" : " (" + c.getMessage() + ")"), c);
             }
         }
 

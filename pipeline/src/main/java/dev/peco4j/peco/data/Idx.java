@@ -18,8 +18,9 @@ import java.util.zip.ZipException;
  * The IDX format of MNIST and Fashion-MNIST, gzip'd or not (detected from the gzip magic 1f 8b).
  * Layout: two zero bytes, a type code (0x08 = unsigned byte, the only type these datasets use),
  * the number of dimensions d, then d big-endian int32 sizes, then the data in row-major order.
- * Every read checks the magic, the sizes and that the data has exactly the advertised length, and
- * names the file in its error.
+ * Every read checks the magic, the sizes and that the data has exactly the advertised length (the
+ * buffer grows with the bytes that arrive, so a forged header cannot make it allocate), verifies the
+ * gzip trailer (CRC-32 and length), and names the file in its error.
  *
  * <pre>{@code
  * Idx.Array images = Idx.read(dir.resolve("train-images-idx3-ubyte.gz")); // dims [60000, 28, 28]
@@ -80,11 +81,14 @@ public final class Idx {
                 total *= dims[i];
                 if (total > MAX_BYTES) throw new IOException(name + ": header announces " + Arrays.toString(dims) + "..., more than 2 GB of data");
             }
-            byte[] data = readFully(s, (int) total, name, "the data of " + Arrays.toString(dims) + " (" + total + " bytes)");
+            byte[] data = readData(s, (int) total, name, "the data of " + Arrays.toString(dims) + " (" + total + " bytes)");
             if (s.read() != -1) throw new IOException(name + ": trailing bytes after the " + total + " bytes of data for " + Arrays.toString(dims));
             return new Array(dims, data);
         } catch (ZipException | EOFException e) {
             throw new IOException(name + ": corrupt gzip stream (" + e.getMessage() + ")", e);
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith(name + ": ")) throw e;
+            throw new IOException(name + ": " + e.getMessage(), e);
         }
     }
 
@@ -115,6 +119,22 @@ public final class Idx {
             out.write(data);
         }
         AtomicFiles.write(file, bytes.toByteArray());
+    }
+
+    /**
+     * Reads n bytes into a buffer that grows only as the bytes arrive: a header announcing billions
+     * of items in a file of a few bytes ends as "truncated", without allocating what it claims.
+     */
+    private static byte[] readData(InputStream s, int n, String name, String what) throws IOException {
+        byte[] b = new byte[Math.min(n, 1 << 20)];
+        int got = 0;
+        while (got < n) {
+            if (got == b.length) b = Arrays.copyOf(b, (int) Math.min(n, 2L * b.length));
+            int r = s.read(b, got, b.length - got);
+            if (r < 0) throw new IOException(name + ": truncated: " + what + " need " + n + " bytes, found " + got);
+            got += r;
+        }
+        return b;
     }
 
     private static byte[] readFully(InputStream s, int n, String name, String what) throws IOException {

@@ -1,66 +1,69 @@
 package dev.peco4j.peco.data;
 
 import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Predicate;
-import java.util.zip.GZIPInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
 
 /**
- * Reads regular files out of a .tgz (an npm pack, for one): 512-byte ustar headers, octal sizes,
- * data padded to 512 bytes, two zero blocks at the end.
+ * Reads regular files out of a .tgz (an npm pack, for one) with Apache Commons Compress: every tar
+ * header's checksum is verified, and the gzip stream is read to its end, so its trailer (CRC-32 and
+ * length of the whole archive) is checked too — a damaged archive is an error, never different
+ * bytes. Entry sizes are checked against the bytes that actually arrive, not trusted to allocate.
+ * Errors are IOExceptions naming the archive (and the entry).
  */
 public final class Tar {
+    /** The largest entry read into memory. */
+    private static final long MAX_ENTRY = Integer.MAX_VALUE - 8;
+
     private Tar() {}
 
     /** The files whose names pass the filter, by name, in archive order. */
     public static Map<String, byte[]> read(Path tgz, Predicate<String> wanted) throws IOException {
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(tgz), 1 << 16)) {
+            return read(in, tgz.toString(), wanted);
+        }
+    }
+
+    /** The same from a stream; {@code name} names the archive in errors. */
+    public static Map<String, byte[]> read(InputStream raw, String name, Predicate<String> wanted) throws IOException {
         Map<String, byte[]> out = new LinkedHashMap<>();
-        try (InputStream in = new GZIPInputStream(new BufferedInputStream(Files.newInputStream(tgz), 1 << 16))) {
-            byte[] header = new byte[512];
-            while (true) {
-                int got = in.readNBytes(header, 0, 512);
-                if (got == 0) break;
-                if (got != 512) throw new IOException(tgz + ": truncated tar header");
-                if (allZero(header)) break;
-                String name = field(header, 0, 100);
-                String prefix = field(header, 345, 155);
-                if (!prefix.isEmpty()) name = prefix + "/" + name;
-                long size;
-                try {
-                    size = Long.parseLong(field(header, 124, 12).trim(), 8);
-                } catch (NumberFormatException e) {
-                    throw new IOException(tgz + ": bad size field in the tar header of '" + name + "'");
-                }
-                char type = (char) header[156];
-                long padded = (size + 511) / 512 * 512;
-                if ((type == '0' || type == 0) && wanted.test(name)) {
-                    if (size > Integer.MAX_VALUE - 8) throw new IOException(tgz + ": entry '" + name + "' is too large");
-                    byte[] data = in.readNBytes((int) size);
-                    if (data.length != size) throw new IOException(tgz + ": entry '" + name + "' is truncated");
-                    out.put(name, data);
-                    in.skipNBytes(padded - size);
-                } else {
-                    in.skipNBytes(padded);
-                }
+        String at = "the first header";
+        try (GzipCompressorInputStream gz = new GzipCompressorInputStream(raw);
+             TarArchiveInputStream tar = new TarArchiveInputStream(gz)) {
+            TarArchiveEntry e;
+            while ((e = tar.getNextEntry()) != null) {
+                at = "entry '" + e.getName() + "'";
+                if (!e.isFile() || !wanted.test(e.getName())) continue;
+                if (e.getSize() > MAX_ENTRY) throw new IOException(name + ": " + at + " claims " + e.getSize() + " bytes, more than " + MAX_ENTRY);
+                out.put(e.getName(), readEntry(tar, e.getSize(), name, at));
             }
+            at = "the end of the archive";
+            gz.transferTo(java.io.OutputStream.nullOutputStream()); // past the tar's end blocks: the gzip trailer is verified when reached
+        } catch (IOException | RuntimeException x) {
+            if (x.getMessage() != null && x.getMessage().startsWith(name + ": ")) throw x;
+            throw new IOException(name + ": corrupt or truncated .tgz at " + at + " (" + message(x) + ")", x);
         }
         return out;
     }
 
-    private static String field(byte[] h, int off, int len) {
-        int end = off;
-        while (end < off + len && h[end] != 0) end++;
-        return new String(h, off, end - off, StandardCharsets.UTF_8);
+    /** An entry's bytes, in a buffer that grows with the data that arrives (a header cannot make us allocate). */
+    private static byte[] readEntry(InputStream tar, long size, String name, String at) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream((int) Math.min(size, 1 << 16));
+        long got = tar.transferTo(b);
+        if (got != size) throw new IOException(name + ": " + at + " is truncated: " + got + " of " + size + " bytes");
+        return b.toByteArray();
     }
 
-    private static boolean allZero(byte[] b) {
-        for (byte x : b) if (x != 0) return false;
-        return true;
+    private static String message(Exception x) {
+        return x.getMessage() == null ? x.getClass().getSimpleName() : x.getMessage();
     }
 }

@@ -23,9 +23,23 @@ public record ClassifierConfig(String data, long seed, int epochs, int batchSize
         if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
             throw new IllegalArgumentException("train-classifier: --label-smoothing must be in [0, 1), got " + labelSmoothing);
         }
+        if (!(mlpRatio > 0) || !(dropPath >= 0 && dropPath < 1) || !(clipGrad >= 0) || saveEvery < 0 || limitTrain < 0) {
+            throw new IllegalArgumentException("train-classifier: need --mlp-ratio > 0, --drop-path in [0, 1), --clip-grad >= 0, --save-every >= 0, "
+                    + "--limit-train >= 0; got " + mlpRatio + ", " + dropPath + ", " + clipGrad + ", " + saveEvery + ", " + limitTrain);
+        }
         if (width < 1 || depth < 1 || heads < 1 || width % heads != 0) {
             throw new IllegalArgumentException("train-classifier: --width " + width + " must be divisible by --heads " + heads);
         }
+    }
+
+    /**
+     * Whether a run saved with this config may continue as {@code other}: everything that decides
+     * the result must agree, except the number of epochs (extending or shortening a run, as timm
+     * allows) and how often checkpoints are written.
+     */
+    public boolean resumableAs(ClassifierConfig other) {
+        return new ClassifierConfig(data, seed, other.epochs, batchSize, lr, minLr, warmupEpochs, weightDecay, labelSmoothing, clipGrad, width,
+                depth, heads, mlpRatio, dropPath, augment, other.saveEvery, limitTrain).equals(other);
     }
 
     public Map<String, Object> toMap() {
@@ -51,13 +65,25 @@ public record ClassifierConfig(String data, long seed, int epochs, int batchSize
         return m;
     }
 
+    /** The config from its {@link #toMap} form; a missing or mistyped field is an error naming it. */
     public static ClassifierConfig fromMap(Map<String, Object> m) {
-        return new ClassifierConfig((String) m.get("data"), num(m, "seed").longValue(), num(m, "epochs").intValue(),
-                num(m, "batch_size").intValue(), num(m, "lr").doubleValue(), num(m, "min_lr").doubleValue(),
+        if (!(m.get("data") instanceof String data)) throw new IllegalArgumentException("classifier config: 'data' is missing or not a string: " + m.get("data"));
+        if (!(m.get("augment") instanceof Boolean augment)) {
+            throw new IllegalArgumentException("classifier config: 'augment' is missing or not a boolean: " + m.get("augment"));
+        }
+        return new ClassifierConfig(data, num(m, "seed").longValue(), integer(m, "epochs"),
+                integer(m, "batch_size"), num(m, "lr").doubleValue(), num(m, "min_lr").doubleValue(),
                 num(m, "warmup_epochs").doubleValue(), num(m, "weight_decay").doubleValue(), num(m, "label_smoothing").doubleValue(),
-                num(m, "clip_grad").doubleValue(), num(m, "width").intValue(), num(m, "depth").intValue(), num(m, "heads").intValue(),
-                num(m, "mlp_ratio").doubleValue(), num(m, "drop_path").doubleValue(), (Boolean) m.get("augment"),
-                num(m, "save_every").intValue(), num(m, "limit_train").intValue());
+                num(m, "clip_grad").doubleValue(), integer(m, "width"), integer(m, "depth"), integer(m, "heads"),
+                num(m, "mlp_ratio").doubleValue(), num(m, "drop_path").doubleValue(), augment,
+                integer(m, "save_every"), integer(m, "limit_train"));
+    }
+
+    private static int integer(Map<String, Object> m, String k) {
+        if (!(m.get(k) instanceof Number v) || !(v instanceof Long || v instanceof Integer) || v.longValue() != v.intValue()) {
+            throw new IllegalArgumentException("classifier config: '" + k + "' is missing or not a 32-bit integer: " + m.get(k));
+        }
+        return v.intValue();
     }
 
     private static Number num(Map<String, Object> m, String k) {

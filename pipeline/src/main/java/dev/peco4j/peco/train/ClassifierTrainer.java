@@ -10,6 +10,7 @@ import dev.peco4j.nn.io.Json;
 import dev.peco4j.peco.data.DataLoader;
 import dev.peco4j.peco.data.DataSources;
 import dev.peco4j.peco.data.Dataset;
+import dev.peco4j.peco.data.ImageFolder;
 import dev.peco4j.peco.data.Transform;
 import dev.peco4j.peco.data.Transforms;
 import dev.peco4j.peco.model.VisionTransformer;
@@ -39,7 +40,7 @@ import java.util.Map;
  */
 public final class ClassifierTrainer {
     static final long INIT = 11, DROP_PATH = 12;
-    public static final String CHECKPOINT = "last.safetensors";
+    public static final String CHECKPOINT = RunDir.CHECKPOINT;
 
     /** What a run produced. */
     public record Result(double testAccuracy, double testLoss, long steps, double seconds, double imagesPerSecond, Path outDir) {}
@@ -55,6 +56,7 @@ public final class ClassifierTrainer {
     private final Path out;
     private final PrintStream log;
     private DataLoader.OnError onBadImage = DataLoader.OnError.FAIL;
+    private long maxImagePixels = ImageFolder.DEFAULT_MAX_PIXELS;
 
     public ClassifierTrainer(ClassifierConfig cfg, Path outDir, PrintStream log) {
         this.cfg = cfg;
@@ -68,6 +70,12 @@ public final class ClassifierTrainer {
         return this;
     }
 
+    /** Images (of an image folder) above this many pixels are refused before decoding, as damaged ones are. */
+    public ClassifierTrainer maxImagePixels(long n) {
+        this.maxImagePixels = n;
+        return this;
+    }
+
     public static VisionTransformer.Config modelConfig(ClassifierConfig c, int channels, int classes) {
         return new VisionTransformer.Config(32, 4, channels, classes, c.width(), c.depth(), c.heads(), c.mlpRatio(), c.dropPath(), 0,
                 true, false, true);
@@ -75,16 +83,21 @@ public final class ClassifierTrainer {
 
     /** The transform to 32×32: pad 28 → 32 for IDX data, resize otherwise; augment: random crop (pad 2) and flip. */
     static Transform transform(DataSources.Splits s, boolean train, boolean augment) {
-        var img = s.train().get(0).image();
+        var img = DataSources.sample(s.train());
         Transform base = img.height() == 28 && img.width() == 28 ? Transforms.pad(2) : Transforms.resize(32, 32);
         Transform norm = Transforms.normalize(s.mean(), s.std());
         if (train && augment) return Transform.compose(base, Transforms.randomCrop(32, 2), Transforms.randomHorizontalFlip(0.5), norm);
         return Transform.compose(base, norm);
     }
 
-    public Result run(boolean resume) throws IOException {
-        Files.createDirectories(out);
-        DataSources.Splits splits = DataSources.resolve(cfg.data());
+    /**
+     * Trains into the output folder: {@code NEW} refuses a folder that holds a run, {@code RESUME}
+     * continues from its checkpoint (or starts if it has none; a larger epoch count extends a
+     * finished run), {@code OVERWRITE} replaces it once the new run has taken its first step.
+     */
+    public Result run(RunDir.Mode mode) throws IOException {
+        RunDir runDir = RunDir.open(out, mode);
+        DataSources.Splits splits = DataSources.resolve(cfg.data(), maxImagePixels);
         Dataset train = cfg.limitTrain() > 0 ? new Subset(splits.train(), cfg.limitTrain()) : splits.train();
         VisionTransformer.Config mc = modelConfig(cfg, splits.channels(), splits.train().classes().size());
         VisionTransformer model = new VisionTransformer(Generator.derive(cfg.seed(), INIT), mc);
@@ -96,13 +109,20 @@ public final class ClassifierTrainer {
 
         String configJson = Json.write(Map.of("classifier", cfg.toMap()));
         long step = 0;
-        Path ckpt = out.resolve(CHECKPOINT);
+        Window window = new Window();
+        Path ckpt = runDir.file(RunDir.CHECKPOINT);
+        boolean resume = mode == RunDir.Mode.RESUME;
         if (resume && Files.exists(ckpt)) {
             Checkpoint c = Checkpoint.load(ckpt);
             ClassifierConfig saved = savedConfig(c, ckpt);
-            if (!saved.equals(cfg)) throw new IllegalArgumentException("--resume: " + ckpt + " was written with " + saved + ", not " + cfg);
+            if (!saved.resumableAs(cfg)) throw new IllegalArgumentException("--resume: " + ckpt + " was written with " + saved + ", not " + cfg);
+            if (saved.epochs() != cfg.epochs()) {
+                log.printf("--resume: %d epochs instead of %d; the cosine schedule is recomputed for %d epochs (as timm does)%n", cfg.epochs(),
+                        saved.epochs(), cfg.epochs());
+            }
             c.restore(model, opt, true);
             step = c.step();
+            window = Window.from(c.trainerStateMap(), ckpt);
             log.printf("resumed from %s at step %d%n", ckpt, step);
         } else if (resume) {
             log.printf("--resume: no checkpoint in %s yet, starting from scratch%n", out);
@@ -115,8 +135,7 @@ public final class ClassifierTrainer {
             if (spe == 0) throw new IllegalArgumentException("train-classifier: " + train.size() + " images make no batch of " + cfg.batchSize());
             long total = (long) spe * cfg.epochs();
             Schedule lr = Schedule.cosine(cfg.lr(), cfg.minLr(), (int) total, (int) Math.round(cfg.warmupEpochs() * spe));
-            MetricsLog metrics = new MetricsLog(out.resolve("metrics.jsonl"), step);
-            AtomicFiles.writeString(out.resolve("config.json"), configJson + "\n");
+            MetricsLog metrics = new MetricsLog(runDir.file(RunDir.METRICS), resume ? step : -1);
 
             log.println("config " + configJson);
             log.printf("data   train %s, test %s%n", train.describe(), splits.test().describe());
@@ -126,8 +145,6 @@ public final class ClassifierTrainer {
                     Backends.threads(), out.toAbsolutePath());
 
             long start = System.nanoTime(), startStep = step, images = 0;
-            double lossSum = 0;
-            int right = 0, seen = 0;
             Result last = null;
             try (Progress bar = Progress.create("train", total, step, log)) {
                 while (step < total) {
@@ -150,30 +167,32 @@ public final class ClassifierTrainer {
                             opt.step();
                             opt.zeroGrad();
                             step++;
+                            runDir.start(configJson); // the run has started: only now is --out written to
                             images += b.size();
-                            lossSum += l * b.size();
-                            right += correct(logits, b.labels());
-                            seen += b.size();
+                            window.add(l, correct(logits, b.labels()), b.size());
                             double ips = images / ((System.nanoTime() - start) / 1e9);
-                            bar.update(step, String.format("loss %.4f acc %.1f%% %.0f img/s", lossSum / seen, 100.0 * right / seen, ips));
+                            bar.update(step, String.format("loss %.4f acc %.1f%% %.0f img/s", window.loss(), 100 * window.accuracy(), ips));
                             if (step % 50 == 0 || step % spe == 0) {
-                                metrics.add(record("train", step, epoch, Map.of("loss", lossSum / seen, "accuracy", (double) right / seen,
-                                        "lr", opt.groups().get(0).lr, "images_per_s", ips)));
-                                lossSum = 0;
-                                right = 0;
-                                seen = 0;
+                                metrics.add(record("train", step, epoch, Map.of("loss", window.loss(), "accuracy", window.accuracy(),
+                                        "lr", opt.groups().get(0).lr)));
+                                window = new Window();
                             }
                             if (step % spe == 0) {
                                 double[] ev = evaluate(model, testLoader);
+                                if (!Double.isFinite(ev[0])) {
+                                    throw new NonFiniteLossException("train-classifier: test loss is " + ev[0] + " after epoch " + (epoch + 1)
+                                            + " (step " + step + "); stopping before the checkpoint. The last checkpoint is " + ckpt);
+                                }
                                 metrics.add(record("eval", step, epoch, Map.of("test_loss", ev[0], "test_accuracy", ev[1])));
-                                Checkpoint.save(ckpt, model, opt, null, step, configJson);
-                                Plots.lossAndAccuracy(out.resolve("plot.png"), metrics.records(), "ViT on " + splits.name());
+                                Checkpoint.save(ckpt, model, opt, null, step, configJson, window.toJson());
+                                Plots.lossAndAccuracy(runDir.file(RunDir.PLOT), metrics.records(), "ViT on " + splits.name());
                                 double secs = (System.nanoTime() - start) / 1e9;
+                                timing(runDir.file(RunDir.TIMING), step, epoch, secs, images / secs);
                                 bar.println(String.format("epoch %d/%d: test accuracy %.2f%%, test loss %.4f (%.0f img/s, %s elapsed)",
                                         epoch + 1, cfg.epochs(), 100 * ev[1], ev[0], images / secs, Progress.formatSeconds(secs)));
                                 last = new Result(ev[1], ev[0], step, secs, images / secs, out);
                             } else if (cfg.saveEvery() > 0 && step % cfg.saveEvery() == 0) {
-                                Checkpoint.save(ckpt, model, opt, null, step, configJson);
+                                Checkpoint.save(ckpt, model, opt, null, step, configJson, window.toJson());
                             }
                         }
                     }
@@ -188,14 +207,69 @@ public final class ClassifierTrainer {
         }
     }
 
-    /** The config stored in a checkpoint written by this trainer. */
+    /** The config stored in a checkpoint written by this trainer; errors name the file and the field. */
     public static ClassifierConfig savedConfig(Checkpoint c, Path file) {
+        if (!(c.configMap().get("classifier") instanceof Map<?, ?> m)) {
+            throw new IllegalArgumentException("checkpoint " + file + ": metadata 'config' holds no \"classifier\" object");
+        }
         try {
             @SuppressWarnings("unchecked")
-            Map<String, Object> m = (Map<String, Object>) ((Map<String, Object>) Json.parse(c.config())).get("classifier");
-            return ClassifierConfig.fromMap(m);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("--resume: " + file + " holds no classifier config (" + e.getMessage() + ")", e);
+            Map<String, Object> cm = (Map<String, Object>) m;
+            return ClassifierConfig.fromMap(cm);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("checkpoint " + file + ": metadata 'config': " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The running sums behind one "train" record (the steps since the last one). They are saved in
+     * every checkpoint, so a record that spans a resume is the same as an uninterrupted run's.
+     */
+    static final class Window {
+        double lossSum;
+        long correct, seen;
+
+        void add(double loss, int right, int n) {
+            lossSum += loss * n;
+            correct += right;
+            seen += n;
+        }
+
+        double loss() {
+            return lossSum / seen;
+        }
+
+        double accuracy() {
+            return (double) correct / seen;
+        }
+
+        String toJson() {
+            return Json.write(Map.of("window", Map.of("loss_sum", lossSum, "correct", correct, "seen", seen)));
+        }
+
+        static Window from(Map<String, Object> state, Path file) {
+            Window w = new Window();
+            if (!state.containsKey("window")) return w;
+            if (state.get("window") instanceof Map<?, ?> m && m.get("loss_sum") instanceof Number s && m.get("correct") instanceof Long c
+                    && m.get("seen") instanceof Long n && Double.isFinite(s.doubleValue()) && c >= 0 && n >= c) {
+                w.lossSum = s.doubleValue();
+                w.correct = c;
+                w.seen = n;
+                return w;
+            }
+            throw new IllegalArgumentException("checkpoint " + file + ": metadata 'trainer': expected {\"window\":{\"loss_sum\": number, "
+                    + "\"correct\": count, \"seen\": count}}, found " + Json.write(state));
+        }
+    }
+
+    /** Appends one epoch's wall-clock throughput to timing.jsonl (kept apart: metrics.jsonl holds only reproducible values). */
+    private static void timing(Path file, long step, int epoch, double seconds, double imagesPerSecond) throws IOException {
+        String line = Json.write(record("epoch", step, epoch, Map.of("seconds", seconds, "images_per_s", imagesPerSecond))) + "\n";
+        try {
+            Files.writeString(file, line, java.nio.charset.StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw AtomicFiles.named(file, e);
         }
     }
 

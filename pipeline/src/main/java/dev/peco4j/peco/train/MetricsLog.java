@@ -13,36 +13,51 @@ import java.util.Map;
 
 /**
  * The metrics of a run as JSON lines, one record per line with a "type" ("train" or "eval") and a
- * "step". On resume, records after the checkpoint's step are dropped (they will be written again),
- * so the file always describes one uninterrupted run.
+ * "step". Records hold only values that follow from the seed and the config (no wall-clock times),
+ * so a resumed run's file is byte-identical to an uninterrupted run's.
+ *
+ * <p>On resume the records up to the checkpoint's step are kept and the rest dropped (they will be
+ * written again). The file is not touched until the first {@link #add}: it is then rewritten
+ * atomically with the kept records, and appended to after that.
  */
 public final class MetricsLog {
     private final Path file;
     private final List<Map<String, Object>> records = new ArrayList<>();
+    private boolean rewritten;
 
-    @SuppressWarnings("unchecked")
+    /** Keeps the existing records with step &lt;= keepUpToStep (none when it is negative). */
     public MetricsLog(Path file, long keepUpToStep) throws IOException {
         this.file = file;
-        if (Files.exists(file)) {
-            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-                if (line.isBlank()) continue;
+        if (keepUpToStep >= 0 && Files.exists(file)) {
+            List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+            for (int i = 0; i < lines.size(); i++) {
+                if (lines.get(i).isBlank()) continue;
                 Map<String, Object> r;
                 try {
-                    r = (Map<String, Object>) Json.parse(line);
+                    r = Json.parseObject(lines.get(i), file + " line " + (i + 1));
                 } catch (IllegalArgumentException e) {
                     break; // a line cut short by a crash: everything after it is dropped
                 }
-                if (((Number) r.get("step")).longValue() <= keepUpToStep) records.add(r);
+                if (r.get("step") instanceof Long step && step <= keepUpToStep) records.add(r);
             }
         }
-        StringBuilder sb = new StringBuilder();
-        for (Map<String, Object> r : records) sb.append(Json.write(r)).append('\n');
-        AtomicFiles.writeString(file, sb.toString());
     }
 
     public synchronized void add(Map<String, Object> record) throws IOException {
+        String line = Json.write(record) + "\n";
+        if (!rewritten) {
+            StringBuilder sb = new StringBuilder();
+            for (Map<String, Object> r : records) sb.append(Json.write(r)).append('\n');
+            AtomicFiles.writeString(file, sb.append(line).toString());
+            rewritten = true;
+        } else {
+            try {
+                Files.writeString(file, line, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+            } catch (IOException e) {
+                throw AtomicFiles.named(file, e);
+            }
+        }
         records.add(record);
-        Files.writeString(file, Json.write(record) + "\n", StandardCharsets.UTF_8, StandardOpenOption.APPEND);
     }
 
     public synchronized List<Map<String, Object>> records() {

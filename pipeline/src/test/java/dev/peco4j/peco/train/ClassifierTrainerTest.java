@@ -27,7 +27,7 @@ class ClassifierTrainerTest {
     @Test
     void aRunWritesConfigMetricsCheckpointAndPlot() throws Exception {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        ClassifierTrainer.Result r = new ClassifierTrainer(tiny(2, 2e-3, 0), dir, new PrintStream(log, true)).run(false);
+        ClassifierTrainer.Result r = new ClassifierTrainer(tiny(2, 2e-3, 0), dir, new PrintStream(log, true)).run(RunDir.Mode.NEW);
         assertEquals(12, r.steps());
         assertTrue(r.testAccuracy() > 0.15, "better than chance after 12 steps: " + r.testAccuracy());
         for (String f : new String[] {"config.json", "metrics.jsonl", "last.safetensors", "plot.png"}) {
@@ -36,7 +36,7 @@ class ClassifierTrainerTest {
         List<String> lines = Files.readAllLines(dir.resolve("metrics.jsonl"));
         assertEquals(4, lines.size(), "train + eval per epoch: " + lines);
         @SuppressWarnings("unchecked")
-        Map<String, Object> eval = (Map<String, Object>) Json.parse(lines.get(3));
+        Map<String, Object> eval = (Map<String, Object>) Json.parse(lines.get(3), "metrics.jsonl");
         assertEquals("eval", eval.get("type"));
         assertEquals(12L, ((Number) eval.get("step")).longValue());
         assertEquals(r.testAccuracy(), ((Number) eval.get("test_accuracy")).doubleValue());
@@ -48,13 +48,13 @@ class ClassifierTrainerTest {
         assertTrue(out.contains("epoch 2/2: test accuracy"), out);
 
         // resuming a finished run trains no more and reports the same accuracy
-        ClassifierTrainer.Result again = new ClassifierTrainer(tiny(2, 2e-3, 0), dir, new PrintStream(new ByteArrayOutputStream())).run(true);
+        ClassifierTrainer.Result again = new ClassifierTrainer(tiny(2, 2e-3, 0), dir, new PrintStream(new ByteArrayOutputStream())).run(RunDir.Mode.RESUME);
         assertEquals(12, again.steps());
         assertEquals(r.testAccuracy(), again.testAccuracy());
         assertEquals(4, Files.readAllLines(dir.resolve("metrics.jsonl")).size());
 
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new ClassifierTrainer(tiny(3, 2e-3, 0), dir, new PrintStream(new ByteArrayOutputStream())).run(true));
+                () -> new ClassifierTrainer(tiny(2, 1e-3, 0), dir, new PrintStream(new ByteArrayOutputStream())).run(RunDir.Mode.RESUME));
         assertTrue(e.getMessage().startsWith("--resume: " + dir.resolve("last.safetensors") + " was written with"), e.getMessage());
     }
 
@@ -62,7 +62,7 @@ class ClassifierTrainerTest {
     void aNonFiniteLossStopsTrainingAndNamesTheStep() {
         ClassifierConfig exploding = new ClassifierConfig("subset", 1, 1, 32, 1e30, 1e30, 0, 0, 0, 0, 32, 2, 2, 2.0, 0, false, 0, 96);
         ClassifierTrainer.NonFiniteLossException e = assertThrows(ClassifierTrainer.NonFiniteLossException.class,
-                () -> new ClassifierTrainer(exploding, dir, new PrintStream(new ByteArrayOutputStream())).run(false));
+                () -> new ClassifierTrainer(exploding, dir, new PrintStream(new ByteArrayOutputStream())).run(RunDir.Mode.NEW));
         assertTrue(e.getMessage().matches("train-classifier: loss is (NaN|Infinity) at step [12] \\(epoch 0, batch [12]\\); stopping\\..*"),
                 e.getMessage());
     }
