@@ -42,7 +42,10 @@ public final class Tar {
             TarArchiveEntry e;
             while ((e = tar.getNextEntry()) != null) {
                 at = "entry '" + e.getName() + "'";
-                if (!e.isFile() || !wanted.test(e.getName())) continue;
+                // Commons Compress computes the header checksum but leaves refusing a bad one to the caller
+                if (!e.isCheckSumOK()) throw new IOException(name + ": " + at + ": the tar header's checksum does not match");
+                boolean regular = e.isFile() && !e.isSymbolicLink() && !e.isLink();
+                if (!regular || !wanted.test(e.getName())) continue;
                 if (e.getSize() > MAX_ENTRY) throw new IOException(name + ": " + at + " claims " + e.getSize() + " bytes, more than " + MAX_ENTRY);
                 out.put(e.getName(), readEntry(tar, e.getSize(), name, at));
             }

@@ -179,10 +179,7 @@ public final class ClassifierTrainer {
                             }
                             if (step % spe == 0) {
                                 double[] ev = evaluate(model, testLoader);
-                                if (!Double.isFinite(ev[0])) {
-                                    throw new NonFiniteLossException("train-classifier: test loss is " + ev[0] + " after epoch " + (epoch + 1)
-                                            + " (step " + step + "); stopping before the checkpoint. The last checkpoint is " + ckpt);
-                                }
+                                requireFiniteTestLoss(ev[0], epoch, step, ckpt);
                                 metrics.add(record("eval", step, epoch, Map.of("test_loss", ev[0], "test_accuracy", ev[1])));
                                 Checkpoint.save(ckpt, model, opt, null, step, configJson, window.toJson());
                                 Plots.lossAndAccuracy(runDir.file(RunDir.PLOT), metrics.records(), "ViT on " + splits.name());
@@ -204,6 +201,14 @@ public final class ClassifierTrainer {
             }
             if (step > startStep) log.printf("done: %d steps, test accuracy %.2f%%%n", step, 100 * last.testAccuracy());
             return last;
+        }
+    }
+
+    /** A NaN or infinite test loss stops the run before its checkpoint is written over (metrics cannot hold it either). */
+    static void requireFiniteTestLoss(double loss, int epoch, long step, Path ckpt) {
+        if (!Double.isFinite(loss)) {
+            throw new NonFiniteLossException("train-classifier: test loss is " + loss + " after epoch " + (epoch + 1) + " (step " + step
+                    + "); stopping before the checkpoint. The last checkpoint is " + ckpt);
         }
     }
 
