@@ -67,6 +67,7 @@ public final class Tar {
     }
 
     private static String message(Exception x) {
+        if (x instanceof java.io.EOFException) return "unexpected end of the compressed data";
         return x.getMessage() == null ? x.getClass().getSimpleName() : x.getMessage();
     }
 }
