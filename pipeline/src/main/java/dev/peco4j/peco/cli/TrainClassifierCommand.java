@@ -7,9 +7,7 @@ import dev.peco4j.peco.train.ClassifierTrainer;
 import dev.peco4j.peco.train.RunDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -112,8 +110,6 @@ final class TrainClassifierCommand implements Callable<Integer> {
 
     private static final java.util.Set<String> NOT_CONFIG = java.util.Set.of("--out", "--resume", "--overwrite", "--threads", "--bad-images",
             "--help", "--version", "--verbose", "--max-image-pixels");
-    /** Options that may change when a run is resumed: how long it runs and how often it saves. */
-    private static final java.util.Set<String> MAY_CHANGE = java.util.Set.of("epochs", "save_every");
 
     @Override
     public Integer call() throws Exception {
@@ -145,15 +141,6 @@ final class TrainClassifierCommand implements Callable<Integer> {
             String key = name.replaceFirst("^--(no-)?", "").replace('-', '_');
             if (given.containsKey(key)) merged.put(key, given.get(key));
         }
-        ClassifierConfig result = ClassifierConfig.fromMap(merged);
-        List<String> differ = new ArrayList<>();
-        saved.toMap().forEach((k, v) -> {
-            if (!MAY_CHANGE.contains(k) && !v.equals(merged.get(k))) differ.add("--" + k.replace('_', '-') + " " + merged.get(k) + " (saved: " + v + ")");
-        });
-        if (!differ.isEmpty()) {
-            throw new IllegalArgumentException("--resume: " + String.join(", ", differ) + " differ" + (differ.size() == 1 ? "s" : "")
-                    + " from the config stored in " + ckpt + "; drop " + (differ.size() == 1 ? "it" : "them") + " or use another --out");
-        }
-        return result;
+        return ClassifierConfig.fromMap(merged); // the trainer refuses what a resume may not change
     }
 }

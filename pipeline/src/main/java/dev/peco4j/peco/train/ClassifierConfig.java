@@ -1,7 +1,10 @@
 package dev.peco4j.peco.train;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Everything that decides a classifier run's result, stored in every checkpoint. Threads are not
@@ -33,14 +36,21 @@ public record ClassifierConfig(String data, long seed, int epochs, int batchSize
     }
 
     /**
-     * Whether a run saved with this config may continue as {@code other}: everything that decides
-     * the result must agree, except the number of epochs (extending or shortening a run, as timm
-     * allows) and how often checkpoints are written.
+     * What stops a run saved with this config from continuing as {@code other} ("--lr 0.01 (saved:
+     * 0.001)", ...): everything that decides the result must agree, except the number of epochs
+     * (extending or shortening a run, as timm allows) and how often checkpoints are written.
      */
-    public boolean resumableAs(ClassifierConfig other) {
-        return new ClassifierConfig(data, seed, other.epochs, batchSize, lr, minLr, warmupEpochs, weightDecay, labelSmoothing, clipGrad, width,
-                depth, heads, mlpRatio, dropPath, augment, other.saveEvery, limitTrain).equals(other);
+    public List<String> resumeConflicts(ClassifierConfig other) {
+        Map<String, Object> mine = toMap(), theirs = other.toMap();
+        List<String> out = new ArrayList<>();
+        mine.forEach((k, v) -> {
+            if (!MAY_CHANGE_ON_RESUME.contains(k) && !v.equals(theirs.get(k))) out.add("--" + k.replace('_', '-') + " " + theirs.get(k) + " (saved: " + v + ")");
+        });
+        return out;
     }
+
+    /** The fields a resumed run may change: how long it runs and how often it saves. */
+    public static final Set<String> MAY_CHANGE_ON_RESUME = Set.of("epochs", "save_every");
 
     public Map<String, Object> toMap() {
         Map<String, Object> m = new LinkedHashMap<>();

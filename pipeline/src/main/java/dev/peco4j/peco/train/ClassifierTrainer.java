@@ -115,7 +115,11 @@ public final class ClassifierTrainer {
         if (resume && Files.exists(ckpt)) {
             Checkpoint c = Checkpoint.load(ckpt);
             ClassifierConfig saved = savedConfig(c, ckpt);
-            if (!saved.resumableAs(cfg)) throw new IllegalArgumentException("--resume: " + ckpt + " was written with " + saved + ", not " + cfg);
+            List<String> differ = saved.resumeConflicts(cfg);
+            if (!differ.isEmpty()) {
+                throw new IllegalArgumentException("--resume: " + String.join(", ", differ) + (differ.size() == 1 ? " differs" : " differ")
+                        + " from the config stored in " + ckpt + "; drop " + (differ.size() == 1 ? "it" : "them") + " or use another --out");
+            }
             if (saved.epochs() != cfg.epochs()) {
                 log.printf("--resume: %d epochs instead of %d; the cosine schedule is recomputed for %d epochs (as timm does)%n", cfg.epochs(),
                         saved.epochs(), cfg.epochs());
