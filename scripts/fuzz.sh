@@ -10,4 +10,4 @@ mvn -q install -DskipTests -pl tensor,nn >/dev/null
 mvn test -pl nn,pipeline -Dtest='ReadersFuzzTest' -Dsurefire.failIfNoSpecifiedTests=false \
   -Dpeco4j.fuzz.mutations="$n" -Dpeco4j.fuzz.seed="$seed" \
   "-Dpeco4j.jvmArgs=--add-modules jdk.incubator.vector -Xmx256m" \
-  | grep -E '^fuzz |Tests run:|FAIL|replay|BUILD'
+  | grep -E 'fuzz |Tests run:|FAIL|replay|BUILD' | sed 's/\x1b\[[0-9;]*m//g'

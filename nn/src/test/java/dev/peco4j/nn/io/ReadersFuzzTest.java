@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,6 +29,11 @@ import org.junit.jupiter.api.io.TempDir;
 class ReadersFuzzTest {
     @TempDir
     Path dir;
+
+    @BeforeAll
+    static void heap() {
+        System.out.printf("fuzz heap: %d MB%n", Runtime.getRuntime().maxMemory() >> 20);
+    }
 
     private static final java.util.function.BiPredicate<Throwable, String> DOCUMENTED =
             Fuzz.namedExceptions(IllegalArgumentException.class, IOException.class);
