@@ -19,18 +19,39 @@ import java.util.List;
  * P patch size, N = (img/P)² patches, D embedding width.
  *
  * <p>image (B, C, H, W) → conv P×P stride P → (B, N, D) → [cls; patches] + pos_embed → blocks →
- * pool (mean of the patch tokens then fc_norm, or norm then the cls token) → head (B, classes).
- * Initialization is BEiT's: trunc_normal(0.02) for linear weights and embeddings, zero biases, and
- * the residual projections (attn.proj, mlp.fc2) of block i scaled by 1/√(2(i+1)).
+ * norm ({@link #forwardFeatures}: tokens, as timm) → pool (the cls token, or the mean of the patch
+ * tokens then fc_norm) → head ({@link #forwardHead}). {@link #forwardIntermediates} returns the
+ * token maps after chosen blocks, running no block past the last one asked for.
+ *
+ * <p>Initialization is BEiT's: trunc_normal(0.02) for linear weights and learned embeddings, zero
+ * biases, and the residual projections (attn.proj, mlp.fc2) of block i scaled by 1/√(2(i+1)).
+ *
+ * <pre>{@code
+ * var c = VisionTransformer.Config.of(32, 4, 128, 6, 4).withInChans(1).withNumClasses(10).withPool(Pool.AVG);
+ * VisionTransformer vit = new VisionTransformer(new Generator(0), c);
+ * List<Tensor> taps = vit.forwardIntermediates(x, new int[] {1, 3, -1}, true, false); // 3 × (B, 64, 128)
+ * }</pre>
  */
 public final class VisionTransformer extends Module {
+    /** The position embedding added to the tokens before the first block. */
+    public enum PosEmbed {
+        /** none (BEiT with a relative position bias only) */
+        NONE,
+        /** learned, trunc_normal(0.02) initialized: {@code pos_embed}, a parameter */
+        LEARNED,
+        /** fixed 2-D sin-cos (MoCo v3's build_2d_sincos_position_embedding): {@code pos_embed}, a buffer */
+        SINCOS
+    }
+
+    /** How the head sees the tokens: timm's global_pool 'token' (the cls token after norm) or 'avg' (mean of patch tokens, then fc_norm). */
+    public enum Pool { TOKEN, AVG }
+
     /**
-     * absPos: learned absolute position embedding; relPos: one relative position bias shared by all
-     * blocks (BEiT's use_shared_rel_pos_bias); meanPool: mean-pool the patch tokens (BEiT fine-tuning)
-     * instead of taking the cls token.
+     * relPosBias: one relative position bias shared by all blocks (BEiT's use_shared_rel_pos_bias).
+     * Build one with {@link #of} and the withers, or take a preset.
      */
     public record Config(int imgSize, int patchSize, int inChans, int numClasses, int embedDim, int depth, int heads, double mlpRatio,
-                         double dropPath, double layerScaleInit, boolean absPos, boolean relPos, boolean meanPool) {
+                         double dropPath, double layerScaleInit, PosEmbed posEmbed, boolean relPosBias, Pool pool) {
         public Config {
             if (imgSize < 1 || patchSize < 1 || imgSize % patchSize != 0) {
                 throw new IllegalArgumentException("ViT: image size " + imgSize + " is not a multiple of patch size " + patchSize);
@@ -40,6 +61,52 @@ public final class VisionTransformer extends Module {
                         + " divisible by " + heads + " heads");
             }
             if (!(dropPath >= 0 && dropPath < 1)) throw new IllegalArgumentException("ViT: drop path rate must be in [0, 1), got " + dropPath);
+            if (!(mlpRatio > 0) || !(layerScaleInit >= 0)) {
+                throw new IllegalArgumentException("ViT: need MLP ratio > 0 and LayerScale init >= 0, got " + mlpRatio + ", " + layerScaleInit);
+            }
+            if (posEmbed == PosEmbed.SINCOS && embedDim % 4 != 0) {
+                throw new IllegalArgumentException("ViT: the 2-D sin-cos position embedding needs a width divisible by 4, got " + embedDim);
+            }
+        }
+
+        /**
+         * A ViT of this size with timm's defaults: 3 channels, no head, MLP ratio 4, no drop path, no
+         * LayerScale, a learned position embedding, no relative bias, the cls token pooled.
+         */
+        public static Config of(int imgSize, int patchSize, int embedDim, int depth, int heads) {
+            return new Config(imgSize, patchSize, 3, 0, embedDim, depth, heads, 4.0, 0, 0, PosEmbed.LEARNED, false, Pool.TOKEN);
+        }
+
+        public Config withInChans(int n) {
+            return new Config(imgSize, patchSize, n, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPosBias, pool);
+        }
+
+        public Config withNumClasses(int n) {
+            return new Config(imgSize, patchSize, inChans, n, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPosBias, pool);
+        }
+
+        public Config withMlpRatio(double r) {
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, r, dropPath, layerScaleInit, posEmbed, relPosBias, pool);
+        }
+
+        public Config withDropPath(double rate) {
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, rate, layerScaleInit, posEmbed, relPosBias, pool);
+        }
+
+        public Config withLayerScaleInit(double v) {
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, v, posEmbed, relPosBias, pool);
+        }
+
+        public Config withPosEmbed(PosEmbed p) {
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, p, relPosBias, pool);
+        }
+
+        public Config withRelPosBias(boolean on) {
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, on, pool);
+        }
+
+        public Config withPool(Pool p) {
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPosBias, p);
         }
 
         public int gridSize() {
@@ -50,27 +117,35 @@ public final class VisionTransformer extends Module {
             return gridSize() * gridSize();
         }
 
-        /** The small ViT for 28×28 images padded to 32: patch 4 (64 tokens), depth 6. */
+        /** The small ViT for 28×28 images padded to 32: patch 4 (64 tokens), depth 6, MLP ratio 2, drop path 0.1, mean pooling. */
         public static Config small32(int inChans, int numClasses, int width, int heads) {
-            return new Config(32, 4, inChans, numClasses, width, 6, heads, 2.0, 0.1, 0, true, false, true);
+            return of(32, 4, width, 6, heads).withInChans(inChans).withNumClasses(numClasses).withMlpRatio(2.0).withDropPath(0.1).withPool(Pool.AVG);
         }
 
-        /** ViT-B/16 as BEiT fine-tunes it (relative position bias per block is left to later layers). */
+        /** ViT-B/16 as BEiT fine-tunes it (timm's beit_base_patch16_224 at 224): shared relative bias, LayerScale 0.1, mean pooling. */
         public static Config base(int imgSize, int numClasses) {
-            return new Config(imgSize, 16, 3, numClasses, 768, 12, 12, 4.0, 0.1, 0.1, false, true, true);
+            return beit(imgSize, 16, 768, 12, 12, 0.1, 0.1, numClasses);
         }
 
+        /** ViT-L/16 as BEiT fine-tunes it (beit_large_patch16_224 at 224). */
         public static Config large(int imgSize, int numClasses) {
-            return new Config(imgSize, 16, 3, numClasses, 1024, 24, 16, 4.0, 0.2, 1e-5, false, true, true);
+            return beit(imgSize, 16, 1024, 24, 16, 0.2, 1e-5, numClasses);
         }
 
+        /** ViT-H/14 as PeCo fine-tunes it. */
         public static Config huge(int imgSize, int numClasses) {
-            return new Config(imgSize, 14, 3, numClasses, 1280, 32, 16, 4.0, 0.3, 1e-5, false, true, true);
+            return beit(imgSize, 14, 1280, 32, 16, 0.3, 1e-5, numClasses);
+        }
+
+        private static Config beit(int imgSize, int patch, int width, int depth, int heads, double dropPath, double layerScale, int classes) {
+            return of(imgSize, patch, width, depth, heads).withNumClasses(classes).withDropPath(dropPath).withLayerScaleInit(layerScale)
+                    .withPosEmbed(PosEmbed.NONE).withRelPosBias(true).withPool(Pool.AVG);
         }
     }
 
     public final Config config;
     public final Conv2d patchEmbed;
+    /** cls_token (1, 1, D); pos_embed (1, N+1, D): a parameter when learned, a buffer when sin-cos, null when none. */
     public final Tensor clsToken, posEmbed;
     public final RelativePositionBias relPos;
     public final ModuleList<Block> blocks;
@@ -80,23 +155,52 @@ public final class VisionTransformer extends Module {
     public VisionTransformer(Generator gen, Config c) {
         this.config = c;
         this.clsToken = parameter("cls_token", Tensor.zeros(DType.FLOAT32, 1, 1, c.embedDim()));
-        this.posEmbed = c.absPos() ? parameter("pos_embed", Tensor.zeros(DType.FLOAT32, 1, c.numPatches() + 1, c.embedDim())) : null;
+        this.posEmbed = switch (c.posEmbed()) {
+            case LEARNED -> parameter("pos_embed", Tensor.zeros(DType.FLOAT32, 1, c.numPatches() + 1, c.embedDim()));
+            case SINCOS -> buffer("pos_embed", sinCosPositionEmbedding(c.gridSize(), c.gridSize(), c.embedDim()), true);
+            case NONE -> null;
+        };
         this.patchEmbed = child("patch_embed", new PatchEmbed(gen, c)).proj;
-        this.relPos = c.relPos() ? child("rel_pos_bias", new RelativePositionBias(c.gridSize(), c.gridSize(), c.heads())) : null;
+        this.relPos = c.relPosBias() ? child("rel_pos_bias", new RelativePositionBias(c.gridSize(), c.gridSize(), c.heads())) : null;
         this.blocks = child("blocks", new ModuleList<>());
         for (int i = 0; i < c.depth(); i++) {
             double dpr = c.depth() == 1 ? 0 : c.dropPath() * i / (c.depth() - 1); // linear decay rule, as timm/BEiT
             blocks.add(new Block(gen, new Block.Config(c.embedDim(), c.heads(), c.mlpRatio(), true, 0, 0, dpr, c.layerScaleInit(), 0, 0, 1e-6)));
         }
-        this.norm = c.meanPool() ? null : child("norm", new LayerNorm(c.embedDim(), 1e-6));
-        this.fcNorm = c.meanPool() ? child("fc_norm", new LayerNorm(c.embedDim(), 1e-6)) : null;
+        boolean avg = c.pool() == Pool.AVG;
+        this.norm = avg ? null : child("norm", new LayerNorm(c.embedDim(), 1e-6));
+        this.fcNorm = avg ? child("fc_norm", new LayerNorm(c.embedDim(), 1e-6)) : null;
         this.head = c.numClasses() > 0 ? child("head", new Linear(gen, c.embedDim(), c.numClasses())) : null;
         initWeights(gen);
     }
 
+    /**
+     * MoCo v3's fixed 2-D sin-cos position embedding (1, 1 + h·w, D), exactly as
+     * {@code build_2d_sincos_position_embedding} lays it out: a zero row for [CLS], then for patch m
+     * [sin(i·ω), cos(i·ω), sin(j·ω), cos(j·ω)] with ω_k = 1/10000^(k/(D/4)), k &lt; D/4. Its
+     * {@code torch.meshgrid(arange(w), arange(h))} indexes 'ij', so i = m / h and j = m % h: the
+     * "w" quarter follows the row of a row-major patch grid. Computed in double, stored as float32.
+     */
+    public static Tensor sinCosPositionEmbedding(int h, int w, int dim) {
+        if (dim % 4 != 0) throw new IllegalArgumentException("sin-cos position embedding: width " + dim + " is not divisible by 4");
+        int q = dim / 4;
+        float[] out = new float[(1 + h * w) * dim];
+        for (int m = 0; m < h * w; m++) {
+            int i = m / h, j = m % h, row = (1 + m) * dim;
+            for (int k = 0; k < q; k++) {
+                double omega = 1 / Math.pow(10000, (double) k / q);
+                out[row + k] = (float) Math.sin(i * omega);
+                out[row + q + k] = (float) Math.cos(i * omega);
+                out[row + 2 * q + k] = (float) Math.sin(j * omega);
+                out[row + 3 * q + k] = (float) Math.cos(j * omega);
+            }
+        }
+        return Tensor.of(out, 1, 1 + h * w, dim);
+    }
+
     private void initWeights(Generator gen) {
         Init.beitTruncNormal(clsToken, gen, 0.02);
-        if (posEmbed != null) Init.beitTruncNormal(posEmbed, gen, 0.02);
+        if (config.posEmbed() == PosEmbed.LEARNED) Init.beitTruncNormal(posEmbed, gen, 0.02);
         for (Module m : namedModules().values()) {
             if (m instanceof Linear l) {
                 Init.beitTruncNormal(l.weight, gen, 0.02);
@@ -113,8 +217,8 @@ public final class VisionTransformer extends Module {
         }
     }
 
-    /** Tokens after the last block: (B, N+1, D), the cls token first. */
-    public Tensor forwardTokens(Tensor x) {
+    /** Patch embedding, [cls; patches] and the position embedding: (B, N+1, D), the input of the first block. */
+    private Tensor embed(Tensor x) {
         if (x.dim() != 4 || x.size(1) != config.inChans() || x.size(2) != config.imgSize() || x.size(3) != config.imgSize()) {
             throw new IllegalArgumentException("ViT: input " + x.shape() + " is not (B, " + config.inChans() + ", " + config.imgSize()
                     + ", " + config.imgSize() + ")");
@@ -122,24 +226,66 @@ public final class VisionTransformer extends Module {
         int b = x.size(0), d = config.embedDim();
         Tensor t = patchEmbed.forward(x).flatten(2, 3).transpose(1, 2);             // (B, N, D)
         t = Tensor.cat(List.of(clsToken.expand(b, 1, d), t), 1);                      // (B, N+1, D)
-        if (posEmbed != null) t = t.add(posEmbed);
-        Tensor bias = relPos == null ? null : relPos.bias();                          // (H, N+1, N+1)
-        for (Block blk : blocks) t = blk.forward(t, bias);
-        return t;
+        return posEmbed == null ? t : t.add(posEmbed);
     }
 
-    /** The pooled representation (B, D) that the head sees. */
+    private Tensor sharedBias() {
+        return relPos == null ? null : relPos.bias();                                 // (H, N+1, N+1)
+    }
+
+    /** timm's forward_features: the tokens (B, N+1, D) after the last block and the final norm (none with mean pooling). */
     public Tensor forwardFeatures(Tensor x) {
-        Tensor t = forwardTokens(x);
-        if (config.meanPool()) return fcNorm.forward(t.narrow(1, 1, config.numPatches()).mean(1));
-        return norm.forward(t).select(1, 0);
+        Tensor t = embed(x), bias = sharedBias();
+        for (Block blk : blocks) t = blk.forward(t, bias);
+        return norm == null ? t : norm.forward(t);
     }
 
-    /** Logits (B, classes). */
+    /**
+     * timm's forward_head: pools the tokens of {@link #forwardFeatures} (the cls token, or the mean of
+     * the patch tokens then fc_norm) to (B, D) and, unless preLogits or the model has no head,
+     * classifies them (B, classes).
+     */
+    public Tensor forwardHead(Tensor tokens, boolean preLogits) {
+        Tensor pooled = config.pool() == Pool.AVG ? fcNorm.forward(tokens.narrow(1, 1, config.numPatches()).mean(1)) : tokens.select(1, 0);
+        return preLogits || head == null ? pooled : head.forward(pooled);
+    }
+
+    /** Logits (B, classes), or the pooled features (B, D) when the model has no head. */
     @Override
     public Tensor forward(Tensor x) {
-        Tensor f = forwardFeatures(x);
-        return head == null ? f : head.forward(f);
+        return forwardHead(forwardFeatures(x), false);
+    }
+
+    /**
+     * timm's forward_intermediates: the token maps after the chosen blocks, in the order asked for
+     * (an index i &lt; 0 counts from the end, as Python's). Each is (B, N+1, D), or (B, N, D) without
+     * the cls token; {@code norm} applies the final norm to each (when the model has one). No block
+     * after the last one asked for is run.
+     */
+    public List<Tensor> forwardIntermediates(Tensor x, int[] indices, boolean norm, boolean withCls) {
+        int depth = config.depth();
+        int[] at = new int[indices.length];
+        int last = -1;
+        for (int k = 0; k < indices.length; k++) {
+            int i = indices[k];
+            if (i < -depth || i >= depth) {
+                throw new IllegalArgumentException("ViT: block index " + i + " is outside -" + depth + ".." + (depth - 1) + " (depth " + depth
+                        + "; negative counts from the end)");
+            }
+            at[k] = i < 0 ? depth + i : i;
+            last = Math.max(last, at[k]);
+        }
+        Tensor[] out = new Tensor[indices.length];
+        Tensor t = embed(x), bias = sharedBias();
+        for (int b = 0; b <= last; b++) {
+            t = blocks.get(b).forward(t, bias);
+            for (int k = 0; k < at.length; k++) {
+                if (at[k] != b) continue;
+                Tensor tap = norm && this.norm != null ? this.norm.forward(t) : t;
+                out[k] = withCls ? tap : tap.narrow(1, 1, config.numPatches());
+            }
+        }
+        return List.of(out);
     }
 
     /** Parameters that take no weight decay, as BEiT: biases, norms, cls token, position embeddings, 1-d tensors. */

@@ -77,8 +77,8 @@ public final class ClassifierTrainer {
     }
 
     public static VisionTransformer.Config modelConfig(ClassifierConfig c, int channels, int classes) {
-        return new VisionTransformer.Config(32, 4, channels, classes, c.width(), c.depth(), c.heads(), c.mlpRatio(), c.dropPath(), 0,
-                true, false, true);
+        return VisionTransformer.Config.of(32, 4, c.width(), c.depth(), c.heads()).withInChans(channels).withNumClasses(classes)
+                .withMlpRatio(c.mlpRatio()).withDropPath(c.dropPath()).withPool(VisionTransformer.Pool.AVG);
     }
 
     /** The transform to 32×32: pad 28 → 32 for IDX data, resize otherwise; augment: random crop (pad 2) and flip. */
