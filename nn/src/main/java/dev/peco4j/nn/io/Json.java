@@ -23,7 +23,7 @@ import java.util.Map;
  * The one JSON reader and writer of the project: safetensors headers, checkpoint metadata, run
  * configs, metrics lines and (as they arrive) manifests all go through it.
  *
- * <p>Reading is jackson-core's streaming parser, bounded and strict: nesting depth, string, name,
+ * <p>Reading is jackson-core's streaming parser, bounded and strict (see {@link Syntax} for the one relaxation): nesting depth, string, name,
  * number and document lengths are capped ({@link StreamReadConstraints}), so hostile input cannot
  * overflow the stack or exhaust memory; the bytes must be valid UTF-8 (checked before parsing, with
  * the offset of the first bad byte); numbers follow the grammar (no leading zeros, no NaN), integers
@@ -46,20 +46,24 @@ public final class Json {
     /** The longest document accepted, as the safetensors reference's header limit. */
     public static final long MAX_DOCUMENT = 100_000_000;
 
-    /** Which grammar to accept: strict JSON, or JSON with unquoted object keys (JavaScript-style manifests). */
-    public enum Syntax { STRICT, UNQUOTED_NAMES }
+    /**
+     * Which grammar to accept: strict JSON, or an object literal as minified JavaScript writes it
+     * (unquoted keys, numbers that start with a dot: {@code {min:-.87,scale:.0067}}), as the TF.js
+     * model files of nsfwjs hold their weight manifests.
+     */
+    public enum Syntax { STRICT, JAVASCRIPT }
 
     private static final StreamReadConstraints LIMITS = StreamReadConstraints.builder().maxNestingDepth(MAX_DEPTH)
             .maxDocumentLength(MAX_DOCUMENT).maxStringLength(20_000_000).maxNameLength(50_000).maxNumberLength(1_000).build();
-    private static final JsonFactory STRICT = factory(false), UNQUOTED = factory(true);
+    private static final JsonFactory STRICT = factory(false), JAVASCRIPT = factory(true);
 
     private Json() {}
 
-    private static JsonFactory factory(boolean unquotedNames) {
+    private static JsonFactory factory(boolean javascript) {
         var b = JsonFactory.builder().streamReadConstraints(LIMITS)
                 .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
                 .disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION);
-        if (unquotedNames) b.enable(JsonReadFeature.ALLOW_UNQUOTED_FIELD_NAMES);
+        if (javascript) b.enable(JsonReadFeature.ALLOW_UNQUOTED_FIELD_NAMES, JsonReadFeature.ALLOW_LEADING_DECIMAL_POINT_FOR_NUMBERS);
         return b.build();
     }
 
@@ -116,7 +120,7 @@ public final class Json {
     }
 
     private static Object parse(String text, String source, Syntax syntax) {
-        try (JsonParser p = (syntax == Syntax.STRICT ? STRICT : UNQUOTED).createParser(text)) {
+        try (JsonParser p = (syntax == Syntax.STRICT ? STRICT : JAVASCRIPT).createParser(text)) {
             Object v = tree(p, source);
             if (p.nextToken() != null) throw error(source, p, "unexpected text after the JSON value");
             return v;

@@ -64,9 +64,10 @@ class JsonTest {
     }
 
     @Test
-    void unquotedNamesOnlyWhenAsked() {
-        byte[] js = "{format:\"layers-model\",n:[1,2]}".getBytes(StandardCharsets.UTF_8);
-        assertEquals(Map.of("format", "layers-model", "n", List.of(1L, 2L)), Json.parse(js, "model.json", Json.Syntax.UNQUOTED_NAMES));
+    void javascriptObjectLiteralsOnlyWhenAsked() {
+        byte[] js = "{format:\"layers-model\",n:[1,2],min:-.5,scale:.25}".getBytes(StandardCharsets.UTF_8);
+        assertEquals(Map.of("format", "layers-model", "n", List.of(1L, 2L), "min", -0.5, "scale", 0.25),
+                Json.parse(js, "model.json", Json.Syntax.JAVASCRIPT));
         assertThrows(IllegalArgumentException.class, () -> Json.parse(js, "model.json"));
     }
 
