@@ -193,6 +193,25 @@ def dtypes_fixture(path):
     }, {"note": "dtypes fixture", "unicode": "caf\u00e9 \u2014 ok"})
 
 
+def interpolate_fixture(path):
+    """F.interpolate (antialias off) in float64: outputs and input gradients for every mode, both align_corners, up and down."""
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(2, 3, 5, 7, generator=g, dtype=torch.float64)
+    tensors = {"input.x": x}
+    for size in [(9, 11), (3, 4), (5, 3)]:
+        for mode, aligns in [("nearest", [None]), ("bilinear", [False, True]), ("bicubic", [False, True])]:
+            for align in aligns:
+                xi = x.clone().requires_grad_(True)
+                y = F.interpolate(xi, size=size, mode=mode, align_corners=align)
+                up = torch.randn(y.shape, generator=g, dtype=torch.float64)
+                y.backward(up)
+                key = "%s.%s.%dx%d" % (mode, {None: "none", False: "false", True: "true"}[align], size[0], size[1])
+                tensors["output." + key] = y.detach()
+                tensors["upstream." + key] = up
+                tensors["grad.input." + key] = xi.grad
+    save(path, tensors, {"layer": "F.interpolate", "torch": torch.__version__})
+
+
 def main(out):
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
@@ -241,6 +260,7 @@ def main(out):
 
     adamw_fixture(os.path.join(out, "adamw_trajectory.safetensors"))
     dtypes_fixture(os.path.join(out, "dtypes.safetensors"))
+    interpolate_fixture(os.path.join(out, "interpolate.safetensors"))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ package dev.peco4j.nn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.peco4j.tensor.Functional;
+import dev.peco4j.tensor.Interpolation;
 import dev.peco4j.tensor.Generator;
 import dev.peco4j.tensor.Tensor;
 import java.util.ArrayList;
@@ -87,6 +88,25 @@ class PyTorchParityTest {
     void beitBlock() {
         Block b = new Block(GEN, Block.Config.beit(16, 4, 0, 0.1).window(2, 3));
         check("beit_block", b, x -> b.forward(x.get(0)));
+    }
+
+    @Test
+    void interpolateEveryModeBothAlignmentsUpAndDown() {
+        Map<String, Tensor> all = Fixtures.read("interpolate").tensors();
+        int cases = 0;
+        for (String key : all.keySet()) {
+            if (!key.startsWith("output.")) continue;
+            String[] k = key.substring(7).split("\\.");                               // mode, align, HxW
+            Interpolation.Mode mode = Interpolation.Mode.valueOf(k[0].toUpperCase(java.util.Locale.ROOT));
+            String[] size = k[2].split("x");
+            Tensor x = all.get("input.x").copy().requiresGrad(true);
+            Tensor y = Interpolation.resize(x, Integer.parseInt(size[0]), Integer.parseInt(size[1]), mode, k[1].equals("true"));
+            Fixtures.assertClose(all.get(key), y, 1e-12, "interpolate " + key.substring(7));
+            y.backward(all.get("upstream." + key.substring(7)));
+            Fixtures.assertClose(all.get("grad.input." + key.substring(7)), x.grad(), 1e-12, "interpolate grad " + key.substring(7));
+            cases++;
+        }
+        assertEquals(15, cases, "3 sizes × (nearest + 2 × bilinear + 2 × bicubic)");
     }
 
     @Test

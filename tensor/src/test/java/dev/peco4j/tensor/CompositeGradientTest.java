@@ -18,6 +18,17 @@ class CompositeGradientTest {
     }
 
     @Test
+    void interpolation() {
+        Property.check("interpolate (nearest/bilinear/bicubic, align_corners both ways)", CASES, g -> {
+            int h = g.intIn(1, 5), w = g.intIn(1, 5), oh = g.intIn(1, 7), ow = g.intIn(1, 7);
+            Interpolation.Mode mode = Interpolation.Mode.values()[g.intIn(0, 2)];
+            boolean align = mode != Interpolation.Mode.NEAREST && g.chance(0.5);
+            Input a = g.input(new int[] {g.intIn(1, 2), g.intIn(1, 2), h, w});
+            check(g, "interpolate " + mode + (align ? " aligned" : ""), xs -> Interpolation.resize(a.view(xs[0]), oh, ow, mode, align), a.leaf());
+        });
+    }
+
+    @Test
     void reductions() {
         Property.check("mean/var/std/logsumexp/norm", CASES, g -> {
             int[] s = g.shape(1, 3, 4);

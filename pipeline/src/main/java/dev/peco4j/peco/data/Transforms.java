@@ -1,11 +1,12 @@
 package dev.peco4j.peco.data;
 
 import dev.peco4j.tensor.Generator;
+import dev.peco4j.tensor.Interpolation;
 
 /**
  * The usual augmentations (torchvision semantics): padding, random crop with padding, horizontal
  * flip, random resized crop, resize, center crop and per-channel normalization. Bilinear sampling
- * follows PyTorch's align_corners=False convention.
+ * is the tensor core's ({@link Interpolation}: PyTorch's align_corners=False).
  */
 public final class Transforms {
     private Transforms() {}
@@ -135,20 +136,21 @@ public final class Transforms {
 
     /** Bilinear resize of a region to oh×ow (align_corners=False, edge clamped). */
     static Image resizeRegion(Image img, int top, int left, int rh, int rw, int oh, int ow) {
+        Interpolation.Taps ty = Interpolation.taps(rh, oh, Interpolation.Mode.BILINEAR, false);
+        Interpolation.Taps tx = Interpolation.taps(rw, ow, Interpolation.Mode.BILINEAR, false);
         int c = img.channels();
         float[] out = new float[c * oh * ow];
-        double sy = (double) rh / oh, sx = (double) rw / ow;
-        for (int y = 0; y < oh; y++) {
-            double fy = Math.max(0, (y + 0.5) * sy - 0.5);
-            int y0 = Math.min((int) fy, rh - 1), y1 = Math.min(y0 + 1, rh - 1);
-            double wy = fy - y0;
-            for (int x = 0; x < ow; x++) {
-                double fx = Math.max(0, (x + 0.5) * sx - 0.5);
-                int x0 = Math.min((int) fx, rw - 1), x1 = Math.min(x0 + 1, rw - 1);
-                double wx = fx - x0;
-                for (int ch = 0; ch < c; ch++) {
-                    double v = (1 - wy) * ((1 - wx) * img.at(ch, top + y0, left + x0) + wx * img.at(ch, top + y0, left + x1))
-                            + wy * ((1 - wx) * img.at(ch, top + y1, left + x0) + wx * img.at(ch, top + y1, left + x1));
+        for (int ch = 0; ch < c; ch++) {
+            for (int y = 0; y < oh; y++) {
+                for (int x = 0; x < ow; x++) {
+                    double v = 0;
+                    for (int j = 0; j < ty.k(); j++) {
+                        double row = 0;
+                        for (int i = 0; i < tx.k(); i++) {
+                            row += tx.weight()[x * tx.k() + i] * img.at(ch, top + ty.index()[y * ty.k() + j], left + tx.index()[x * tx.k() + i]);
+                        }
+                        v += ty.weight()[y * ty.k() + j] * row;
+                    }
                     out[(ch * oh + y) * ow + x] = (float) v;
                 }
             }
