@@ -5,7 +5,9 @@ Uses only Debian's python3-torch (PyTorch 1.13) and the standard library; safete
 written by hand (8-byte little-endian header length, compact JSON header padded with spaces to a
 multiple of 8, then the tensors' bytes in header order), the layout peco4j writes too.
 
-    /usr/bin/python3 nn/src/test/python/make_fixtures.py nn/src/test/resources/fixtures
+    /usr/bin/python3 nn/src/test/python/make_fixtures.py nn/src/test/resources/fixtures pipeline/src/test/resources/fixtures
+
+(the second folder receives the fixtures of models that live in the pipeline module: the MoCo v3 ViT).
 
 Each layer fixture holds: "input.<name>" tensors, the module's state dict under "param.<name>"
 (PyTorch names), "upstream" (the gradient fed to backward), "output", and "grad.input.<name>" /
@@ -212,7 +214,97 @@ def interpolate_fixture(path):
     save(path, tensors, {"layer": "F.interpolate", "torch": torch.__version__})
 
 
-def main(out):
+class TimmAttention(nn.Module):
+    """timm 0.4.9's ViT attention, as MoCo v3's vits.py uses it: one qkv Linear with bias."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads, self.scale = heads, (dim // heads) ** -0.5
+        self.qkv = nn.Linear(dim, dim * 3, bias=True)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        b, n, c = x.shape
+        qkv = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = ((q @ k.transpose(-2, -1)) * self.scale).softmax(dim=-1)
+        return self.proj((attn @ v).transpose(1, 2).reshape(b, n, c))
+
+
+class TimmMlp(nn.Module):
+    def __init__(self, dim, hidden):
+        super().__init__()
+        self.fc1, self.act, self.fc2 = nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class TimmBlock(nn.Module):
+    def __init__(self, dim, heads, mlp_ratio=4.0):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.attn = TimmAttention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.mlp = TimmMlp(dim, int(dim * mlp_ratio))
+
+    def forward(self, x):
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class MocoV3ViT(nn.Module):
+    """MoCo v3's VisionTransformerMoCo (vits.py) reduced to what the encoder computes: patch embedding,
+    [CLS], the fixed 2-D sin-cos position embedding of build_2d_sincos_position_embedding, timm blocks, norm."""
+
+    def __init__(self, img=16, patch=4, dim=16, depth=3, heads=2):
+        super().__init__()
+        self.patch_embed = nn.Module()
+        self.patch_embed.proj = nn.Conv2d(3, dim, patch, stride=patch)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        h = w = img // patch
+        grid_w, grid_h = torch.meshgrid(torch.arange(w, dtype=torch.float32), torch.arange(h, dtype=torch.float32))
+        pos_dim = dim // 4
+        omega = 1. / (10000. ** (torch.arange(pos_dim, dtype=torch.float32) / pos_dim))
+        out_w = torch.einsum("m,d->md", [grid_w.flatten(), omega])
+        out_h = torch.einsum("m,d->md", [grid_h.flatten(), omega])
+        pos = torch.cat([torch.sin(out_w), torch.cos(out_w), torch.sin(out_h), torch.cos(out_h)], dim=1)[None]
+        self.pos_embed = nn.Parameter(torch.cat([torch.zeros(1, 1, dim), pos], dim=1))
+        self.pos_embed.requires_grad = False
+        self.blocks = nn.ModuleList([TimmBlock(dim, heads) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+
+    def forward(self, x):
+        x = self.patch_embed.proj(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embed
+        taps = []
+        for blk in self.blocks:
+            x = blk(x)
+            taps.append(x)
+        return taps, self.norm(x)
+
+
+def moco_v3_fixture(path):
+    """A small MoCo-v3 ViT with random weights: its state dict in the converted layout (timm names, no
+    prefix, no projector head), a fixed input, every block's output and the normalized final tokens."""
+    torch.manual_seed(11)
+    vit = MocoV3ViT()
+    pos = vit.pos_embed.detach().clone()
+    randomize(vit)
+    with torch.no_grad():
+        vit.pos_embed.copy_(pos)  # the fixed sin-cos table, as MoCo v3 computes it (randomize touched it)
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        taps, feats = vit(x)
+    tensors = {"param." + k: v for k, v in vit.state_dict().items()}
+    tensors["input.x"] = x
+    for i, t in enumerate(taps):
+        tensors["tap.blocks.%d" % i] = t
+    tensors["output.forward_features"] = feats
+    save(path, tensors, {"layer": "MoCo v3 ViT (img 16, patch 4, dim 16, depth 3, heads 2)", "torch": torch.__version__})
+
+
+def main(out, pipeline_out):
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
     lin = nn.Linear(5, 3)
@@ -261,7 +353,10 @@ def main(out):
     adamw_fixture(os.path.join(out, "adamw_trajectory.safetensors"))
     dtypes_fixture(os.path.join(out, "dtypes.safetensors"))
     interpolate_fixture(os.path.join(out, "interpolate.safetensors"))
+    os.makedirs(pipeline_out, exist_ok=True)
+    moco_v3_fixture(os.path.join(pipeline_out, "moco_v3_vit.safetensors"))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "nn/src/test/resources/fixtures")
+    main(sys.argv[1] if len(sys.argv) > 1 else "nn/src/test/resources/fixtures",
+         sys.argv[2] if len(sys.argv) > 2 else "pipeline/src/test/resources/fixtures")

@@ -8,14 +8,18 @@ import java.util.List;
 
 /**
  * Multi-head self-attention in BEiT's form. Letters: B batch, N tokens, C channels, H heads, D head dim.
- * qkv is one linear C → 3·H·D without bias, plus learnable q_bias and v_bias (k has none); logits are
+ * qkv is one linear C → 3·H·D; its bias is {@link QkvBias#QV} (BEiT: no bias in qkv, learnable
+ * q_bias and v_bias, k has none), {@link QkvBias#QKV} (timm's ViT: qkv.bias) or none; logits are
  * scaled by D^−½, take an optional relative position bias (own table, and/or one passed in), softmax,
  * attention dropout, then proj (H·D → C) and its dropout. Names match BEiT's state dicts. Without
  * attention dropout the core is the fused {@link Functional#scaledDotProductAttention}.
  */
 public final class Attention extends Module {
+    /** Which of q, k, v get a bias: BEiT's q_bias and v_bias, timm's qkv.bias, or none. */
+    public enum QkvBias { NONE, QV, QKV }
+
     /** headDim 0 means dim/heads; windowH/W 0 means no per-layer relative position table. */
-    public record Config(int dim, int heads, boolean qkvBias, double attnDrop, double projDrop, int windowH, int windowW,
+    public record Config(int dim, int heads, QkvBias qkvBias, double attnDrop, double projDrop, int windowH, int windowW,
                          int headDim) {
         public Config {
             if (dim < 1 || heads < 1 || (headDim == 0 && dim % heads != 0)) {
@@ -24,15 +28,15 @@ public final class Attention extends Module {
         }
 
         public static Config of(int dim, int heads) {
-            return new Config(dim, heads, true, 0, 0, 0, 0, 0);
+            return new Config(dim, heads, QkvBias.QV, 0, 0, 0, 0, 0);
         }
 
         public Config window(int h, int w) {
             return new Config(dim, heads, qkvBias, attnDrop, projDrop, h, w, headDim);
         }
 
-        public Config qkvBias(boolean on) {
-            return new Config(dim, heads, on, attnDrop, projDrop, windowH, windowW, headDim);
+        public Config qkvBias(QkvBias b) {
+            return new Config(dim, heads, b, attnDrop, projDrop, windowH, windowW, headDim);
         }
 
         public Config dropout(double attn, double proj) {
@@ -54,8 +58,9 @@ public final class Attention extends Module {
     public Attention(Generator gen, Config c) {
         this.config = c;
         int all = c.heads() * c.d();
-        this.qBias = c.qkvBias() ? parameter("q_bias", Tensor.zeros(DType.FLOAT32, all)) : null;
-        this.vBias = c.qkvBias() ? parameter("v_bias", Tensor.zeros(DType.FLOAT32, all)) : null;
+        boolean qv = c.qkvBias() == QkvBias.QV;
+        this.qBias = qv ? parameter("q_bias", Tensor.zeros(DType.FLOAT32, all)) : null;
+        this.vBias = qv ? parameter("v_bias", Tensor.zeros(DType.FLOAT32, all)) : null;
         if (c.windowH() > 0) {
             relativePositionBiasTable = parameter("relative_position_bias_table",
                     Tensor.zeros(DType.FLOAT32, RelativePositionBias.tableSize(c.windowH(), c.windowW()), c.heads()));
@@ -64,7 +69,7 @@ public final class Attention extends Module {
             relativePositionBiasTable = null;
             relativePositionIndex = null;
         }
-        this.qkv = child("qkv", new Linear(gen, c.dim(), 3 * all, false));
+        this.qkv = child("qkv", new Linear(gen, c.dim(), 3 * all, c.qkvBias() == QkvBias.QKV));
         this.attnDrop = child("attn_drop", new Dropout(c.attnDrop()));
         this.proj = child("proj", new Linear(gen, all, c.dim()));
         this.projDrop = child("proj_drop", new Dropout(c.projDrop()));
@@ -82,8 +87,8 @@ public final class Attention extends Module {
             throw new IllegalArgumentException("Attention: expected (B, N, " + config.dim() + "), got " + x.shape());
         }
         int b = x.size(0), n = x.size(1), h = config.heads(), d = config.d();
-        Tensor bias = null;
-        if (qBias != null) bias = Tensor.cat(List.of(qBias, vBias.detach().zerosLike(), vBias), 0); // (3·H·D), k gets none
+        Tensor bias = qkv.bias;                                            // (3·H·D) with timm's qkv.bias
+        if (qBias != null) bias = Tensor.cat(List.of(qBias, vBias.detach().zerosLike(), vBias), 0); // BEiT: k gets none
         Tensor qkvOut = Functional.linear(x, qkv.weight, bias)             // (B, N, 3·H·D)
                 .reshape(b, n, 3, h, d).permute(2, 0, 3, 1, 4);            // (3, B, H, N, D)
         Tensor q = qkvOut.select(0, 0), k = qkvOut.select(0, 1), v = qkvOut.select(0, 2);

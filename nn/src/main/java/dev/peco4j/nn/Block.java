@@ -7,14 +7,15 @@ import dev.peco4j.tensor.Tensor;
 /**
  * The pre-norm transformer block of BEiT:
  * x ← x + DropPath(γ₁ ⊙ Attn(LN(x))); x ← x + DropPath(γ₂ ⊙ MLP(LN(x))).
- * γ₁, γ₂ are LayerScale vectors (absent when layerScaleInit is 0). Names match BEiT's state dicts.
+ * γ₁, γ₂ are LayerScale vectors (absent when layerScaleInit is 0). Names match BEiT's state dicts
+ * (and timm's ViT blocks with {@link Attention.QkvBias#QKV} and no LayerScale).
  */
 public final class Block extends Module {
-    public record Config(int dim, int heads, double mlpRatio, boolean qkvBias, double drop, double attnDrop, double dropPath,
+    public record Config(int dim, int heads, double mlpRatio, Attention.QkvBias qkvBias, double drop, double attnDrop, double dropPath,
                          double layerScaleInit, int windowH, int windowW, double normEps) {
         /** BEiT defaults: MLP ratio 4, q/v bias, no dropout, LN eps 1e-6, no per-layer relative table. */
         public static Config beit(int dim, int heads, double dropPath, double layerScaleInit) {
-            return new Config(dim, heads, 4.0, true, 0, 0, dropPath, layerScaleInit, 0, 0, 1e-6);
+            return new Config(dim, heads, 4.0, Attention.QkvBias.QV, 0, 0, dropPath, layerScaleInit, 0, 0, 1e-6);
         }
 
         public Config window(int h, int w) {

@@ -1,5 +1,6 @@
 package dev.peco4j.peco.model;
 
+import dev.peco4j.nn.Attention;
 import dev.peco4j.nn.Block;
 import dev.peco4j.nn.Conv2d;
 import dev.peco4j.nn.Init;
@@ -11,7 +12,9 @@ import dev.peco4j.nn.RelativePositionBias;
 import dev.peco4j.tensor.DType;
 import dev.peco4j.tensor.Generator;
 import dev.peco4j.tensor.Tensor;
+import dev.peco4j.nn.io.SafeTensors;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A Vision Transformer built from BEiT blocks, with timm/BEiT parameter names (patch_embed.proj,
@@ -51,7 +54,7 @@ public final class VisionTransformer extends Module {
      * Build one with {@link #of} and the withers, or take a preset.
      */
     public record Config(int imgSize, int patchSize, int inChans, int numClasses, int embedDim, int depth, int heads, double mlpRatio,
-                         double dropPath, double layerScaleInit, PosEmbed posEmbed, boolean relPosBias, Pool pool) {
+                         double dropPath, double layerScaleInit, PosEmbed posEmbed, boolean relPosBias, Pool pool, Attention.QkvBias qkvBias) {
         public Config {
             if (imgSize < 1 || patchSize < 1 || imgSize % patchSize != 0) {
                 throw new IllegalArgumentException("ViT: image size " + imgSize + " is not a multiple of patch size " + patchSize);
@@ -70,43 +73,56 @@ public final class VisionTransformer extends Module {
         }
 
         /**
-         * A ViT of this size with timm's defaults: 3 channels, no head, MLP ratio 4, no drop path, no
-         * LayerScale, a learned position embedding, no relative bias, the cls token pooled.
+         * A ViT of this size with BEiT's blocks and timm's defaults: 3 channels, no head, MLP ratio 4, no
+         * drop path, no LayerScale, a learned position embedding, no relative bias, the cls token
+         * pooled, BEiT's q/v bias.
          */
         public static Config of(int imgSize, int patchSize, int embedDim, int depth, int heads) {
-            return new Config(imgSize, patchSize, 3, 0, embedDim, depth, heads, 4.0, 0, 0, PosEmbed.LEARNED, false, Pool.TOKEN);
+            return new Config(imgSize, patchSize, 3, 0, embedDim, depth, heads, 4.0, 0, 0, PosEmbed.LEARNED, false, Pool.TOKEN, Attention.QkvBias.QV);
         }
 
         public Config withInChans(int n) {
-            return new Config(imgSize, patchSize, n, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPosBias, pool);
+            return new Config(imgSize, patchSize, n, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPosBias, pool, qkvBias);
         }
 
         public Config withNumClasses(int n) {
-            return new Config(imgSize, patchSize, inChans, n, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPosBias, pool);
+            return new Config(imgSize, patchSize, inChans, n, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPosBias, pool, qkvBias);
         }
 
         public Config withMlpRatio(double r) {
-            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, r, dropPath, layerScaleInit, posEmbed, relPosBias, pool);
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, r, dropPath, layerScaleInit, posEmbed, relPosBias, pool, qkvBias);
         }
 
         public Config withDropPath(double rate) {
-            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, rate, layerScaleInit, posEmbed, relPosBias, pool);
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, rate, layerScaleInit, posEmbed, relPosBias, pool, qkvBias);
         }
 
         public Config withLayerScaleInit(double v) {
-            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, v, posEmbed, relPosBias, pool);
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, v, posEmbed, relPosBias, pool, qkvBias);
         }
 
         public Config withPosEmbed(PosEmbed p) {
-            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, p, relPosBias, pool);
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, p, relPosBias, pool, qkvBias);
         }
 
         public Config withRelPosBias(boolean on) {
-            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, on, pool);
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, on, pool, qkvBias);
         }
 
         public Config withPool(Pool p) {
-            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPosBias, p);
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPosBias, p, qkvBias);
+        }
+
+        public Config withQkvBias(Attention.QkvBias b) {
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPosBias, pool, b);
+        }
+
+        /**
+         * The ViT of MoCo v3 (its vits.py on timm's VisionTransformer): fixed 2-D sin-cos position
+         * embedding, timm's qkv bias, no LayerScale, the cls token after the final norm; no head.
+         */
+        public static Config mocoV3(int imgSize, int patchSize, int embedDim, int depth, int heads) {
+            return of(imgSize, patchSize, embedDim, depth, heads).withPosEmbed(PosEmbed.SINCOS).withQkvBias(Attention.QkvBias.QKV);
         }
 
         public int gridSize() {
@@ -165,13 +181,29 @@ public final class VisionTransformer extends Module {
         this.blocks = child("blocks", new ModuleList<>());
         for (int i = 0; i < c.depth(); i++) {
             double dpr = c.depth() == 1 ? 0 : c.dropPath() * i / (c.depth() - 1); // linear decay rule, as timm/BEiT
-            blocks.add(new Block(gen, new Block.Config(c.embedDim(), c.heads(), c.mlpRatio(), true, 0, 0, dpr, c.layerScaleInit(), 0, 0, 1e-6)));
+            blocks.add(new Block(gen, new Block.Config(c.embedDim(), c.heads(), c.mlpRatio(), c.qkvBias(), 0, 0, dpr, c.layerScaleInit(), 0, 0, 1e-6)));
         }
         boolean avg = c.pool() == Pool.AVG;
         this.norm = avg ? null : child("norm", new LayerNorm(c.embedDim(), 1e-6));
         this.fcNorm = avg ? child("fc_norm", new LayerNorm(c.embedDim(), 1e-6)) : null;
         this.head = c.numClasses() > 0 ? child("head", new Linear(gen, c.embedDim(), c.numClasses())) : null;
         initWeights(gen);
+    }
+
+    /**
+     * A ViT of this config with the weights of a safetensors file under timm's names (as
+     * scripts/convert-moco-v3.py writes them), loaded strictly: a missing, unexpected or mis-shaped
+     * key is an error naming the file and the keys.
+     */
+    public static VisionTransformer load(java.nio.file.Path file, Config c) throws java.io.IOException {
+        VisionTransformer vit = new VisionTransformer(new Generator(0), c);
+        Map<String, Tensor> state = SafeTensors.read(file).tensors();
+        try {
+            vit.loadStateDict(state, true);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("safetensors " + file + ": " + e.getMessage(), e);
+        }
+        return vit;
     }
 
     /**

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Converts a MoCo v3 checkpoint (facebookresearch/moco-v3, e.g. vit-b-300ep.pth.tar) into a safetensors
+file that peco4j loads strictly by timm's names (VisionTransformer.load with Config.mocoV3):
+
+    /usr/bin/python3 scripts/convert-moco-v3.py vit-b-300ep.pth.tar vit-b-300ep.safetensors
+
+It keeps the base encoder (`module.base_encoder.*`, as moco-v3's convert_to_deit.py), strips that prefix,
+drops the projector head (`head.*`), the momentum encoder and the predictor, and writes every tensor as
+float32 (pos_embed included: the fixed sin-cos table). Needs PyTorch (Debian: apt-get install python3-torch).
+"""
+import json
+import os
+import struct
+import sys
+
+import torch
+
+PREFIX = "module.base_encoder."
+
+
+def main(src, dst):
+    ckpt = torch.load(src, map_location="cpu")
+    state = ckpt.get("state_dict", ckpt)
+    keep = {}
+    for k, v in state.items():
+        if k.startswith(PREFIX) and not k.startswith(PREFIX + "head."):
+            keep[k[len(PREFIX):]] = v.detach().to(torch.float32).contiguous()
+    if not keep:
+        sys.exit("convert-moco-v3: %s has no %s* tensors (is it a MoCo v3 checkpoint?)" % (src, PREFIX))
+    header, blobs, offset = {"__metadata__": {"format": "moco-v3-vit", "source": os.path.basename(src),
+                                              "arch": str(ckpt.get("arch", "")), "epoch": str(ckpt.get("epoch", ""))}}, [], 0
+    for name, t in keep.items():
+        b = t.numpy().tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
+        offset += len(b)
+        blobs.append(b)
+    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    h += b" " * ((8 - len(h) % 8) % 8)
+    tmp = dst + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, dst)
+    print("convert-moco-v3: %d tensors (%d parameters) -> %s" % (len(keep), sum(t.numel() for t in keep.values()), dst))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    main(sys.argv[1], sys.argv[2])
