@@ -167,16 +167,18 @@ class CheckpointTest {
         assertEquals("metadata 'step': expected a non-negative integer, found \"-1\"", loadWithMetadata("step", "-1"));
         assertEquals("metadata 'generator': expected two hexadecimal 64-bit words 'hi:lo', found \"zz\"", loadWithMetadata("generator", "zz"));
         assertEquals("metadata 'generator': expected two hexadecimal 64-bit words 'hi:lo', found \"1:2:3\"", loadWithMetadata("generator", "1:2:3"));
-        assertEquals("metadata 'format' is missing, expected \"peco4j-checkpoint-1\"", loadWithMetadata("format", null));
-        assertEquals("metadata 'optimizer_groups': expected a JSON array of groups, found \"{}\"", loadWithMetadata("optimizer_groups", "{}"));
-        assertEquals("metadata 'optimizer_groups[0]': expected an object, found the number 3", loadWithMetadata("optimizer_groups", "[3]"));
-        assertEquals("metadata 'optimizer_groups[0].lr': expected a non-negative number, found the string \"x\"",
-                loadWithMetadata("optimizer_groups", "[{\"name\":\"decay\",\"lr\":\"x\",\"weight_decay\":0,\"lr_scale\":1}]"));
-        assertEquals("metadata 'optimizer_groups[0].name': expected a string, found null",
-                loadWithMetadata("optimizer_groups", "[{\"lr\":1,\"weight_decay\":0,\"lr_scale\":1}]"));
-        assertTrue(loadWithMetadata("optimizer_groups", "[{").startsWith("metadata 'optimizer_groups': not valid JSON: "));
-        assertEquals("1 optimizer groups saved, the optimizer has 2",
-                loadWithMetadata("optimizer_groups", "[{\"name\":\"decay\",\"lr\":1,\"weight_decay\":0,\"lr_scale\":1}]"));
+        assertEquals("metadata 'format' is missing, expected \"peco4j-checkpoint-2\"", loadWithMetadata("format", null));
+        assertEquals("metadata 'optimizers': expected a JSON object of optimizer names to groups, found \"[]\"", loadWithMetadata("optimizers", "[]"));
+        assertEquals("metadata 'optimizers.optimizer[0]': expected an object, found the number 3", loadWithMetadata("optimizers", "{\"optimizer\":[3]}"));
+        assertEquals("metadata 'optimizers.optimizer[0].lr': expected a non-negative number, found the string \"x\"",
+                loadWithMetadata("optimizers", "{\"optimizer\":[{\"name\":\"decay\",\"lr\":\"x\",\"weight_decay\":0,\"lr_scale\":1}]}"));
+        assertEquals("metadata 'optimizers.optimizer[0].name': expected a string, found null",
+                loadWithMetadata("optimizers", "{\"optimizer\":[{\"lr\":1,\"weight_decay\":0,\"lr_scale\":1}]}"));
+        assertTrue(loadWithMetadata("optimizers", "[{").startsWith("metadata 'optimizers': not valid JSON: "));
+        assertEquals("1 groups saved for optimizer 'optimizer', it has 2",
+                loadWithMetadata("optimizers", "{\"optimizer\":[{\"name\":\"decay\",\"lr\":1,\"weight_decay\":0,\"lr_scale\":1}]}"));
+        assertEquals("metadata 'modules': expected a JSON array of module names, found \"[\"a.b\"]\"", loadWithMetadata("modules", "[\"a.b\"]"));
+        assertTrue(loadWithMetadata("modules", "[\"net\"]").startsWith("unexpected tensor 'model."), "tensors of an undeclared module");
         assertEquals("metadata 'config': expected a JSON object, found an array", loadWithMetadata("config", "[]"));
         assertTrue(loadWithMetadata("config", "[".repeat(10_000)).startsWith("metadata 'config': not valid JSON: Document nesting depth"));
         assertTrue(loadWithMetadata("trainer", "{\"a\":").startsWith("metadata 'trainer': not valid JSON: "));
@@ -192,12 +194,58 @@ class CheckpointTest {
         SafeTensors.Contents c = SafeTensors.read(good);
         java.util.List<SafeTensors.Entry> entries = new java.util.ArrayList<>();
         for (SafeTensors.Entry e : c.entries().values()) {
-            entries.add(e.name().equals("optimizer.fc1.weight.exp_avg")
+            entries.add(e.name().equals("optimizer.model.fc1.weight.exp_avg")
                     ? new SafeTensors.Entry(e.name(), e.dtype(), new int[] {12}, e.data()) : e);
         }
         SafeTensors.write(bad, c.metadata(), entries);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Checkpoint.load(bad).restore(n, opt, true));
-        assertEquals("checkpoint " + bad + ": optimizer state 'fc1.weight.exp_avg' is float32 [12], expected a floating tensor of the "
+        assertEquals("checkpoint " + bad + ": optimizer state 'model.fc1.weight.exp_avg' is float32 [12], expected a floating tensor of the "
                 + "parameter's shape [4, 3]", e.getMessage());
+    }
+
+    @Test
+    void aFileOfTheFirstFormatStillLoads() throws Exception {
+        Net n = new Net(new Generator(1), 4);
+        AdamW opt = optimizer(n);
+        train(n, opt, new Generator(2), 0, 3);
+        Path now = dir.resolve("now.safetensors"), old = dir.resolve("old.safetensors");
+        Checkpoint.save(now, n, opt, null, 3, "{}");
+        SafeTensors.Contents c = SafeTensors.read(now);
+        java.util.List<SafeTensors.Entry> entries = new java.util.ArrayList<>();   // as format 1 named them: optimizer.<param>.<key>
+        for (SafeTensors.Entry e : c.entries().values()) {
+            entries.add(new SafeTensors.Entry(e.name().replaceFirst("^optimizer\\.model\\.", "optimizer."), e.dtype(), e.shape(), e.data()));
+        }
+        Map<String, String> meta = new java.util.LinkedHashMap<>(c.metadata());
+        meta.put("format", "peco4j-checkpoint-1");
+        meta.put("optimizer_groups", Json.write(((Map<?, ?>) Json.parse(meta.remove("optimizers"), "t")).get("optimizer")));
+        meta.remove("modules");
+        SafeTensors.write(old, meta, entries);
+        Net m = new Net(new Generator(9), 4);
+        AdamW mo = optimizer(m);
+        assertTrue(Checkpoint.load(old).restore(m, mo, true).isClean());
+        Generator g1 = new Generator(5), g2 = new Generator(5);
+        train(n, opt, g1, 3, 6);
+        train(m, mo, g2, 3, 6);
+        for (var e : n.stateDict().entrySet()) assertArrayEquals(e.getValue().toFloatArray(), m.stateDict().get(e.getKey()).toFloatArray(), e.getKey());
+    }
+
+    @Test
+    void severalModulesAndOptimizersInOneCheckpoint() throws Exception {
+        Net a = new Net(new Generator(1), 4), b = new Net(new Generator(2), 3);
+        AdamW oa = optimizer(a), ob = optimizer(b);
+        train(a, oa, new Generator(3), 0, 2);
+        train(b, ob, new Generator(4), 0, 2);
+        Path p = dir.resolve("two.safetensors");
+        Checkpoint.save(p, Map.of("gen", a, "disc", b), Map.of("opt_g", oa, "opt_d", ob), null, 2, "{}", "{}");
+        Checkpoint ck = Checkpoint.load(p);
+        assertEquals(java.util.Set.of("gen", "disc"), ck.modules().keySet());
+        Net a2 = new Net(new Generator(7), 4), b2 = new Net(new Generator(8), 3);
+        AdamW oa2 = optimizer(a2), ob2 = optimizer(b2);
+        ck.restore(Map.of("gen", a2, "disc", b2), Map.of("opt_g", oa2, "opt_d", ob2), true);
+        train(a, oa, new Generator(5), 2, 4);
+        train(a2, oa2, new Generator(5), 2, 4);
+        for (var e : a.stateDict().entrySet()) assertArrayEquals(e.getValue().toFloatArray(), a2.stateDict().get(e.getKey()).toFloatArray(), e.getKey());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ck.restore(Map.of("generator", a2), Map.of(), true));
+        assertEquals("checkpoint " + p + ": no module 'generator' (it holds [disc, gen])", e.getMessage());
     }
 }
