@@ -1,6 +1,8 @@
 package dev.peco4j.peco.train;
 
 import dev.peco4j.nn.AdamW;
+import dev.peco4j.nn.Module;
+import dev.peco4j.nn.Optimizer;
 import dev.peco4j.nn.GradClip;
 import dev.peco4j.nn.ParamGroup;
 import dev.peco4j.nn.Schedule;
@@ -44,13 +46,6 @@ public final class ClassifierTrainer {
 
     /** What a run produced. */
     public record Result(double testAccuracy, double testLoss, long steps, double seconds, double imagesPerSecond, Path outDir) {}
-
-    /** Training stopped because the loss was NaN or infinite. */
-    public static final class NonFiniteLossException extends RuntimeException {
-        public NonFiniteLossException(String message) {
-            super(message);
-        }
-    }
 
     private final ClassifierConfig cfg;
     private final Path out;
@@ -106,41 +101,14 @@ public final class ClassifierTrainer {
         model.namedParameters().forEach((n, p) -> (model.noWeightDecay(n, p) ? noDecay : decay).add(p));
         AdamW opt = new AdamW(List.of(new ParamGroup("decay", decay, cfg.lr(), cfg.weightDecay()),
                 new ParamGroup("no_decay", noDecay, cfg.lr(), 0)), AdamW.Config.DEFAULT);
-
         String configJson = Json.write(Map.of("classifier", cfg.toMap()));
-        long step = 0;
-        Window window = new Window();
-        Path ckpt = runDir.file(RunDir.CHECKPOINT);
-        boolean resume = mode == RunDir.Mode.RESUME;
-        if (resume && Files.exists(ckpt)) {
-            Checkpoint c = Checkpoint.load(ckpt);
-            ClassifierConfig saved = savedConfig(c, ckpt);
-            List<String> differ = saved.resumeConflicts(cfg);
-            if (!differ.isEmpty()) {
-                throw new IllegalArgumentException("--resume: " + String.join(", ", differ) + (differ.size() == 1 ? " differs" : " differ")
-                        + " from the config stored in " + ckpt + "; drop " + (differ.size() == 1 ? "it" : "them") + " or use another --out");
-            }
-            if (saved.epochs() != cfg.epochs()) {
-                log.printf("--resume: %d epochs instead of %d; the cosine schedule is recomputed for %d epochs (as timm does)%n", cfg.epochs(),
-                        saved.epochs(), cfg.epochs());
-            }
-            c.restore(model, opt, true);
-            step = c.step();
-            window = Window.from(c.trainerStateMap(), ckpt);
-            log.printf("resumed from %s at step %d%n", ckpt, step);
-        } else if (resume) {
-            log.printf("--resume: no checkpoint in %s yet, starting from scratch%n", out);
-        }
 
         DataLoader.Config lc = DataLoader.Config.train(cfg.batchSize()).onError(onBadImage);
         try (DataLoader loader = new DataLoader(train, transform(splits, true, cfg.augment()), cfg.seed(), lc);
              DataLoader testLoader = new DataLoader(splits.test(), transform(splits, false, false), cfg.seed(), DataLoader.Config.eval(256).onError(onBadImage))) {
             int spe = loader.batchesPerEpoch();
             if (spe == 0) throw new IllegalArgumentException("train-classifier: " + train.size() + " images make no batch of " + cfg.batchSize());
-            long total = (long) spe * cfg.epochs();
-            Schedule lr = Schedule.cosine(cfg.lr(), cfg.minLr(), (int) total, (int) Math.round(cfg.warmupEpochs() * spe));
-            MetricsLog metrics = new MetricsLog(runDir.file(RunDir.METRICS), resume ? step : -1);
-
+            Schedule lr = Schedule.cosine(cfg.lr(), cfg.minLr(), spe * cfg.epochs(), (int) Math.round(cfg.warmupEpochs() * spe));
             log.println("config " + configJson);
             log.printf("data   train %s, test %s%n", train.describe(), splits.test().describe());
             log.printf("model  ViT %dx%d patch %d, width %d, depth %d, heads %d: %,d parameters%n", mc.imgSize(), mc.imgSize(),
@@ -148,71 +116,74 @@ public final class ClassifierTrainer {
             log.printf("train  %d epochs x %d steps of %d images, %s threads, output %s%n", cfg.epochs(), spe, cfg.batchSize(),
                     Backends.threads(), out.toAbsolutePath());
 
-            long start = System.nanoTime(), startStep = step, images = 0;
-            Result last = null;
-            try (Progress bar = Progress.create("train", total, step, log)) {
-                while (step < total) {
-                    int epoch = (int) (step / spe);
-                    try (DataLoader.Epoch it = loader.epoch(epoch, (int) (step % spe))) {
-                        while (it.hasNext()) {
-                            DataLoader.Batch b = it.next();
-                            model.train(true);
-                            model.setGenerator(Generator.derive(cfg.seed(), DROP_PATH, step));
-                            opt.applySchedule(lr.at((int) step));
-                            Tensor logits = model.forward(b.images());                          // (B, K)
-                            Tensor loss = Functional.crossEntropy(logits, b.labels(), cfg.labelSmoothing());
-                            double l = loss.item();
-                            if (!Double.isFinite(l)) {
-                                throw new NonFiniteLossException("train-classifier: loss is " + l + " at step " + step + " (epoch " + epoch
-                                        + ", batch " + b.index() + "); stopping. The last checkpoint is " + ckpt);
-                            }
-                            loss.backward();
-                            if (cfg.clipGrad() > 0) GradClip.clipGradNorm(model.parameters(), cfg.clipGrad());
-                            opt.step();
-                            opt.zeroGrad();
-                            step++;
-                            runDir.start(configJson); // the run has started: only now is --out written to
-                            images += b.size();
-                            window.add(l, correct(logits, b.labels()), b.size());
-                            double ips = images / ((System.nanoTime() - start) / 1e9);
-                            bar.update(step, String.format("loss %.4f acc %.1f%% %.0f img/s", window.loss(), 100 * window.accuracy(), ips));
-                            if (step % 50 == 0 || step % spe == 0) {
-                                metrics.add(record("train", step, epoch, Map.of("loss", window.loss(), "accuracy", window.accuracy(),
-                                        "lr", opt.groups().get(0).lr)));
-                                window = new Window();
-                            }
-                            if (step % spe == 0) {
-                                double[] ev = evaluate(model, testLoader);
-                                requireFiniteTestLoss(ev[0], epoch, step, ckpt);
-                                metrics.add(record("eval", step, epoch, Map.of("test_loss", ev[0], "test_accuracy", ev[1])));
-                                Checkpoint.save(ckpt, model, opt, null, step, configJson, window.toJson());
-                                Plots.lossAndAccuracy(runDir.file(RunDir.PLOT), metrics.records(), "ViT on " + splits.name());
-                                double secs = (System.nanoTime() - start) / 1e9;
-                                timing(runDir.file(RunDir.TIMING), step, epoch, secs, images / secs);
-                                bar.println(String.format("epoch %d/%d: test accuracy %.2f%%, test loss %.4f (%.0f img/s, %s elapsed)",
-                                        epoch + 1, cfg.epochs(), 100 * ev[1], ev[0], images / secs, Progress.formatSeconds(secs)));
-                                last = new Result(ev[1], ev[0], step, secs, images / secs, out);
-                            } else if (cfg.saveEvery() > 0 && step % cfg.saveEvery() == 0) {
-                                Checkpoint.save(ckpt, model, opt, null, step, configJson, window.toJson());
-                            }
-                        }
+            TrainLoop.Stage stage = new TrainLoop.Stage() {
+                @Override
+                public String name() {
+                    return "train-classifier";
+                }
+
+                @Override
+                public Map<String, Module> modules() {
+                    return Map.of("model", model);
+                }
+
+                @Override
+                public Map<String, Optimizer> optimizers() {
+                    return Map.of("optimizer", opt);
+                }
+
+                @Override
+                public void checkResume(Checkpoint c, Path file) {
+                    ClassifierConfig saved = savedConfig(c, file);
+                    List<String> differ = saved.resumeConflicts(cfg);
+                    if (!differ.isEmpty()) {
+                        throw new IllegalArgumentException("--resume: " + String.join(", ", differ) + (differ.size() == 1 ? " differs" : " differ")
+                                + " from the config stored in " + file + "; drop " + (differ.size() == 1 ? "it" : "them") + " or use another --out");
+                    }
+                    if (saved.epochs() != cfg.epochs()) {
+                        log.printf("--resume: %d epochs instead of %d; the cosine schedule is recomputed for %d epochs (as timm does)%n", cfg.epochs(),
+                                saved.epochs(), cfg.epochs());
                     }
                 }
-            }
-            if (last == null) { // resumed from the final checkpoint: evaluate what it holds
-                double[] ev = evaluate(model, testLoader);
-                last = new Result(ev[1], ev[0], step, (System.nanoTime() - start) / 1e9, 0, out);
-            }
-            if (step > startStep) log.printf("done: %d steps, test accuracy %.2f%%%n", step, 100 * last.testAccuracy());
-            return last;
-        }
-    }
 
-    /** A NaN or infinite test loss stops the run before its checkpoint is written over (metrics cannot hold it either). */
-    static void requireFiniteTestLoss(double loss, int epoch, long step, Path ckpt) {
-        if (!Double.isFinite(loss)) {
-            throw new NonFiniteLossException("train-classifier: test loss is " + loss + " after epoch " + (epoch + 1) + " (step " + step
-                    + "); stopping before the checkpoint. The last checkpoint is " + ckpt);
+                @Override
+                public TrainLoop.Forward forward(DataLoader.Batch b, long step) {
+                    model.train(true);
+                    model.setGenerator(Generator.derive(cfg.seed(), DROP_PATH, step));
+                    opt.applySchedule(lr.at((int) step));
+                    Tensor logits = model.forward(b.images());                                  // (B, K)
+                    return new TrainLoop.Forward(Functional.crossEntropy(logits, b.labels(), cfg.labelSmoothing()),
+                            Map.of("accuracy", (double) correct(logits, b.labels())));
+                }
+
+                @Override
+                public void update(long step) {
+                    if (cfg.clipGrad() > 0) GradClip.clipGradNorm(model.parameters(), cfg.clipGrad());
+                    opt.step();
+                    opt.zeroGrad();
+                }
+
+                @Override
+                public Map<String, Double> evaluate() {
+                    double[] ev = ClassifierTrainer.evaluate(model, testLoader);
+                    Map<String, Double> m = new LinkedHashMap<>();
+                    m.put("test_loss", ev[0]);
+                    m.put("test_accuracy", ev[1]);
+                    return m;
+                }
+
+                @Override
+                public String describe(Map<String, Double> ev) {
+                    return String.format("test accuracy %.2f%%, test loss %.4f", 100 * ev.get("test_accuracy"), ev.get("test_loss"));
+                }
+
+                @Override
+                public void plot(Path png, List<Map<String, Object>> records) throws IOException {
+                    Plots.lossAndAccuracy(png, records, "ViT on " + splits.name());
+                }
+            };
+            TrainLoop.Result r = new TrainLoop(stage, runDir, configJson, new TrainLoop.Settings(cfg.epochs(), cfg.saveEvery(), 50), log).run(loader);
+            return new Result(r.eval().get("test_accuracy"), r.eval().get("test_loss"), r.steps(), r.seconds(), r.imagesPerSecond(), out);
         }
     }
 
@@ -228,67 +199,6 @@ public final class ClassifierTrainer {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("checkpoint " + file + ": metadata 'config': " + e.getMessage(), e);
         }
-    }
-
-    /**
-     * The running sums behind one "train" record (the steps since the last one). They are saved in
-     * every checkpoint, so a record that spans a resume is the same as an uninterrupted run's.
-     */
-    static final class Window {
-        double lossSum;
-        long correct, seen;
-
-        void add(double loss, int right, int n) {
-            lossSum += loss * n;
-            correct += right;
-            seen += n;
-        }
-
-        double loss() {
-            return lossSum / seen;
-        }
-
-        double accuracy() {
-            return (double) correct / seen;
-        }
-
-        String toJson() {
-            return Json.write(Map.of("window", Map.of("loss_sum", lossSum, "correct", correct, "seen", seen)));
-        }
-
-        static Window from(Map<String, Object> state, Path file) {
-            Window w = new Window();
-            if (!state.containsKey("window")) return w;
-            if (state.get("window") instanceof Map<?, ?> m && m.get("loss_sum") instanceof Number s && m.get("correct") instanceof Long c
-                    && m.get("seen") instanceof Long n && Double.isFinite(s.doubleValue()) && c >= 0 && n >= c) {
-                w.lossSum = s.doubleValue();
-                w.correct = c;
-                w.seen = n;
-                return w;
-            }
-            throw new IllegalArgumentException("checkpoint " + file + ": metadata 'trainer': expected {\"window\":{\"loss_sum\": number, "
-                    + "\"correct\": count, \"seen\": count}}, found " + Json.write(state));
-        }
-    }
-
-    /** Appends one epoch's wall-clock throughput to timing.jsonl (kept apart: metrics.jsonl holds only reproducible values). */
-    private static void timing(Path file, long step, int epoch, double seconds, double imagesPerSecond) throws IOException {
-        String line = Json.write(record("epoch", step, epoch, Map.of("seconds", seconds, "images_per_s", imagesPerSecond))) + "\n";
-        try {
-            Files.writeString(file, line, java.nio.charset.StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
-                    java.nio.file.StandardOpenOption.APPEND);
-        } catch (IOException e) {
-            throw AtomicFiles.named(file, e);
-        }
-    }
-
-    private static Map<String, Object> record(String type, long step, int epoch, Map<String, Object> values) {
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("type", type);
-        r.put("step", step);
-        r.put("epoch", epoch + 1);
-        new java.util.TreeMap<>(values).forEach(r::put);
-        return r;
     }
 
     private static int correct(Tensor logits, Tensor labels) {

@@ -62,7 +62,7 @@ class ClassifierTrainerTest {
     @Test
     void aNonFiniteLossStopsTrainingAndNamesTheStep() {
         ClassifierConfig exploding = new ClassifierConfig("subset", 1, 1, 32, 1e30, 1e30, 0, 0, 0, 0, 32, 2, 2, 2.0, 0, false, 0, 96);
-        ClassifierTrainer.NonFiniteLossException e = assertThrows(ClassifierTrainer.NonFiniteLossException.class,
+        TrainLoop.NonFiniteLossException e = assertThrows(TrainLoop.NonFiniteLossException.class,
                 () -> new ClassifierTrainer(exploding, dir, new PrintStream(new ByteArrayOutputStream())).run(RunDir.Mode.NEW));
         assertTrue(e.getMessage().matches("train-classifier: loss is (NaN|Infinity) at step [12] \\(epoch 0, batch [12]\\); stopping\\..*"),
                 e.getMessage());

@@ -45,8 +45,8 @@ class RunFilesTest {
     @Test
     void aNonFiniteTestLossStopsTheRunNamingTheStep() {
         Path ckpt = dir.resolve("last.safetensors");
-        ClassifierTrainer.requireFiniteTestLoss(0.5, 0, 10, ckpt);
-        var e = assertThrows(ClassifierTrainer.NonFiniteLossException.class, () -> ClassifierTrainer.requireFiniteTestLoss(Double.NaN, 2, 30, ckpt));
+        TrainLoop.requireFinite("train-classifier", "test_loss", 0.5, 0, 10, ckpt);
+        var e = assertThrows(TrainLoop.NonFiniteLossException.class, () -> TrainLoop.requireFinite("train-classifier", "test_loss", Double.NaN, 2, 30, ckpt));
         assertEquals("train-classifier: test loss is NaN after epoch 3 (step 30); stopping before the checkpoint. The last checkpoint is " + ckpt,
                 e.getMessage());
     }
