@@ -304,6 +304,74 @@ def moco_v3_fixture(path):
     save(path, tensors, {"layer": "MoCo v3 ViT (img 16, patch 4, dim 16, depth 3, heads 2)", "torch": torch.__version__})
 
 
+def build_mlp(num_layers, input_dim, mlp_dim, output_dim, last_bn=True):
+    """moco-v3's _build_mlp."""
+    mlp = []
+    for l in range(num_layers):
+        dim1 = input_dim if l == 0 else mlp_dim
+        dim2 = output_dim if l == num_layers - 1 else mlp_dim
+        mlp.append(nn.Linear(dim1, dim2, bias=False))
+        if l < num_layers - 1:
+            mlp.append(nn.BatchNorm1d(dim2))
+            mlp.append(nn.ReLU(inplace=True))
+        elif last_bn:
+            mlp.append(nn.BatchNorm1d(dim2, affine=False))
+    return nn.Sequential(*mlp)
+
+
+def moco_v3_loss_fixture(path):
+    """One MoCo v3 step as moco/builder.py computes it (MoCo_ViT.forward, T = 0.2, m = 0.99) on a small ViT, in float64:
+    the state before (our module names), two views, the loss, the gradients of the trained parameters, and
+    the momentum branch after its update."""
+    torch.manual_seed(12)
+    base, mom = MocoV3ViT(), MocoV3ViT()
+    base_head, mom_head = build_mlp(3, 16, 32, 8), build_mlp(3, 16, 32, 8)
+    predictor = build_mlp(2, 8, 32, 8, False)
+    pos = base.pos_embed.detach().clone()
+    for m in (base, base_head, predictor):
+        randomize(m)
+    with torch.no_grad():
+        base.pos_embed.copy_(pos)
+        for pb, pm in zip(list(base.parameters()) + list(base_head.parameters()), list(mom.parameters()) + list(mom_head.parameters())):
+            pm.copy_(pb)
+    parts = {"base_encoder": base, "base_head": base_head, "momentum_encoder": mom, "momentum_head": mom_head, "predictor": predictor}
+    for m in parts.values():
+        m.double()  # float64: the comparison tests the method, not float32 rounding through BatchNorm over 4 samples
+    tensors = {}
+    for name, m in parts.items():
+        for k, v in m.state_dict().items():
+            tensors["param.%s.%s" % (name, k)] = v.clone()
+    x1, x2 = torch.randn(4, 3, 16, 16, dtype=torch.float64), torch.randn(4, 3, 16, 16, dtype=torch.float64)
+    T, mm = 0.2, 0.99
+
+    def rep(vit, x):
+        return vit(x)[1][:, 0]
+
+    def ctr(q, k):
+        q, k = F.normalize(q, dim=1), F.normalize(k, dim=1)
+        logits = torch.einsum("nc,mc->nm", [q, k]) / T
+        return F.cross_entropy(logits, torch.arange(logits.shape[0])) * (2 * T)
+
+    for m in parts.values():
+        m.train()
+    q1, q2 = predictor(base_head(rep(base, x1))), predictor(base_head(rep(base, x2)))
+    with torch.no_grad():
+        for pb, pm in zip(list(base.parameters()) + list(base_head.parameters()), list(mom.parameters()) + list(mom_head.parameters())):
+            pm.data = pm.data * mm + pb.data * (1. - mm)
+        k1, k2 = mom_head(rep(mom, x1)), mom_head(rep(mom, x2))
+    loss = ctr(q1, k2) + ctr(q2, k1)
+    loss.backward()
+    tensors["input.x1"], tensors["input.x2"], tensors["output.loss"] = x1, x2, loss.detach()
+    for name in ("base_encoder", "base_head", "predictor"):
+        for k, p in parts[name].named_parameters():
+            if p.grad is not None:
+                tensors["grad.%s.%s" % (name, k)] = p.grad
+    for name in ("momentum_encoder", "momentum_head"):
+        for k, v in parts[name].state_dict().items():
+            tensors["after.%s.%s" % (name, k)] = v.clone()
+    save(path, tensors, {"layer": "MoCo v3 step (T 0.2, m 0.99)", "torch": torch.__version__})
+
+
 def main(out, pipeline_out):
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
@@ -355,6 +423,7 @@ def main(out, pipeline_out):
     interpolate_fixture(os.path.join(out, "interpolate.safetensors"))
     os.makedirs(pipeline_out, exist_ok=True)
     moco_v3_fixture(os.path.join(pipeline_out, "moco_v3_vit.safetensors"))
+    moco_v3_loss_fixture(os.path.join(pipeline_out, "moco_v3_step.safetensors"))
 
 
 if __name__ == "__main__":

@@ -1,53 +1,24 @@
 package dev.peco4j.nn;
 
-import dev.peco4j.tensor.Autograd;
-import dev.peco4j.tensor.DType;
-import dev.peco4j.tensor.Functional;
 import dev.peco4j.tensor.Tensor;
 
-/**
- * Batch normalization of x (N, C, H, W): batch statistics in training (updating running_mean and
- * running_var with momentum, the variance unbiased), running statistics in eval. Buffers follow
- * PyTorch's names, num_batches_tracked included.
- */
-public final class BatchNorm2d extends Module {
-    public final int channels;
-    public final double eps, momentum;
-    public final Tensor weight, bias;
-    public final Tensor runningMean, runningVar, numBatchesTracked;
-
+/** Batch normalization of images (N, C, H, W), as PyTorch's BatchNorm2d (see {@link BatchNorm}). */
+public final class BatchNorm2d extends BatchNorm {
     public BatchNorm2d(int channels) {
         this(channels, 1e-5, 0.1, true, true);
     }
 
     public BatchNorm2d(int channels, double eps, double momentum, boolean affine, boolean trackRunningStats) {
-        if (!(momentum >= 0 && momentum <= 1)) throw new IllegalArgumentException("BatchNorm2d: momentum must be in [0, 1], got " + momentum);
-        this.channels = channels;
-        this.eps = eps;
-        this.momentum = momentum;
-        this.weight = affine ? parameter("weight", Tensor.ones(DType.FLOAT32, channels)) : null;
-        this.bias = affine ? parameter("bias", Tensor.zeros(DType.FLOAT32, channels)) : null;
-        this.runningMean = trackRunningStats ? buffer("running_mean", Tensor.zeros(DType.FLOAT32, channels), true) : null;
-        this.runningVar = trackRunningStats ? buffer("running_var", Tensor.ones(DType.FLOAT32, channels), true) : null;
-        this.numBatchesTracked = trackRunningStats ? buffer("num_batches_tracked", Tensor.zeros(DType.INT32), true) : null;
+        super(channels, eps, momentum, affine, trackRunningStats);
     }
 
     @Override
-    public Tensor forward(Tensor x) {
-        if (x.dim() != 4 || x.size(1) != channels) {
-            throw new IllegalArgumentException("BatchNorm2d: expected (N, " + channels + ", H, W), got " + x.shape());
-        }
-        if (isTraining() && numBatchesTracked != null) {
-            try (var ignored = Autograd.noGrad()) {
-                numBatchesTracked.addInPlace(numBatchesTracked.onesLike(), 1);
-            }
-        }
-        return Functional.batchNorm(x, runningMean, runningVar, weight, bias, isTraining(), momentum, eps);
+    boolean rankOk(Tensor x) {
+        return x.dim() == 4;
     }
 
     @Override
-    protected String extraRepr() {
-        return channels + ", eps=" + eps + ", momentum=" + momentum + ", affine=" + (weight != null)
-                + ", track_running_stats=" + (runningMean != null);
+    String layout() {
+        return "(N, C, H, W)";
     }
 }

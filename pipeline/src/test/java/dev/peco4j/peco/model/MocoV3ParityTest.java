@@ -4,7 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import static dev.peco4j.peco.PyTorchFixtures.assertClose;
+
 import dev.peco4j.nn.io.SafeTensors;
+import dev.peco4j.peco.PyTorchFixtures;
 import dev.peco4j.tensor.Autograd;
 import dev.peco4j.tensor.Tensor;
 import java.nio.file.Path;
@@ -26,7 +29,7 @@ class MocoV3ParityTest {
     static final VisionTransformer.Config SMALL = VisionTransformer.Config.mocoV3(16, 4, 16, 3, 2);
 
     static Map<String, Tensor> fixture() throws Exception {
-        return SafeTensors.read(Path.of(MocoV3ParityTest.class.getResource("/fixtures/moco_v3_vit.safetensors").toURI())).tensors();
+        return PyTorchFixtures.read("moco_v3_vit");
     }
 
     static Path params(Path dir, Map<String, Tensor> all, String drop, Tensor reshaped) throws Exception {
@@ -69,17 +72,5 @@ class MocoV3ParityTest {
         Path shaped = params(dir, all, "norm.weight", Tensor.zeros(8));
         e = assertThrows(IllegalArgumentException.class, () -> VisionTransformer.load(shaped, SMALL));
         assertTrue(e.getMessage().contains("norm.weight: checkpoint [8] vs model [16]"), e.getMessage());
-    }
-
-    /** |a − b| ≤ rtol·(|b| + 1e-2·max|b|) elementwise, as the nn parity tests. */
-    static void assertClose(Tensor expected, Tensor actual, double rtol, String what) {
-        assertEquals(expected.shape(), actual.shape(), what);
-        double[] e = expected.toDoubleArray(), a = actual.toDoubleArray();
-        double scale = 0;
-        for (double v : e) scale = Math.max(scale, Math.abs(v));
-        for (int i = 0; i < e.length; i++) {
-            double err = Math.abs(a[i] - e[i]) / (Math.abs(e[i]) + 1e-2 * scale + 1e-30);
-            assertTrue(err <= rtol, what + ": element " + i + " is " + a[i] + ", PyTorch " + e[i] + " (relative error " + err + ")");
-        }
     }
 }
