@@ -1,20 +1,16 @@
 package dev.peco4j.peco.cli;
 
 import dev.peco4j.nn.io.Checkpoint;
-import dev.peco4j.peco.data.DataLoader;
 import dev.peco4j.peco.train.ClassifierConfig;
 import dev.peco4j.peco.train.ClassifierTrainer;
 import dev.peco4j.peco.train.RunDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -37,24 +33,8 @@ final class TrainClassifierCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "runs/classifier", description = "Output folder (default ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--resume", description = "Continue the run in --out from last.safetensors (its stored config is used; a larger --epochs "
-            + "extends a finished run).")
-    boolean resume;
-
-    @Option(names = "--overwrite", description = "Replace the run in --out (its files are removed once the new run has taken its first step).")
-    boolean overwrite;
-
-    @Option(names = "--threads", description = "Kernel threads (default: all cores). Results do not depend on it.")
-    Integer threads;
-
-    @Option(names = "--bad-images", defaultValue = "FAIL",
-            description = "An image that cannot be decoded: FAIL (stop, naming the file) or SKIP (warn, naming it, and leave it out). Default ${DEFAULT-VALUE}.")
-    DataLoader.OnError badImages;
-
-    @Option(names = "--max-image-pixels", defaultValue = "89478485",
-            description = "Refuse an image whose header claims more pixels (a decompression bomb) before decoding it; it counts as a bad image. "
-                    + "Default ${DEFAULT-VALUE} (PIL's limit).")
-    long maxImagePixels;
+    @Mixin
+    RunOptions run;
 
     @Option(names = "--seed", defaultValue = "0", description = "Seed of weights, order, augmentation, drop path (default ${DEFAULT-VALUE}).")
     long seed;
@@ -108,39 +88,19 @@ final class TrainClassifierCommand implements Callable<Integer> {
     @Option(names = "--limit-train", defaultValue = "0", description = "Use only the first N training images (0 = all).")
     int limitTrain;
 
-    private static final java.util.Set<String> NOT_CONFIG = java.util.Set.of("--out", "--resume", "--overwrite", "--threads", "--bad-images",
-            "--help", "--version", "--verbose", "--max-image-pixels");
-
     @Override
     public Integer call() throws Exception {
-        if (resume && overwrite) throw new ParameterException(spec.commandLine(), "--resume and --overwrite exclude each other");
-        if (maxImagePixels < 1) throw new ParameterException(spec.commandLine(), "--max-image-pixels must be >= 1, got " + maxImagePixels);
-        if (threads != null) {
-            if (threads < 1) throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
-            System.setProperty("peco4j.threads", Integer.toString(threads));
-        }
+        RunDir.Mode mode = run.apply();
         ClassifierConfig cfg = new ClassifierConfig(data, seed, epochs, batchSize, lr, minLr, warmupEpochs, weightDecay, labelSmoothing,
                 clipGrad, width, depth, heads, mlpRatio, dropPath, augment, saveEvery, limitTrain);
         Path ckpt = out.resolve(ClassifierTrainer.CHECKPOINT);
-        if (resume && Files.exists(ckpt)) cfg = mergeWithSaved(cfg, ckpt);
-        RunDir.Mode mode = resume ? RunDir.Mode.RESUME : overwrite ? RunDir.Mode.OVERWRITE : RunDir.Mode.NEW;
-        ClassifierTrainer.Result r = new ClassifierTrainer(cfg, out, System.out).onBadImage(badImages).maxImagePixels(maxImagePixels)
+        if (mode == RunDir.Mode.RESUME && Files.exists(ckpt)) {   // the stored config, with the options given here over it
+            cfg = ClassifierConfig.fromMap(run.overSaved(ClassifierTrainer.savedConfig(Checkpoint.load(ckpt), ckpt).toMap(), cfg.toMap()));
+        }
+        ClassifierTrainer.Result r = new ClassifierTrainer(cfg, out, System.out).onBadImage(run.badImages).maxImagePixels(run.maxImagePixels)
                 .run(mode);
         System.out.printf("final test accuracy %.2f%% (test loss %.4f) after %d steps; outputs in %s%n", 100 * r.testAccuracy(),
                 r.testLoss(), r.steps(), out.toAbsolutePath());
         return 0;
-    }
-
-    /** The checkpoint's config, with the options given on this command line put over it. */
-    private ClassifierConfig mergeWithSaved(ClassifierConfig cfg, Path ckpt) throws java.io.IOException {
-        ClassifierConfig saved = ClassifierTrainer.savedConfig(Checkpoint.load(ckpt), ckpt);
-        Map<String, Object> merged = new LinkedHashMap<>(saved.toMap()), given = cfg.toMap();
-        for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
-            String name = o.longestName();
-            if (NOT_CONFIG.contains(name)) continue;
-            String key = name.replaceFirst("^--(no-)?", "").replace('-', '_');
-            if (given.containsKey(key)) merged.put(key, given.get(key));
-        }
-        return ClassifierConfig.fromMap(merged); // the trainer refuses what a resume may not change
     }
 }

@@ -4,6 +4,7 @@ import dev.peco4j.tensor.Generator;
 import dev.peco4j.tensor.Tensor;
 import java.util.ArrayDeque;
 import java.util.Iterator;
+import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -58,24 +59,41 @@ public final class DataLoader implements AutoCloseable {
         }
     }
 
-    /** images (B, C, H, W) float32; labels (B) int32; skipped: corrupt samples left out of this batch. */
-    public record Batch(int epoch, int index, Tensor images, Tensor labels, int skipped) {
+    /**
+     * views: one (B, C, H, W) float32 tensor per view of the samples (one, or two for MoCo v3); labels
+     * (B) int32; skipped: corrupt samples left out of this batch.
+     */
+    public record Batch(int epoch, int index, List<Tensor> views, Tensor labels, int skipped) {
+        /** The first (usually only) view. */
+        public Tensor images() {
+            return views.get(0);
+        }
+
         public int size() {
             return labels.size(0);
         }
     }
 
     private final Dataset dataset;
-    private final Transform transform;
+    private final List<Transform> views;
     private final long seed;
     private final Config config;
     private final ExecutorService pool;
     private final AtomicInteger skippedTotal = new AtomicInteger();
 
     public DataLoader(Dataset dataset, Transform transform, long seed, Config config) {
+        this(dataset, List.of(transform), seed, config);
+    }
+
+    /**
+     * One view per transform: sample i of epoch e in view v draws from {@code derive(seed, AUGMENT, e, i)}
+     * for v = 0 and {@code derive(seed, AUGMENT, e, i, v)} after that.
+     */
+    public DataLoader(Dataset dataset, List<Transform> views, long seed, Config config) {
         if (dataset.size() == 0) throw new IllegalArgumentException("DataLoader: dataset " + dataset.describe() + " is empty");
+        if (views.isEmpty()) throw new IllegalArgumentException("DataLoader: no view (transform) given");
         this.dataset = dataset;
-        this.transform = transform;
+        this.views = List.copyOf(views);
         this.seed = seed;
         this.config = config;
         this.pool = config.workers() == 0 ? null : Executors.newFixedThreadPool(config.workers(), r -> {
@@ -126,8 +144,8 @@ public final class DataLoader implements AutoCloseable {
 
     /** Builds batch b of an epoch (on the calling thread). */
     Batch build(int epoch, int b, int[] order) {
-        int start = b * config.batchSize(), end = Math.min(dataset.size(), start + config.batchSize());
-        float[] data = null;
+        int start = b * config.batchSize(), end = Math.min(dataset.size(), start + config.batchSize()), nv = views.size();
+        float[][] data = new float[nv][];
         int[] labels = new int[end - start];
         int count = 0, c = 0, h = 0, w = 0;
         for (int p = start; p < end; p++) {
@@ -141,25 +159,29 @@ public final class DataLoader implements AutoCloseable {
                 System.err.println("warning: skipping sample " + i + ": " + e.getMessage());
                 continue;
             }
-            Image img = transform.apply(s.image(), Generator.derive(seed, AUGMENT, epoch, p));
-            if (data == null) {
-                c = img.channels();
-                h = img.height();
-                w = img.width();
-                data = new float[(end - start) * c * h * w];
-            } else if (img.channels() != c || img.height() != h || img.width() != w) {
-                throw new IllegalStateException("DataLoader: sample " + i + " is " + img + " after the transform, the batch holds "
-                        + c + "x" + h + "x" + w + " images (add a resize or crop)");
+            for (int v = 0; v < nv; v++) {
+                Generator g = v == 0 ? Generator.derive(seed, AUGMENT, epoch, p) : Generator.derive(seed, AUGMENT, epoch, p, v);
+                Image img = views.get(v).apply(s.image(), g);
+                if (data[0] == null) {
+                    c = img.channels();
+                    h = img.height();
+                    w = img.width();
+                }
+                if (data[v] == null) data[v] = new float[(end - start) * c * h * w];
+                if (img.channels() != c || img.height() != h || img.width() != w) {
+                    throw new IllegalStateException("DataLoader: sample " + i + " is " + img + " after the transform" + (nv > 1 ? " of view " + v : "") + ", the batch holds "
+                            + c + "x" + h + "x" + w + " images (add a resize or crop)");
+                }
+                System.arraycopy(img.data(), 0, data[v], count * c * h * w, c * h * w);
             }
-            System.arraycopy(img.data(), 0, data, count * c * h * w, c * h * w);
             labels[count++] = s.label();
         }
-        if (count == 0) return new Batch(epoch, b, Tensor.zeros(0, 1, 1, 1), Tensor.ofInts(new int[0], 0), end - start);
-        if (count < end - start) {
-            data = java.util.Arrays.copyOf(data, count * c * h * w);
-            labels = java.util.Arrays.copyOf(labels, count);
+        List<Tensor> out = new java.util.ArrayList<>();
+        for (int v = 0; v < nv; v++) {
+            if (count == 0) out.add(Tensor.zeros(0, 1, 1, 1));
+            else out.add(Tensor.of(count < end - start ? java.util.Arrays.copyOf(data[v], count * c * h * w) : data[v], count, c, h, w));
         }
-        return new Batch(epoch, b, Tensor.of(data, count, c, h, w), Tensor.ofInts(labels, count), end - start - count);
+        return new Batch(epoch, b, out, Tensor.ofInts(java.util.Arrays.copyOf(labels, count), count), end - start - count);
     }
 
     @Override

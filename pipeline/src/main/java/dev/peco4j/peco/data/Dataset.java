@@ -18,4 +18,31 @@ public interface Dataset {
     String describe();
 
     record Sample(Image image, int label) {}
+
+    /** The first n items (all when n is 0 or at least the size): for quick runs, tests and k-NN banks. */
+    default Dataset first(int n) {
+        if (n <= 0 || n >= size()) return this;
+        Dataset base = this;
+        return new Dataset() {
+            @Override
+            public int size() {
+                return n;
+            }
+
+            @Override
+            public Sample get(int i) {
+                return base.get(i);
+            }
+
+            @Override
+            public List<String> classes() {
+                return base.classes();
+            }
+
+            @Override
+            public String describe() {
+                return base.describe() + ", first " + n;
+            }
+        };
+    }
 }

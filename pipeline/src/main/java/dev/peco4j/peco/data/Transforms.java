@@ -106,6 +106,142 @@ public final class Transforms {
         return normalize(new double[] {mean}, new double[] {std});
     }
 
+    /** Applies t with probability p (torchvision's RandomApply). */
+    public static Transform randomApply(double p, Transform t) {
+        if (!(p >= 0 && p <= 1)) throw new IllegalArgumentException("randomApply: p must be in [0, 1], got " + p);
+        return (img, g) -> g.nextDouble() < p ? t.apply(img, g) : img;
+    }
+
+    /**
+     * torchvision ColorJitter on images in [0, 1]: brightness, contrast and saturation factors drawn
+     * uniformly from [max(0, 1 − v), 1 + v], applied in a random order, each result clamped to [0, 1].
+     * Brightness scales; contrast blends with the mean of the image's gray levels; saturation blends
+     * with the gray image (a no-op on one channel). Hue is not offered: it needs color images, which no
+     * dataset of this project has yet.
+     */
+    public static Transform colorJitter(double brightness, double contrast, double saturation) {
+        if (!(brightness >= 0 && contrast >= 0 && saturation >= 0)) {
+            throw new IllegalArgumentException("colorJitter: strengths must be >= 0, got " + brightness + ", " + contrast + ", " + saturation);
+        }
+        double[] v = {brightness, contrast, saturation};
+        return (img, g) -> {
+            int[] order = {0, 1, 2};
+            for (int i = 2; i > 0; i--) {                                              // torchvision draws a permutation of the ops
+                int j = g.nextInt(i + 1), t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+            for (int op : order) {
+                if (v[op] == 0) continue;
+                double f = Math.max(0, 1 - v[op]) + (1 + v[op] - Math.max(0, 1 - v[op])) * g.nextDouble();
+                img = switch (op) {
+                    case 0 -> blend(img, null, f);
+                    case 1 -> blend(img, Double.valueOf(mean(gray(img))), f);
+                    default -> img.channels() == 1 ? img : blendGray(img, f);
+                };
+            }
+            return img;
+        };
+    }
+
+    /** f·x + (1 − f)·other, clamped; other is 0 (brightness) or one value (contrast). */
+    private static Image blend(Image img, Double other, double f) {
+        float[] out = new float[img.data().length];
+        double o = other == null ? 0 : other;
+        for (int i = 0; i < out.length; i++) out[i] = (float) Math.clamp(f * img.data()[i] + (1 - f) * o, 0, 1);
+        return new Image(img.channels(), img.height(), img.width(), out);
+    }
+
+    private static Image blendGray(Image img, double f) {
+        float[] gr = gray(img), out = new float[img.data().length];
+        int plane = gr.length;
+        for (int i = 0; i < out.length; i++) out[i] = (float) Math.clamp(f * img.data()[i] + (1 - f) * gr[i % plane], 0, 1);
+        return new Image(img.channels(), img.height(), img.width(), out);
+    }
+
+    /** ITU-R 601 luminance, as torchvision's rgb_to_grayscale; the image itself when it has one channel. */
+    static float[] gray(Image img) {
+        if (img.channels() == 1) return img.data();
+        int plane = img.height() * img.width();
+        float[] out = new float[plane];
+        for (int i = 0; i < plane; i++) out[i] = 0.299f * img.data()[i] + 0.587f * img.data()[plane + i] + 0.114f * img.data()[2 * plane + i];
+        return out;
+    }
+
+    private static double mean(float[] v) {
+        double s = 0;
+        for (float x : v) s += x;
+        return s / v.length;
+    }
+
+    /** torchvision RandomGrayscale(p): the luminance in every channel (a no-op on one channel). */
+    public static Transform randomGrayscale(double p) {
+        return randomApply(p, (img, g) -> {
+            if (img.channels() == 1) return img;
+            float[] gr = gray(img), out = new float[img.data().length];
+            for (int i = 0; i < out.length; i++) out[i] = gr[i % gr.length];
+            return new Image(img.channels(), img.height(), img.width(), out);
+        });
+    }
+
+    /**
+     * torchvision GaussianBlur(kernel, sigma=(lo, hi)): sigma uniform in [lo, hi], a separable
+     * kernel of the given odd size, reflect padding.
+     */
+    public static Transform gaussianBlur(int kernel, double sigmaLo, double sigmaHi) {
+        if (kernel < 1 || kernel % 2 == 0 || !(0 < sigmaLo && sigmaLo <= sigmaHi)) {
+            throw new IllegalArgumentException("gaussianBlur: need an odd kernel and 0 < sigma " + sigmaLo + " <= " + sigmaHi + ", got kernel " + kernel);
+        }
+        return (img, g) -> {
+            double sigma = sigmaLo + (sigmaHi - sigmaLo) * g.nextDouble();
+            int r = kernel / 2;
+            double[] k = new double[kernel];
+            double sum = 0;
+            for (int i = 0; i < kernel; i++) sum += k[i] = Math.exp(-0.5 * ((i - r) / sigma) * ((i - r) / sigma));
+            for (int i = 0; i < kernel; i++) k[i] /= sum;
+            return convolveRows(transpose(convolveRows(transpose(img), k)), k);
+        };
+    }
+
+    /** Each row convolved with k, reflect padding (torch's 'reflect': the edge pixel is not repeated). */
+    private static Image convolveRows(Image img, double[] k) {
+        int c = img.channels(), h = img.height(), w = img.width(), r = k.length / 2;
+        float[] out = new float[c * h * w];
+        for (int row = 0; row < c * h; row++) {
+            for (int x = 0; x < w; x++) {
+                double v = 0;
+                for (int i = 0; i < k.length; i++) {
+                    int sx = reflect(x + i - r, w);
+                    v += k[i] * img.data()[row * w + sx];
+                }
+                out[row * w + x] = (float) v;
+            }
+        }
+        return new Image(c, h, w, out);
+    }
+
+    private static int reflect(int i, int n) {
+        if (n == 1) return 0;
+        while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
+        return i;
+    }
+
+    private static Image transpose(Image img) {
+        int c = img.channels(), h = img.height(), w = img.width();
+        float[] out = new float[c * h * w];
+        for (int ch = 0; ch < c; ch++) for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) out[(ch * w + x) * h + y] = img.at(ch, y, x);
+        return new Image(c, w, h, out);
+    }
+
+    /** BYOL's solarization of images in [0, 1]: x below the threshold stays, above it becomes 1 − x. */
+    public static Transform solarize(double threshold) {
+        return (img, g) -> {
+            float[] out = img.data().clone();
+            for (int i = 0; i < out.length; i++) if (out[i] >= threshold) out[i] = 1 - out[i];
+            return new Image(img.channels(), img.height(), img.width(), out);
+        };
+    }
+
     // ------------------------------------------------------------------ pixel work
 
     /** The region [top, top+h) × [left, left+w); pixels outside the image are 0. */

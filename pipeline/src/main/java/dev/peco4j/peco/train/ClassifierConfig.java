@@ -1,6 +1,5 @@
 package dev.peco4j.peco.train;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,13 +40,10 @@ public record ClassifierConfig(String data, long seed, int epochs, int batchSize
      * (extending or shortening a run, as timm allows) and how often checkpoints are written.
      */
     public List<String> resumeConflicts(ClassifierConfig other) {
-        Map<String, Object> mine = toMap(), theirs = other.toMap();
-        List<String> out = new ArrayList<>();
-        mine.forEach((k, v) -> {
-            if (!MAY_CHANGE_ON_RESUME.contains(k) && !v.equals(theirs.get(k))) out.add("--" + k.replace('_', '-') + " " + theirs.get(k) + " (saved: " + v + ")");
-        });
-        return out;
+        return ConfigFields.conflicts(toMap(), other.toMap(), MAY_CHANGE_ON_RESUME);
     }
+
+    private static final String WHAT = "classifier config";
 
     /** The fields a resumed run may change: how long it runs and how often it saves. */
     public static final Set<String> MAY_CHANGE_ON_RESUME = Set.of("epochs", "save_every");
@@ -77,28 +73,13 @@ public record ClassifierConfig(String data, long seed, int epochs, int batchSize
 
     /** The config from its {@link #toMap} form; a missing or mistyped field is an error naming it. */
     public static ClassifierConfig fromMap(Map<String, Object> m) {
-        if (!(m.get("data") instanceof String data)) throw new IllegalArgumentException("classifier config: 'data' is missing or not a string: " + m.get("data"));
-        if (!(m.get("augment") instanceof Boolean augment)) {
-            throw new IllegalArgumentException("classifier config: 'augment' is missing or not a boolean: " + m.get("augment"));
-        }
-        return new ClassifierConfig(data, num(m, "seed").longValue(), integer(m, "epochs"),
-                integer(m, "batch_size"), num(m, "lr").doubleValue(), num(m, "min_lr").doubleValue(),
-                num(m, "warmup_epochs").doubleValue(), num(m, "weight_decay").doubleValue(), num(m, "label_smoothing").doubleValue(),
-                num(m, "clip_grad").doubleValue(), integer(m, "width"), integer(m, "depth"), integer(m, "heads"),
-                num(m, "mlp_ratio").doubleValue(), num(m, "drop_path").doubleValue(), augment,
-                integer(m, "save_every"), integer(m, "limit_train"));
-    }
-
-    private static int integer(Map<String, Object> m, String k) {
-        if (!(m.get(k) instanceof Number v) || !(v instanceof Long || v instanceof Integer) || v.longValue() != v.intValue()) {
-            throw new IllegalArgumentException("classifier config: '" + k + "' is missing or not a 32-bit integer: " + m.get(k));
-        }
-        return v.intValue();
-    }
-
-    private static Number num(Map<String, Object> m, String k) {
-        Object v = m.get(k);
-        if (!(v instanceof Number n)) throw new IllegalArgumentException("classifier config: '" + k + "' is missing or not a number: " + v);
-        return n;
+        String data = ConfigFields.string(m, "data", WHAT);
+        boolean augment = ConfigFields.bool(m, "augment", WHAT);
+        return new ClassifierConfig(data, ConfigFields.number(m, "seed", WHAT).longValue(), ConfigFields.integer(m, "epochs", WHAT),
+                ConfigFields.integer(m, "batch_size", WHAT), ConfigFields.number(m, "lr", WHAT).doubleValue(), ConfigFields.number(m, "min_lr", WHAT).doubleValue(),
+                ConfigFields.number(m, "warmup_epochs", WHAT).doubleValue(), ConfigFields.number(m, "weight_decay", WHAT).doubleValue(), ConfigFields.number(m, "label_smoothing", WHAT).doubleValue(),
+                ConfigFields.number(m, "clip_grad", WHAT).doubleValue(), ConfigFields.integer(m, "width", WHAT), ConfigFields.integer(m, "depth", WHAT), ConfigFields.integer(m, "heads", WHAT),
+                ConfigFields.number(m, "mlp_ratio", WHAT).doubleValue(), ConfigFields.number(m, "drop_path", WHAT).doubleValue(), augment,
+                ConfigFields.integer(m, "save_every", WHAT), ConfigFields.integer(m, "limit_train", WHAT));
     }
 }

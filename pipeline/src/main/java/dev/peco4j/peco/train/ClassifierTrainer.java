@@ -93,7 +93,7 @@ public final class ClassifierTrainer {
     public Result run(RunDir.Mode mode) throws IOException {
         RunDir runDir = RunDir.open(out, mode);
         DataSources.Splits splits = DataSources.resolve(cfg.data(), maxImagePixels);
-        Dataset train = cfg.limitTrain() > 0 ? new Subset(splits.train(), cfg.limitTrain()) : splits.train();
+        Dataset train = splits.train().first(cfg.limitTrain());
         VisionTransformer.Config mc = modelConfig(cfg, splits.channels(), splits.train().classes().size());
         VisionTransformer model = new VisionTransformer(Generator.derive(cfg.seed(), INIT), mc);
 
@@ -136,10 +136,7 @@ public final class ClassifierTrainer {
                 public void checkResume(Checkpoint c, Path file) {
                     ClassifierConfig saved = savedConfig(c, file);
                     List<String> differ = saved.resumeConflicts(cfg);
-                    if (!differ.isEmpty()) {
-                        throw new IllegalArgumentException("--resume: " + String.join(", ", differ) + (differ.size() == 1 ? " differs" : " differ")
-                                + " from the config stored in " + file + "; drop " + (differ.size() == 1 ? "it" : "them") + " or use another --out");
-                    }
+                    if (!differ.isEmpty()) throw ConfigFields.resumeRefused(differ, file);
                     if (saved.epochs() != cfg.epochs()) {
                         log.printf("--resume: %d epochs instead of %d; the cosine schedule is recomputed for %d epochs (as timm does)%n", cfg.epochs(),
                                 saved.epochs(), cfg.epochs());
@@ -225,28 +222,5 @@ public final class ClassifierTrainer {
         }
         model.train(true);
         return new double[] {lossSum / n, (double) right / n};
-    }
-
-    /** The first n items of a dataset (for quick runs and tests). */
-    record Subset(Dataset base, int n) implements Dataset {
-        @Override
-        public int size() {
-            return Math.min(n, base.size());
-        }
-
-        @Override
-        public Sample get(int i) {
-            return base.get(i);
-        }
-
-        @Override
-        public List<String> classes() {
-            return base.classes();
-        }
-
-        @Override
-        public String describe() {
-            return base.describe() + ", first " + size();
-        }
     }
 }

@@ -19,29 +19,22 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 public final class Plots {
     private Plots() {}
 
+    /**
+     * Two charts from metrics records: the train "loss" and eval "test_loss", and the train
+     * "accuracy" and every eval value named "...accuracy" (test, k-NN, ...); absent keys are skipped.
+     */
     public static void lossAndAccuracy(Path png, List<Map<String, Object>> records, String title) throws IOException {
         System.setProperty("java.awt.headless", "true");
-        List<Double> ts = new ArrayList<>(), tl = new ArrayList<>(), es = new ArrayList<>(), el = new ArrayList<>(),
-                ta = new ArrayList<>(), ea = new ArrayList<>(), tas = new ArrayList<>();
-        for (Map<String, Object> r : records) {
-            double step = ((Number) r.get("step")).doubleValue();
-            if ("train".equals(r.get("type"))) {
-                ts.add(step);
-                tl.add(((Number) r.get("loss")).doubleValue());
-                tas.add(step);
-                ta.add(100 * ((Number) r.get("accuracy")).doubleValue());
-            } else if ("eval".equals(r.get("type"))) {
-                es.add(step);
-                el.add(((Number) r.get("test_loss")).doubleValue());
-                ea.add(100 * ((Number) r.get("test_accuracy")).doubleValue());
-            }
-        }
         XYChart loss = new XYChartBuilder().width(640).height(420).title(title + ": loss").xAxisTitle("step").yAxisTitle("loss").build();
         XYChart acc = new XYChartBuilder().width(640).height(420).title(title + ": accuracy").xAxisTitle("step").yAxisTitle("%").build();
-        if (!ts.isEmpty()) loss.addSeries("train", ts, tl).setMarker(SeriesMarkers.NONE);
-        if (!es.isEmpty()) loss.addSeries("test", es, el).setMarker(SeriesMarkers.CIRCLE);
-        if (!tas.isEmpty()) acc.addSeries("train", tas, ta).setMarker(SeriesMarkers.NONE);
-        if (!es.isEmpty()) acc.addSeries("test", es, ea).setMarker(SeriesMarkers.CIRCLE);
+        series(loss, records, "train", "loss", "train", 1, SeriesMarkers.NONE);
+        series(loss, records, "eval", "test_loss", "test", 1, SeriesMarkers.CIRCLE);
+        series(acc, records, "train", "accuracy", "train", 100, SeriesMarkers.NONE);
+        java.util.Set<String> evalAccuracies = new java.util.TreeSet<>();
+        for (Map<String, Object> r : records) {
+            if ("eval".equals(r.get("type"))) for (String k : r.keySet()) if (k.endsWith("accuracy")) evalAccuracies.add(k);
+        }
+        for (String k : evalAccuracies) series(acc, records, "eval", k, k.equals("test_accuracy") ? "test" : k.replace('_', ' '), 100, SeriesMarkers.CIRCLE);
         BufferedImage a = BitmapEncoder.getBufferedImage(loss), b = BitmapEncoder.getBufferedImage(acc);
         BufferedImage both = new BufferedImage(a.getWidth() + b.getWidth(), Math.max(a.getHeight(), b.getHeight()), BufferedImage.TYPE_INT_RGB);
         Graphics2D g = both.createGraphics();
@@ -51,5 +44,17 @@ public final class Plots {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         ImageIO.write(both, "png", bytes);
         AtomicFiles.write(png, bytes.toByteArray());
+    }
+
+    private static void series(XYChart chart, List<Map<String, Object>> records, String type, String key, String name, double scale,
+                               org.knowm.xchart.style.markers.Marker marker) {
+        List<Double> x = new ArrayList<>(), y = new ArrayList<>();
+        for (Map<String, Object> r : records) {
+            if (type.equals(r.get("type")) && r.get(key) instanceof Number v) {
+                x.add(((Number) r.get("step")).doubleValue());
+                y.add(scale * v.doubleValue());
+            }
+        }
+        if (!x.isEmpty()) chart.addSeries(name, x, y).setMarker(marker);
     }
 }

@@ -112,4 +112,20 @@ class DataLoaderTest {
             org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("after the transform, the batch holds"), e.getMessage());
         }
     }
+
+    @Test
+    void twoViewsAreTwoDrawsOfTheSameSamplesAndTheFirstIsTheSingleViewBatch() {
+        TensorDataset d = toy(12);
+        DataLoader.Config c = DataLoader.Config.train(4).workers(0);
+        try (DataLoader one = new DataLoader(d, NOISY, 5, c); DataLoader two = new DataLoader(d, List.of(NOISY, NOISY), 5, c)) {
+            DataLoader.Batch a = one.epoch(1, 0).next(), b = two.epoch(1, 0).next();
+            assertEquals(2, b.views().size());
+            assertArrayEquals(a.images().toFloatArray(), b.views().get(0).toFloatArray(), "view 0 draws as a single-view loader does");
+            assertArrayEquals(a.labels().toIntArray(), b.labels().toIntArray());
+            assertNotEquals(java.util.Arrays.toString(b.views().get(0).toFloatArray()), java.util.Arrays.toString(b.views().get(1).toFloatArray()),
+                    "view 1 has its own augmentation");
+            DataLoader.Batch again = two.epoch(1, 0).next();
+            assertArrayEquals(b.views().get(1).toFloatArray(), again.views().get(1).toFloatArray(), "and it is reproducible");
+        }
+    }
 }

@@ -95,4 +95,55 @@ class TransformsTest {
         Image n = Transforms.normalize(new double[] {0.5, 0.25}, new double[] {0.5, 0.25}).apply(img, null);
         assertArrayEquals(new float[] {0f, 1f, -1f, 0f}, n.data(), 1e-7f);
     }
+
+    // ---------------------------------------------------------------- BYOL's color and blur augmentations (MoCo v3 views)
+
+    @Test
+    void colorJitterScalesBrightnessAndContrastWithinTheirRangesAndClamps() {
+        Image img = ramp(1, 6, 6);
+        Property.check("colorJitter brightness", 30, gen -> {
+            long seed = gen.intIn(0, 1 << 30);
+            Image b = Transforms.colorJitter(0.4, 0, 0).apply(img, new Generator(seed));
+            double f = -1;
+            for (int i = 0; i < img.data().length; i++) {
+                float x = img.data()[i], y = b.data()[i];
+                assertTrue(y >= 0 && y <= 1, "clamped to [0, 1]");
+                if (x > 0.05 && y < 1) f = y / x;
+            }
+            assertTrue(f >= 0.6 - 1e-5 && f <= 1.4 + 1e-5, "brightness factor in [0.6, 1.4]: " + f);
+        });
+        Image c = Transforms.colorJitter(0, 0.4, 0).apply(img, new Generator(3));
+        double mean = 0;
+        for (float x : img.data()) mean += x;
+        mean /= img.data().length;
+        // contrast blends with the mean gray level: (y − m) = f (x − m) for one f
+        double f = (c.data()[5] - mean) / (img.data()[5] - mean);
+        for (int i = 0; i < img.data().length; i++) {
+            boolean clamped = c.data()[i] <= 0 || c.data()[i] >= 1;
+            if (Math.abs(img.data()[i] - mean) > 0.1 && !clamped) assertEquals(f, (c.data()[i] - mean) / (img.data()[i] - mean), 1e-4);
+        }
+        assertEquals(img, Transforms.colorJitter(0, 0, 0.5).apply(img, new Generator(4)), "saturation is a no-op on one channel");
+        assertEquals(img, Transforms.randomGrayscale(1).apply(img, new Generator(4)), "grayscale is a no-op on one channel");
+    }
+
+    @Test
+    void gaussianBlurKeepsAConstantImageAndSmoothsAnEdge() {
+        float[] flat = new float[25];
+        java.util.Arrays.fill(flat, 0.3f);
+        Image constant = new Image(1, 5, 5, flat);
+        Image b = Transforms.gaussianBlur(3, 0.1, 2.0).apply(constant, new Generator(1));
+        for (float v : b.data()) assertEquals(0.3f, v, 1e-6f);
+        float[] edge = new float[25];
+        for (int y = 0; y < 5; y++) for (int x = 3; x < 5; x++) edge[y * 5 + x] = 1;
+        Image e = Transforms.gaussianBlur(3, 1.9, 2.0).apply(new Image(1, 5, 5, edge), new Generator(2));
+        assertTrue(e.at(0, 2, 2) > 0.2 && e.at(0, 2, 2) < 0.5, "the pixel before the edge takes some of it: " + e.at(0, 2, 2));
+        assertTrue(e.at(0, 2, 3) < 1 && e.at(0, 2, 3) > 0.5, e.at(0, 2, 3) + "");
+        assertEquals(1f, e.at(0, 2, 4), 1e-6f, "reflect padding at the border");
+    }
+
+    @Test
+    void solarizeInvertsWhatLiesAboveTheThreshold() {
+        Image img = new Image(1, 1, 4, new float[] {0.1f, 0.49f, 0.5f, 0.9f});
+        assertArrayEquals(new float[] {0.1f, 0.49f, 0.5f, 0.1f}, Transforms.solarize(0.5).apply(img, null).data(), 1e-6f);
+    }
 }
