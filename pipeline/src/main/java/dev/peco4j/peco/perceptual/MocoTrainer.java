@@ -44,7 +44,6 @@ import java.util.Map;
  */
 public final class MocoTrainer {
     static final long INIT = 21;
-    public static final String PROBES = "probes.json";
 
     private final PerceptualConfig cfg;
     private final Path out;
@@ -205,6 +204,6 @@ public final class MocoTrainer {
                 result.put(e.getKey(), Map.of("knn_accuracy", knn, "linear_accuracy", linear));
             }
         }
-        AtomicFiles.writeString(runDir.file(PROBES), Json.write(result) + "\n");
+        AtomicFiles.writeString(runDir.file(RunDir.PROBES), Json.write(result) + "\n");
     }
 }

@@ -29,9 +29,9 @@ public final class RunDir {
     public enum Mode { NEW, RESUME, OVERWRITE }
 
     public static final String CONFIG = "config.json", METRICS = "metrics.jsonl", TIMING = "timing.jsonl", CHECKPOINT = "last.safetensors",
-            PLOT = "plot.png";
+            PLOT = "plot.png", PROBES = "probes.json";
     /** Every file a run writes. */
-    public static final List<String> FILES = List.of(CONFIG, METRICS, TIMING, CHECKPOINT, PLOT);
+    public static final List<String> FILES = List.of(CONFIG, METRICS, TIMING, CHECKPOINT, PLOT, PROBES);
 
     private final Path dir;
     private final Mode mode;
