@@ -1,6 +1,5 @@
 package dev.peco4j.peco.data;
 
-import dev.peco4j.tensor.Generator;
 import dev.peco4j.tensor.Interpolation;
 
 /**
