@@ -34,7 +34,7 @@ public final class Plots {
         for (Map<String, Object> r : records) {
             if ("eval".equals(r.get("type"))) for (String k : r.keySet()) if (k.endsWith("accuracy")) evalAccuracies.add(k);
         }
-        for (String k : evalAccuracies) series(acc, records, "eval", k, k.equals("test_accuracy") ? "test" : k.replace('_', ' '), 100, SeriesMarkers.CIRCLE);
+        for (String k : evalAccuracies) series(acc, records, "eval", k, k.equals("test_accuracy") ? "test" : k.replace("knn", "k-NN").replace('_', ' '), 100, SeriesMarkers.CIRCLE);
         BufferedImage a = BitmapEncoder.getBufferedImage(loss), b = BitmapEncoder.getBufferedImage(acc);
         BufferedImage both = new BufferedImage(a.getWidth() + b.getWidth(), Math.max(a.getHeight(), b.getHeight()), BufferedImage.TYPE_INT_RGB);
         Graphics2D g = both.createGraphics();
