@@ -77,6 +77,33 @@ public final class MocoTrainer {
                 c.stopGradConv1()));
     }
 
+    /**
+     * The trained encoder of a train-perceptual checkpoint (MoCo's base encoder, frozen-ready: use it
+     * with {@link FeatureNet#vit}); its config comes from the checkpoint, its channels from the patch
+     * projection. Errors name the file.
+     */
+    public static VisionTransformer loadEncoder(Path file) throws IOException {
+        Checkpoint c = Checkpoint.load(file);
+        if (!(c.configMap().get("perceptual") instanceof Map<?, ?> m)) {
+            throw new IllegalArgumentException("checkpoint " + file + ": not a train-perceptual checkpoint (metadata 'config' holds no \"perceptual\" object)");
+        }
+        @SuppressWarnings("unchecked")
+        PerceptualConfig cfg = PerceptualConfig.fromMap((Map<String, Object>) m);
+        Map<String, Tensor> state = new LinkedHashMap<>();
+        c.modules().getOrDefault("moco", Map.of()).forEach((n, t) -> {
+            if (n.startsWith("base_encoder.")) state.put(n.substring("base_encoder.".length()), t);
+        });
+        Tensor proj = state.get("patch_embed.proj.weight");
+        if (proj == null || proj.dim() != 4) throw new IllegalArgumentException("checkpoint " + file + ": no moco.base_encoder.patch_embed.proj.weight");
+        VisionTransformer vit = new VisionTransformer(new Generator(0), encoderConfig(cfg, proj.size(1)));
+        try {
+            vit.loadStateDict(state, true);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("checkpoint " + file + ": " + e.getMessage(), e);
+        }
+        return vit;
+    }
+
     /** The two views of BYOL's recipe at the encoder's size (see the class comment). */
     static List<Transform> views(DataSources.Splits s, int size, double cropMin) {
         Transform norm = Transforms.normalize(s.mean(), s.std());
