@@ -140,7 +140,7 @@ public final class TrainLoop {
                         bar.update(step, window[0].describe() + String.format(" %.0f img/s", ips));
                         if (step % settings.logEvery() == 0 || step % spe == 0) {
                             Map<String, Object> values = new LinkedHashMap<>(window[0].means());
-                            values.put("lr", stage.optimizers().values().iterator().next().groups().get(0).lr);
+                            values.put("lr", new TreeMap<>(stage.optimizers()).firstEntry().getValue().groups().get(0).lr); // the first by name
                             metrics.add(record("train", step, epoch, values));
                             window[0] = new Window();
                         }
