@@ -1,7 +1,6 @@
 package dev.peco4j.peco.perceptual;
 
 import dev.peco4j.peco.train.ConfigFields;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -41,41 +40,14 @@ public record PerceptualConfig(String data, long seed, int epochs, int batchSize
         return baseLr * batchSize / 256;
     }
 
+    /** The config as stored in config.json and checkpoints (snake_case keys, in component order). */
     public Map<String, Object> toMap() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("data", data);
-        m.put("seed", seed);
-        m.put("epochs", epochs);
-        m.put("batch_size", batchSize);
-        m.put("base_lr", baseLr);
-        m.put("warmup_epochs", warmupEpochs);
-        m.put("weight_decay", weightDecay);
-        m.put("img_size", imgSize);
-        m.put("patch_size", patchSize);
-        m.put("width", width);
-        m.put("depth", depth);
-        m.put("heads", heads);
-        m.put("mlp_ratio", mlpRatio);
-        m.put("dim", dim);
-        m.put("mlp_dim", mlpDim);
-        m.put("temperature", temperature);
-        m.put("momentum", momentum);
-        m.put("stop_grad_conv1", stopGradConv1);
-        m.put("crop_min", cropMin);
-        m.put("save_every", saveEvery);
-        m.put("limit_train", limitTrain);
-        m.put("knn_train", knnTrain);
-        m.put("probe_epochs", probeEpochs);
-        return m;
+        return ConfigFields.toMap(this);
     }
 
+    /** The config from its {@link #toMap} form; a missing or mistyped field is an error naming it. */
     public static PerceptualConfig fromMap(Map<String, Object> m) {
-        return new PerceptualConfig(ConfigFields.string(m, "data", WHAT), ConfigFields.number(m, "seed", WHAT).longValue(), ConfigFields.integer(m, "epochs", WHAT), ConfigFields.integer(m, "batch_size", WHAT),
-                ConfigFields.number(m, "base_lr", WHAT).doubleValue(), ConfigFields.number(m, "warmup_epochs", WHAT).doubleValue(), ConfigFields.number(m, "weight_decay", WHAT).doubleValue(),
-                ConfigFields.integer(m, "img_size", WHAT), ConfigFields.integer(m, "patch_size", WHAT), ConfigFields.integer(m, "width", WHAT),
-                ConfigFields.integer(m, "depth", WHAT), ConfigFields.integer(m, "heads", WHAT), ConfigFields.number(m, "mlp_ratio", WHAT).doubleValue(), ConfigFields.integer(m, "dim", WHAT), ConfigFields.integer(m, "mlp_dim", WHAT),
-                ConfigFields.number(m, "temperature", WHAT).doubleValue(), ConfigFields.number(m, "momentum", WHAT).doubleValue(), ConfigFields.bool(m, "stop_grad_conv1", WHAT), ConfigFields.number(m, "crop_min", WHAT).doubleValue(),
-                ConfigFields.integer(m, "save_every", WHAT), ConfigFields.integer(m, "limit_train", WHAT), ConfigFields.integer(m, "knn_train", WHAT), ConfigFields.integer(m, "probe_epochs", WHAT));
+        return ConfigFields.fromMap(PerceptualConfig.class, m, WHAT);
     }
 
     /** The fields a resumed run may change: how long it runs, how often it saves. */

@@ -1,6 +1,5 @@
 package dev.peco4j.peco.train;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -48,38 +47,13 @@ public record ClassifierConfig(String data, long seed, int epochs, int batchSize
     /** The fields a resumed run may change: how long it runs and how often it saves. */
     public static final Set<String> MAY_CHANGE_ON_RESUME = Set.of("epochs", "save_every");
 
+    /** The config as stored in config.json and checkpoints (snake_case keys, in component order). */
     public Map<String, Object> toMap() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("data", data);
-        m.put("seed", seed);
-        m.put("epochs", epochs);
-        m.put("batch_size", batchSize);
-        m.put("lr", lr);
-        m.put("min_lr", minLr);
-        m.put("warmup_epochs", warmupEpochs);
-        m.put("weight_decay", weightDecay);
-        m.put("label_smoothing", labelSmoothing);
-        m.put("clip_grad", clipGrad);
-        m.put("width", width);
-        m.put("depth", depth);
-        m.put("heads", heads);
-        m.put("mlp_ratio", mlpRatio);
-        m.put("drop_path", dropPath);
-        m.put("augment", augment);
-        m.put("save_every", saveEvery);
-        m.put("limit_train", limitTrain);
-        return m;
+        return ConfigFields.toMap(this);
     }
 
     /** The config from its {@link #toMap} form; a missing or mistyped field is an error naming it. */
     public static ClassifierConfig fromMap(Map<String, Object> m) {
-        String data = ConfigFields.string(m, "data", WHAT);
-        boolean augment = ConfigFields.bool(m, "augment", WHAT);
-        return new ClassifierConfig(data, ConfigFields.number(m, "seed", WHAT).longValue(), ConfigFields.integer(m, "epochs", WHAT),
-                ConfigFields.integer(m, "batch_size", WHAT), ConfigFields.number(m, "lr", WHAT).doubleValue(), ConfigFields.number(m, "min_lr", WHAT).doubleValue(),
-                ConfigFields.number(m, "warmup_epochs", WHAT).doubleValue(), ConfigFields.number(m, "weight_decay", WHAT).doubleValue(), ConfigFields.number(m, "label_smoothing", WHAT).doubleValue(),
-                ConfigFields.number(m, "clip_grad", WHAT).doubleValue(), ConfigFields.integer(m, "width", WHAT), ConfigFields.integer(m, "depth", WHAT), ConfigFields.integer(m, "heads", WHAT),
-                ConfigFields.number(m, "mlp_ratio", WHAT).doubleValue(), ConfigFields.number(m, "drop_path", WHAT).doubleValue(), augment,
-                ConfigFields.integer(m, "save_every", WHAT), ConfigFields.integer(m, "limit_train", WHAT));
+        return ConfigFields.fromMap(ClassifierConfig.class, m, WHAT);
     }
 }

@@ -6,11 +6,60 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Reading a run config back from its JSON map (as stored in checkpoints), field by field with errors
- * naming the config and the field, and comparing a saved config with a new one on resume.
+ * A run config (a record) as the JSON map stored in config.json and in checkpoints, and back: one
+ * key per record component, its name in snake_case ({@code warmupEpochs} → {@code warmup_epochs}), in
+ * component order. Reading checks every field's presence and type and names the config and the
+ * field; the record's own constructor then checks the values. Also: comparing a saved config with a
+ * new one on resume.
+ *
+ * <pre>{@code
+ * Map<String, Object> m = ConfigFields.toMap(cfg);                       // {"data": "subset", "seed": 0, ...}
+ * ClassifierConfig back = ConfigFields.fromMap(ClassifierConfig.class, m, "classifier config");
+ * }</pre>
  */
 public final class ConfigFields {
     private ConfigFields() {}
+
+    /** camelCase → snake_case: stopGradConv1 → stop_grad_conv1. */
+    static String key(String component) {
+        return component.replaceAll("([A-Z])", "_$1").toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The record's components by their snake_case names, in order. */
+    public static Map<String, Object> toMap(Record r) {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        try {
+            for (var c : r.getClass().getRecordComponents()) m.put(key(c.getName()), c.getAccessor().invoke(r));
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+        return m;
+    }
+
+    /** The record of type t from its {@link #toMap} form; what names the config in errors ("classifier config"). */
+    public static <R extends Record> R fromMap(Class<R> t, Map<String, Object> m, String what) {
+        var components = t.getRecordComponents();
+        Object[] args = new Object[components.length];
+        Class<?>[] types = new Class<?>[components.length];
+        for (int i = 0; i < components.length; i++) {
+            String k = key(components[i].getName());
+            Class<?> type = types[i] = components[i].getType();
+            if (type == String.class) args[i] = string(m, k, what);
+            else if (type == boolean.class) args[i] = bool(m, k, what);
+            else if (type == int.class) args[i] = integer(m, k, what);
+            else if (type == long.class) args[i] = number(m, k, what).longValue();
+            else if (type == double.class) args[i] = number(m, k, what).doubleValue();
+            else throw new IllegalStateException(t.getSimpleName() + "." + components[i].getName() + ": type " + type + " has no JSON form here");
+        }
+        try {
+            return t.getDeclaredConstructor(types).newInstance(args);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw new IllegalStateException(e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     public static String string(Map<String, Object> m, String k, String what) {
         if (!(m.get(k) instanceof String s)) throw new IllegalArgumentException(what + ": '" + k + "' is missing or not a string: " + m.get(k));
