@@ -33,8 +33,8 @@ class ConfigFieldsTest {
         assertEquals("classifier config: 'augment' is missing or not a boolean: null",
                 assertThrows(IllegalArgumentException.class, () -> ClassifierConfig.fromMap(m)).getMessage());
         m.put("augment", true);
-        m.put("width", 30L);                                             // a value the constructor refuses: its message
-        assertEquals("train-classifier: --width 30 must be divisible by --heads 2",
+        m.put("width", 31L);                                             // a value the constructor refuses: its message
+        assertEquals("train-classifier: --width 31 must be divisible by --heads 2",
                 assertThrows(IllegalArgumentException.class, () -> ClassifierConfig.fromMap(m)).getMessage());
     }
 }
