@@ -31,12 +31,17 @@ final class RunOptions {
 
     @Option(names = "--bad-images", defaultValue = "FAIL",
             description = "An image that cannot be decoded: FAIL (stop, naming the file) or SKIP (warn, naming it, and leave it out). Default ${DEFAULT-VALUE}.")
-    DataLoader.OnError badImages;
+    DataLoader.OnError onBadImage;
 
     @Option(names = "--max-image-pixels", defaultValue = "89478485",
             description = "Refuse an image whose header claims more pixels (a decompression bomb) before decoding it; it counts as a bad image. "
                     + "Default ${DEFAULT-VALUE} (PIL's limit).")
     long maxImagePixels;
+
+    /** What to do with bad images, as the options say. */
+    dev.peco4j.peco.data.BadImages badImages() {
+        return new dev.peco4j.peco.data.BadImages(onBadImage, maxImagePixels);
+    }
 
     /** Options that are not part of a run's config. */
     static final Set<String> NOT_CONFIG = Set.of("--out", "--resume", "--overwrite", "--threads", "--bad-images", "--help", "--version", "--verbose",

@@ -97,7 +97,7 @@ final class TrainClassifierCommand implements Callable<Integer> {
         if (mode == RunDir.Mode.RESUME && Files.exists(ckpt)) {   // the stored config, with the options given here over it
             cfg = ClassifierConfig.fromMap(run.overSaved(ClassifierTrainer.savedConfig(Checkpoint.load(ckpt), ckpt).toMap(), cfg.toMap()));
         }
-        ClassifierTrainer.Result r = new ClassifierTrainer(cfg, out, System.out).onBadImage(run.badImages).maxImagePixels(run.maxImagePixels)
+        ClassifierTrainer.Result r = new ClassifierTrainer(cfg, out, System.out).badImages(run.badImages())
                 .run(mode);
         System.out.printf("final test accuracy %.2f%% (test loss %.4f) after %d steps; outputs in %s%n", 100 * r.testAccuracy(),
                 r.testLoss(), r.steps(), out.toAbsolutePath());

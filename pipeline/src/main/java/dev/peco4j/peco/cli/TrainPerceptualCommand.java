@@ -110,7 +110,7 @@ final class TrainPerceptualCommand implements Callable<Integer> {
             Map<String, Object> s = (Map<String, Object>) saved;
             cfg = PerceptualConfig.fromMap(run.overSaved(PerceptualConfig.fromMap(s).toMap(), cfg.toMap()));
         }
-        TrainLoop.Result r = new MocoTrainer(cfg, out, System.out).onBadImage(run.badImages).maxImagePixels(run.maxImagePixels).run(mode);
+        TrainLoop.Result r = new MocoTrainer(cfg, out, System.out).badImages(run.badImages()).run(mode);
         System.out.printf("final k-NN accuracy %.2f%% after %d steps; outputs in %s%n", 100 * r.eval().get("knn_accuracy"), r.steps(),
                 out.toAbsolutePath());
         return 0;

@@ -8,10 +8,10 @@ import dev.peco4j.nn.Schedule;
 import dev.peco4j.nn.io.AtomicFiles;
 import dev.peco4j.nn.io.Checkpoint;
 import dev.peco4j.nn.io.Json;
+import dev.peco4j.peco.data.BadImages;
 import dev.peco4j.peco.data.DataLoader;
 import dev.peco4j.peco.data.DataSources;
 import dev.peco4j.peco.data.Dataset;
-import dev.peco4j.peco.data.ImageFolder;
 import dev.peco4j.peco.data.Transform;
 import dev.peco4j.peco.data.Transforms;
 import dev.peco4j.peco.model.VisionTransformer;
@@ -48,8 +48,7 @@ public final class MocoTrainer {
     private final PerceptualConfig cfg;
     private final Path out;
     private final PrintStream log;
-    private DataLoader.OnError onBadImage = DataLoader.OnError.FAIL;
-    private long maxImagePixels = ImageFolder.DEFAULT_MAX_PIXELS;
+    private BadImages badImages = BadImages.DEFAULT;
 
     public MocoTrainer(PerceptualConfig cfg, Path out, PrintStream log) {
         this.cfg = cfg;
@@ -57,13 +56,9 @@ public final class MocoTrainer {
         this.log = log;
     }
 
-    public MocoTrainer onBadImage(DataLoader.OnError e) {
-        this.onBadImage = e;
-        return this;
-    }
-
-    public MocoTrainer maxImagePixels(long n) {
-        this.maxImagePixels = n;
+    /** What to do with images that cannot be used (default: fail, PIL's pixel limit). */
+    public MocoTrainer badImages(BadImages b) {
+        this.badImages = b;
         return this;
     }
 
@@ -123,15 +118,15 @@ public final class MocoTrainer {
 
     public TrainLoop.Result run(RunDir.Mode mode) throws IOException {
         RunDir runDir = RunDir.open(out, mode);
-        DataSources.Splits splits = DataSources.resolve(cfg.data(), maxImagePixels);
+        DataSources.Splits splits = DataSources.resolve(cfg.data(), badImages.maxPixels());
         Dataset train = splits.train().first(cfg.limitTrain());
         Dataset bank = train.first(cfg.knnTrain());
         int classes = splits.train().classes().size();
         MocoV3 moco = model(cfg, splits.channels());
         AdamW opt = new AdamW(List.of(new ParamGroup("all", moco.trainable(), cfg.lr(), cfg.weightDecay())), AdamW.Config.DEFAULT);
         String configJson = Json.write(Map.of("perceptual", cfg.toMap()));
-        DataLoader.Config lc = DataLoader.Config.train(cfg.batchSize()).onError(onBadImage);
-        DataLoader.Config ec = DataLoader.Config.eval(256).onError(onBadImage);
+        DataLoader.Config lc = badImages.apply(DataLoader.Config.train(cfg.batchSize()));
+        DataLoader.Config ec = badImages.apply(DataLoader.Config.eval(256));
         try (DataLoader loader = new DataLoader(train, views(splits, cfg.imgSize(), cfg.cropMin()), cfg.seed(), lc);
              DataLoader bankLoader = new DataLoader(bank, plain(splits, cfg.imgSize()), cfg.seed(), ec);
              DataLoader testLoader = new DataLoader(splits.test(), plain(splits, cfg.imgSize()), cfg.seed(), ec)) {
@@ -221,8 +216,8 @@ public final class MocoTrainer {
         nets.put("pixels", x -> x.flatten(1, 3));
         moco.eval();
         random.eval();
-        try (DataLoader tr = new DataLoader(train, plain(splits, cfg.imgSize()), cfg.seed(), DataLoader.Config.eval(256).onError(onBadImage));
-             DataLoader te = new DataLoader(splits.test(), plain(splits, cfg.imgSize()), cfg.seed(), DataLoader.Config.eval(256).onError(onBadImage))) {
+        try (DataLoader tr = new DataLoader(train, plain(splits, cfg.imgSize()), cfg.seed(), badImages.apply(DataLoader.Config.eval(256)));
+             DataLoader te = new DataLoader(splits.test(), plain(splits, cfg.imgSize()), cfg.seed(), badImages.apply(DataLoader.Config.eval(256)))) {
             log.printf("probes on %s: k-NN (k 20, T 0.07) and linear (%d epochs) on frozen features%n", splits.test().describe(), cfg.probeEpochs());
             for (var e : nets.entrySet()) {
                 Probes.Features a = Probes.embed(tr, e.getValue()), b = Probes.embed(te, e.getValue());

@@ -8,10 +8,10 @@ import dev.peco4j.nn.ParamGroup;
 import dev.peco4j.nn.Schedule;
 import dev.peco4j.nn.io.Checkpoint;
 import dev.peco4j.nn.io.Json;
+import dev.peco4j.peco.data.BadImages;
 import dev.peco4j.peco.data.DataLoader;
 import dev.peco4j.peco.data.DataSources;
 import dev.peco4j.peco.data.Dataset;
-import dev.peco4j.peco.data.ImageFolder;
 import dev.peco4j.peco.data.Transform;
 import dev.peco4j.peco.data.Transforms;
 import dev.peco4j.peco.model.VisionTransformer;
@@ -48,8 +48,7 @@ public final class ClassifierTrainer {
     private final ClassifierConfig cfg;
     private final Path out;
     private final PrintStream log;
-    private DataLoader.OnError onBadImage = DataLoader.OnError.FAIL;
-    private long maxImagePixels = ImageFolder.DEFAULT_MAX_PIXELS;
+    private BadImages badImages = BadImages.DEFAULT;
 
     public ClassifierTrainer(ClassifierConfig cfg, Path outDir, PrintStream log) {
         this.cfg = cfg;
@@ -58,14 +57,9 @@ public final class ClassifierTrainer {
     }
 
     /** What to do with an image that cannot be decoded: fail (default) or skip it with a warning naming the file. */
-    public ClassifierTrainer onBadImage(DataLoader.OnError e) {
-        this.onBadImage = e;
-        return this;
-    }
-
-    /** Images (of an image folder) above this many pixels are refused before decoding, as damaged ones are. */
-    public ClassifierTrainer maxImagePixels(long n) {
-        this.maxImagePixels = n;
+    /** What to do with images that cannot be used (default: fail, PIL's pixel limit). */
+    public ClassifierTrainer badImages(BadImages b) {
+        this.badImages = b;
         return this;
     }
 
@@ -90,7 +84,7 @@ public final class ClassifierTrainer {
      */
     public Result run(RunDir.Mode mode) throws IOException {
         RunDir runDir = RunDir.open(out, mode);
-        DataSources.Splits splits = DataSources.resolve(cfg.data(), maxImagePixels);
+        DataSources.Splits splits = DataSources.resolve(cfg.data(), badImages.maxPixels());
         Dataset train = splits.train().first(cfg.limitTrain());
         VisionTransformer.Config mc = modelConfig(cfg, splits.channels(), splits.train().classes().size());
         VisionTransformer model = new VisionTransformer(Generator.derive(cfg.seed(), INIT), mc);
@@ -101,9 +95,9 @@ public final class ClassifierTrainer {
                 new ParamGroup("no_decay", noDecay, cfg.lr(), 0)), AdamW.Config.DEFAULT);
         String configJson = Json.write(Map.of("classifier", cfg.toMap()));
 
-        DataLoader.Config lc = DataLoader.Config.train(cfg.batchSize()).onError(onBadImage);
+        DataLoader.Config lc = badImages.apply(DataLoader.Config.train(cfg.batchSize()));
         try (DataLoader loader = new DataLoader(train, transform(splits, true, cfg.augment()), cfg.seed(), lc);
-             DataLoader testLoader = new DataLoader(splits.test(), transform(splits, false, false), cfg.seed(), DataLoader.Config.eval(256).onError(onBadImage))) {
+             DataLoader testLoader = new DataLoader(splits.test(), transform(splits, false, false), cfg.seed(), badImages.apply(DataLoader.Config.eval(256)))) {
             int spe = loader.batchesPerEpoch();
             if (spe == 0) throw new IllegalArgumentException("train-classifier: " + train.size() + " images make no batch of " + cfg.batchSize());
             Schedule lr = Schedule.cosine(cfg.lr(), cfg.minLr(), spe * cfg.epochs(), (int) Math.round(cfg.warmupEpochs() * spe));
