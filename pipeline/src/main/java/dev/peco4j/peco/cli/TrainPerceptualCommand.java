@@ -7,7 +7,6 @@ import dev.peco4j.peco.train.RunDir;
 import dev.peco4j.peco.train.TrainLoop;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -105,10 +104,8 @@ final class TrainPerceptualCommand implements Callable<Integer> {
         PerceptualConfig cfg = new PerceptualConfig(data, seed, epochs, batchSize, baseLr, warmupEpochs, weightDecay, imgSize, patchSize, width, depth, heads, mlpRatio, dim,
                 mlpDim, temperature, momentum, stopGradConv1, cropMin, saveEvery, limitTrain, knnTrain, probeEpochs);
         Path ckpt = out.resolve(RunDir.CHECKPOINT);
-        if (mode == RunDir.Mode.RESUME && Files.exists(ckpt) && Checkpoint.load(ckpt).configMap().get("perceptual") instanceof Map<?, ?> saved) {
-            @SuppressWarnings("unchecked")
-            Map<String, Object> s = (Map<String, Object>) saved;
-            cfg = PerceptualConfig.fromMap(run.overSaved(PerceptualConfig.fromMap(s).toMap(), cfg.toMap()));
+        if (mode == RunDir.Mode.RESUME && Files.exists(ckpt)) {   // the stored config, with the options given here over it
+            cfg = PerceptualConfig.fromMap(run.overSaved(MocoTrainer.savedConfig(Checkpoint.load(ckpt), ckpt).toMap(), cfg.toMap()));
         }
         TrainLoop.Result r = new MocoTrainer(cfg, out, System.out).badImages(run.badImages()).run(mode);
         System.out.printf("final k-NN accuracy %.2f%% after %d steps; outputs in %s%n", 100 * r.eval().get("knn_accuracy"), r.steps(),

@@ -79,11 +79,7 @@ public final class MocoTrainer {
      */
     public static VisionTransformer loadEncoder(Path file) throws IOException {
         Checkpoint c = Checkpoint.load(file);
-        if (!(c.configMap().get("perceptual") instanceof Map<?, ?> m)) {
-            throw new IllegalArgumentException("checkpoint " + file + ": not a train-perceptual checkpoint (metadata 'config' holds no \"perceptual\" object)");
-        }
-        @SuppressWarnings("unchecked")
-        PerceptualConfig cfg = PerceptualConfig.fromMap((Map<String, Object>) m);
+        PerceptualConfig cfg = savedConfig(c, file);
         Map<String, Tensor> state = new LinkedHashMap<>();
         c.modules().getOrDefault("moco", Map.of()).forEach((n, t) -> {
             if (n.startsWith("base_encoder.")) state.put(n.substring("base_encoder.".length()), t);
@@ -97,6 +93,11 @@ public final class MocoTrainer {
             throw new IllegalArgumentException("checkpoint " + file + ": " + e.getMessage(), e);
         }
         return vit;
+    }
+
+    /** The config stored in a checkpoint written by this trainer; errors name the file and the field. */
+    public static PerceptualConfig savedConfig(Checkpoint c, Path file) {
+        return ConfigFields.saved(c, file, "perceptual", PerceptualConfig.class);
     }
 
     /** The two views of BYOL's recipe at the encoder's size (see the class comment). */
@@ -161,11 +162,7 @@ public final class MocoTrainer {
 
                 @Override
                 public void checkResume(Checkpoint c, Path file) {
-                    if (!(c.configMap().get("perceptual") instanceof Map<?, ?> m)) {
-                        throw new IllegalArgumentException("checkpoint " + file + ": metadata 'config' holds no \"perceptual\" object");
-                    }
-                    @SuppressWarnings("unchecked")
-                    PerceptualConfig saved = PerceptualConfig.fromMap((Map<String, Object>) m);
+                    PerceptualConfig saved = savedConfig(c, file);
                     List<String> differ = ConfigFields.conflicts(saved.toMap(), cfg.toMap(), PerceptualConfig.MAY_CHANGE_ON_RESUME);
                     if (!differ.isEmpty()) throw ConfigFields.resumeRefused(differ, file);
                 }

@@ -178,16 +178,7 @@ public final class ClassifierTrainer {
 
     /** The config stored in a checkpoint written by this trainer; errors name the file and the field. */
     public static ClassifierConfig savedConfig(Checkpoint c, Path file) {
-        if (!(c.configMap().get("classifier") instanceof Map<?, ?> m)) {
-            throw new IllegalArgumentException("checkpoint " + file + ": metadata 'config' holds no \"classifier\" object");
-        }
-        try {
-            @SuppressWarnings("unchecked")
-            Map<String, Object> cm = (Map<String, Object>) m;
-            return ClassifierConfig.fromMap(cm);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("checkpoint " + file + ": metadata 'config': " + e.getMessage(), e);
-        }
+        return ConfigFields.saved(c, file, "classifier", ClassifierConfig.class);
     }
 
     private static int correct(Tensor logits, Tensor labels) {

@@ -83,6 +83,23 @@ public final class ConfigFields {
         return n;
     }
 
+    /**
+     * The run config a checkpoint stores under {@code key} (e.g. "classifier"), read as a t; errors
+     * name the file and the field.
+     */
+    public static <R extends Record> R saved(dev.peco4j.nn.io.Checkpoint c, java.nio.file.Path file, String key, Class<R> t) {
+        if (!(c.configMap().get(key) instanceof Map<?, ?> m)) {
+            throw new IllegalArgumentException("checkpoint " + file + ": metadata 'config' holds no \"" + key + "\" object");
+        }
+        try {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> cm = (Map<String, Object>) m;
+            return fromMap(t, cm, key + " config");
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("checkpoint " + file + ": metadata 'config': " + e.getMessage(), e);
+        }
+    }
+
     /** The fields (other than mayChange) whose values differ, as options: "--lr 0.01 (saved: 0.001)". */
     public static List<String> conflicts(Map<String, Object> saved, Map<String, Object> now, Set<String> mayChange) {
         List<String> out = new ArrayList<>();
