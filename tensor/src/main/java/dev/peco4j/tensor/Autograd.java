@@ -76,15 +76,68 @@ public final class Autograd {
 
     /** Runs the backward pass from {@code root}, seeded with {@code seed} (same shape as root). */
     static void backward(Tensor root, Tensor seed, boolean retainGraph) {
+        checkRoot("backward", root, seed);
+        run(root, seed, retainGraph, null);
+    }
+
+    /**
+     * torch.autograd.grad: the gradients of the scalar {@code output} with respect to each of
+     * {@code inputs} (leaves or intermediate tensors of its graph), returned instead of accumulated:
+     * no tensor's {@link Tensor#grad()} changes. retainGraph keeps the graph for a later backward
+     * (VQGAN's adaptive weight takes two such gradients, then backpropagates the total loss). An input
+     * the output does not depend on is an error naming its index.
+     */
+    public static List<Tensor> grad(Tensor output, List<Tensor> inputs, boolean retainGraph) {
+        if (output.numel() != 1) {
+            throw new IllegalArgumentException("grad: the output has shape " + output.shape()
+                    + "; give an upstream gradient for non-scalar outputs");
+        }
+        return grad(output, output.onesLike(), inputs, retainGraph);
+    }
+
+    /** {@link #grad(Tensor, List, boolean)} with an explicit upstream gradient {@code seed} (the output's shape). */
+    public static List<Tensor> grad(Tensor output, Tensor seed, List<Tensor> inputs, boolean retainGraph) {
+        checkRoot("grad", output, seed);
+        Map<Tensor, Tensor> wanted = new IdentityHashMap<>();
+        for (int i = 0; i < inputs.size(); i++) {
+            Tensor in = inputs.get(i);
+            if (!in.requiresGrad()) {
+                throw new IllegalArgumentException("grad: input " + i + " (shape " + in.shape() + ") does not require a gradient");
+            }
+            wanted.put(in, null);
+        }
+        run(output, seed, retainGraph, wanted);
+        List<Tensor> out = new ArrayList<>(inputs.size());
+        for (int i = 0; i < inputs.size(); i++) {
+            Tensor g = wanted.get(inputs.get(i));
+            if (g == null) {
+                throw new IllegalArgumentException("grad: input " + i + " (shape " + inputs.get(i).shape()
+                        + ") is not used in the graph of the output");
+            }
+            out.add(g);
+        }
+        return out;
+    }
+
+    private static void checkRoot(String what, Tensor root, Tensor seed) {
         if (!root.requiresGrad()) {
-            throw new IllegalStateException("backward: the tensor " + root.shape() + " does not require a gradient "
+            throw new IllegalStateException(what + ": the tensor " + root.shape() + " does not require a gradient "
                     + "and has no graph (was it made under noGrad, or from inputs without requiresGrad?)");
         }
         if (!seed.shape().equals(root.shape())) {
-            throw new IllegalArgumentException("backward: gradient shape " + seed.shape()
+            throw new IllegalArgumentException(what + ": gradient shape " + seed.shape()
                     + " does not match the tensor's shape " + root.shape());
         }
+    }
+
+    /**
+     * The backward pass. With {@code capture} null, gradients accumulate into leaves (and tensors
+     * that retain theirs); otherwise nothing accumulates, the gradient reaching each key of capture
+     * is stored as its value, and only nodes on a path to a captured tensor run.
+     */
+    private static void run(Tensor root, Tensor seed, boolean retainGraph, Map<Tensor, Tensor> capture) {
         List<Tensor> order = topologicalOrder(root);
+        Set<Tensor> needed = capture == null ? null : leadingTo(order, capture.keySet());
         Map<Tensor, Tensor> pending = new IdentityHashMap<>();
         pending.put(root, seed.to(root.dtype()));
         try (NoGrad ignored = noGrad()) {
@@ -93,8 +146,12 @@ public final class Autograd {
                 Tensor g = pending.remove(t);
                 if (g == null) continue;
                 Node node = t.node();
-                if (node == null || t.retainsGrad()) t.accumulateGrad(g);
-                if (node == null) continue;
+                if (capture != null) {
+                    if (capture.containsKey(t)) capture.put(t, g);
+                } else if (node == null || t.retainsGrad()) {
+                    t.accumulateGrad(g);
+                }
+                if (node == null || (needed != null && !feeds(node, needed))) continue;
                 Tensor[] grads = node.runBackward(g, retainGraph);
                 for (int i = 0; i < grads.length; i++) {
                     Tensor in = node.inputs[i];
@@ -112,6 +169,23 @@ public final class Autograd {
                 }
             }
         }
+    }
+
+    private static boolean feeds(Node node, Set<Tensor> needed) {
+        for (Tensor in : node.inputs) if (needed.contains(in)) return true;
+        return false;
+    }
+
+    /** The tensors of a topological order from which a target can be reached (targets included). */
+    private static Set<Tensor> leadingTo(List<Tensor> order, Set<Tensor> targets) {
+        Set<Tensor> leads = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Tensor t : order) {                      // inputs come before the tensors made from them
+            boolean yes = targets.contains(t);
+            Node node = t.node();
+            if (!yes && node != null) for (Tensor in : node.inputs) yes |= leads.contains(in);
+            if (yes) leads.add(t);
+        }
+        return leads;
     }
 
     /** Tensors reachable from root through graph nodes, each after all of its inputs (iterative DFS). */

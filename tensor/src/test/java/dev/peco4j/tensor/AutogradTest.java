@@ -238,4 +238,53 @@ class AutogradTest {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> bad.apply(leaf(1, 2)).sum().backward());
         assertEquals("backward of 'bad-shape': gradient of input 0 has shape [] but the input has shape [2]", e.getMessage());
     }
+
+    @Test
+    void gradReturnsGradientsWithoutTouchingAnyGradField() {
+        Generator gen = new Generator(3);
+        Tensor w = Tensor.randn(gen, 3, 2).to(DType.FLOAT64).requiresGrad(true);
+        Tensor x = Tensor.randn(gen, 4, 3).to(DType.FLOAT64).requiresGrad(true);
+        Tensor h = x.matmul(w).tanh();
+        Tensor loss = h.square().sum();
+        var g = Autograd.grad(loss, java.util.List.of(w, h), true);
+        assertNull(w.grad());
+        assertNull(x.grad());
+        loss.backward();                                   // the retained graph still runs and agrees
+        assertArrayEquals(w.grad().toDoubleArray(), g.get(0).toDoubleArray(), 1e-12);
+        assertArrayEquals(h.mul(2.0).toDoubleArray(), g.get(1).toDoubleArray(), 1e-12);
+    }
+
+    @Test
+    void gradMatchesFiniteDifferencesForASecondLossOnTheSameWeights() {
+        // the VQGAN pattern: two losses through one layer, each one's gradient on that layer's weight
+        Generator gen = new Generator(5);
+        Tensor w = Tensor.randn(gen, 2, 2).to(DType.FLOAT64).requiresGrad(true);
+        Tensor x = Tensor.randn(gen, 3, 2).to(DType.FLOAT64);
+        Tensor y = x.matmul(w);
+        Tensor a = y.abs().mean(), b = y.sigmoid().sum().neg();
+        Tensor ga = Autograd.grad(a, java.util.List.of(w), true).get(0), gb = Autograd.grad(b, java.util.List.of(w), true).get(0);
+        double[] wv = w.toDoubleArray();
+        for (int k = 0; k < wv.length; k++) {
+            double[] plus = wv.clone(), minus = wv.clone();
+            plus[k] += 1e-6;
+            minus[k] -= 1e-6;
+            Tensor wp = Tensor.of(plus, 2, 2), wm = Tensor.of(minus, 2, 2);
+            double da = (x.matmul(wp).abs().mean().item() - x.matmul(wm).abs().mean().item()) / 2e-6;
+            double db = (-x.matmul(wp).sigmoid().sum().item() + x.matmul(wm).sigmoid().sum().item()) / 2e-6;
+            assertEquals(da, ga.toDoubleArray()[k], 1e-7);
+            assertEquals(db, gb.toDoubleArray()[k], 1e-7);
+        }
+    }
+
+    @Test
+    void gradNamesAnUnusedInputAndFreesTheGraphUnlessRetained() {
+        Tensor x = leaf(1, 2), unused = leaf(3);
+        Tensor loss = x.square().sum();
+        var e = assertThrows(IllegalArgumentException.class, () -> Autograd.grad(loss, java.util.List.of(x, unused), true));
+        assertTrue(e.getMessage().contains("input 1"), e.getMessage());
+        assertArrayEquals(new double[] {2, 4}, Autograd.grad(loss, java.util.List.of(x), false).get(0).toDoubleArray());
+        assertThrows(IllegalStateException.class, loss::backward);
+        var f = assertThrows(IllegalArgumentException.class, () -> Autograd.grad(x.square(), java.util.List.of(x), false));
+        assertTrue(f.getMessage().contains("non-scalar"), f.getMessage());
+    }
 }
