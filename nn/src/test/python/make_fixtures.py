@@ -12,6 +12,18 @@ multiple of 8, then the tensors' bytes in header order), the layout peco4j write
 Each layer fixture holds: "input.<name>" tensors, the module's state dict under "param.<name>"
 (PyTorch names), "upstream" (the gradient fed to backward), "output", and "grad.input.<name>" /
 "grad.param.<name>" for every input and parameter.
+
+vqgan_tiny.safetensors (pipeline folder) is one taming-transformers VQGAN training step (VQModel with
+VectorQuantizer2 and VQLPIPSWithDiscriminator, perceptual weight 0, L1 pixel loss, hinge GAN loss, disc_weight 0.8,
+disc_factor 1, the paper's quantizer loss) on a tiny config written into the metadata as JSON strings (ch 16, ch_mult
+[1, 2], one res block, attention at 8, resolution 16, z_channels = embed_dim = 8, n_embed 16, GroupNorm with 8 groups
+instead of taming's 32, a 2-layer PatchGAN with ndf 8). Parameters ("param.<taming state_dict key>", train mode, BN buffers included) and x are float32-exact and stored
+as F32; everything else was computed in float64 and is F64 (the gradients q_grad.*, grad.* and dgrad.* are
+rounded to F32): h, indices (I64), quant, xrec, q_loss.legacy/paper and
+their gradients for h and the codebook (q_grad.*), nll, logits_fake, g_loss, nll_grad_norm, g_grad_norm, d_weight,
+ae_loss, grad.<key> (of ae_loss, autoencoder parameters), bn_after_g.<key> (BN running stats after the generator step's
+D(xrec)), then the discriminator step from the stored BN buffers: logits_real, logits_fake_d, d_loss.hinge/vanilla,
+dgrad.<key> (of d_loss.hinge) and bn_after.<key>. Pass "vqgan" as a third argument to write only that file.
 """
 import json
 import math
@@ -372,6 +384,410 @@ def moco_v3_loss_fixture(path):
     save(path, tensors, {"layer": "MoCo v3 step (T 0.2, m 0.99)", "torch": torch.__version__})
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# taming-transformers' VQGAN (CompVis/taming-transformers), restated for the parity fixture. Module and attribute
+# names follow taming exactly, so state_dict() keys are taming's (a VQModel checkpoint's keys, less loss.perceptual_loss).
+# Sources: taming/modules/diffusionmodules/model.py, taming/modules/vqvae/quantize.py (VectorQuantizer2),
+# taming/models/vqgan.py (VQModel), taming/modules/discriminator/model.py, taming/modules/losses/vqperceptual.py.
+# ---------------------------------------------------------------------------------------------------------------
+
+def taming_nonlinearity(x):
+    """model.py nonlinearity: swish, x * sigmoid(x)."""
+    return x * torch.sigmoid(x)
+
+
+# model.py's Normalize hard-codes 32 groups; the fixture uses 8 (peco4j's small tokenizer does too), which keeps the
+# tiny model small enough to store while every other line of taming's code runs as written
+TAMING_GROUPS = [32]
+
+
+def taming_normalize(channels):
+    """model.py Normalize: GroupNorm (32 groups in taming, TAMING_GROUPS here), eps 1e-6, affine."""
+    return nn.GroupNorm(num_groups=TAMING_GROUPS[0], num_channels=channels, eps=1e-6, affine=True)
+
+
+class TamingUpsample(nn.Module):
+    """model.py Upsample (with_conv=True): nearest x2 (scale_factor=2.0), then a 3x3 conv, padding 1."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, kernel_size=3, stride=1, padding=1)
+
+    def forward(self, x):
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+
+class TamingDownsample(nn.Module):
+    """model.py Downsample (with_conv=True): zero pad one column right and one row bottom, then 3x3 stride 2, no padding."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, kernel_size=3, stride=2, padding=0)
+
+    def forward(self, x):
+        return self.conv(F.pad(x, (0, 1, 0, 1), mode="constant", value=0.0))
+
+
+class TamingResnetBlock(nn.Module):
+    """model.py ResnetBlock with temb_channels=0 (Encoder and Decoder build it so; no temb_proj):
+    norm1, swish, conv1, norm2, swish, dropout, conv2; the skip is nin_shortcut (1x1) when the width changes."""
+
+    def __init__(self, in_channels, out_channels=None, dropout=0.0):
+        super().__init__()
+        out_channels = in_channels if out_channels is None else out_channels
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.norm1 = taming_normalize(in_channels)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=1, padding=1)
+        self.norm2 = taming_normalize(out_channels)
+        self.dropout = nn.Dropout(dropout)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, stride=1, padding=1)
+        if in_channels != out_channels:  # taming's conv_shortcut=False default: a 1x1 "network in network" skip
+            self.nin_shortcut = nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=1, padding=0)
+
+    def forward(self, x):
+        h = self.conv1(taming_nonlinearity(self.norm1(x)))
+        h = self.conv2(self.dropout(taming_nonlinearity(self.norm2(h))))
+        skip = self.nin_shortcut(x) if self.in_channels != self.out_channels else x
+        return skip + h
+
+
+class TamingAttnBlock(nn.Module):
+    """model.py AttnBlock: one head over all h*w positions; q, k, v, proj_out are 1x1 convs with bias;
+    softmax over the keys of (q . k) * c^-0.5; output x + proj_out(attended v)."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.in_channels = channels
+        self.norm = taming_normalize(channels)
+        self.q = nn.Conv2d(channels, channels, kernel_size=1)
+        self.k = nn.Conv2d(channels, channels, kernel_size=1)
+        self.v = nn.Conv2d(channels, channels, kernel_size=1)
+        self.proj_out = nn.Conv2d(channels, channels, kernel_size=1)
+
+    def forward(self, x):
+        n = self.norm(x)
+        b, c, hh, ww = x.shape
+        q = self.q(n).reshape(b, c, hh * ww)
+        k = self.k(n).reshape(b, c, hh * ww)
+        v = self.v(n).reshape(b, c, hh * ww)
+        weights = torch.softmax(torch.einsum("bci,bcj->bij", q, k) * (int(c) ** -0.5), dim=2)  # [b, query, key]
+        out = torch.einsum("bcj,bij->bci", v, weights).reshape(b, c, hh, ww)
+        return x + self.proj_out(out)
+
+
+class TamingEncoder(nn.Module):
+    """model.py Encoder: conv_in; per level num_res_blocks ResnetBlocks (each followed by an AttnBlock when the
+    level's nominal resolution, halved from `resolution` at each Downsample, is in attn_resolutions), a Downsample
+    after every level but the last; mid.block_1, mid.attn_1, mid.block_2; norm_out, swish, conv_out."""
+
+    def __init__(self, *, ch, ch_mult, num_res_blocks, attn_resolutions, dropout, in_channels, resolution,
+                 z_channels, double_z):
+        super().__init__()
+        self.num_resolutions, self.num_res_blocks = len(ch_mult), num_res_blocks
+        self.conv_in = nn.Conv2d(in_channels, ch, kernel_size=3, stride=1, padding=1)
+        widths_in = (1,) + tuple(ch_mult)
+        res = resolution
+        self.down = nn.ModuleList()
+        for level in range(self.num_resolutions):
+            level_module = nn.Module()
+            level_module.block, level_module.attn = nn.ModuleList(), nn.ModuleList()
+            width = ch * widths_in[level]
+            for _ in range(num_res_blocks):
+                level_module.block.append(TamingResnetBlock(width, ch * ch_mult[level], dropout))
+                width = ch * ch_mult[level]
+                if res in attn_resolutions:
+                    level_module.attn.append(TamingAttnBlock(width))
+            if level != self.num_resolutions - 1:
+                level_module.downsample = TamingDownsample(width)
+                res //= 2
+            self.down.append(level_module)
+        self.mid = nn.Module()
+        self.mid.block_1 = TamingResnetBlock(width, width, dropout)
+        self.mid.attn_1 = TamingAttnBlock(width)
+        self.mid.block_2 = TamingResnetBlock(width, width, dropout)
+        self.norm_out = taming_normalize(width)
+        self.conv_out = nn.Conv2d(width, 2 * z_channels if double_z else z_channels, kernel_size=3, stride=1, padding=1)
+
+    def forward(self, x):
+        h = self.conv_in(x)
+        for level in range(self.num_resolutions):
+            for i in range(self.num_res_blocks):
+                h = self.down[level].block[i](h)
+                if len(self.down[level].attn) > 0:
+                    h = self.down[level].attn[i](h)
+            if level != self.num_resolutions - 1:
+                h = self.down[level].downsample(h)
+        h = self.mid.block_2(self.mid.attn_1(self.mid.block_1(h)))
+        return self.conv_out(taming_nonlinearity(self.norm_out(h)))
+
+
+class TamingDecoder(nn.Module):
+    """model.py Decoder: conv_in (z_channels -> ch*ch_mult[-1]); mid.block_1, mid.attn_1, mid.block_2; levels from the
+    last to 0, each num_res_blocks+1 ResnetBlocks (AttnBlocks by nominal resolution, starting at
+    resolution / 2^(levels-1)) and an Upsample after every level but level 0; self.up is indexed by level (taming
+    inserts each at the front); norm_out, swish, conv_out (no tanh; give_pre_end=False)."""
+
+    def __init__(self, *, ch, out_ch, ch_mult, num_res_blocks, attn_resolutions, dropout, resolution, z_channels):
+        super().__init__()
+        self.num_resolutions, self.num_res_blocks = len(ch_mult), num_res_blocks
+        width = ch * ch_mult[-1]
+        res = resolution // 2 ** (self.num_resolutions - 1)
+        self.conv_in = nn.Conv2d(z_channels, width, kernel_size=3, stride=1, padding=1)
+        self.mid = nn.Module()
+        self.mid.block_1 = TamingResnetBlock(width, width, dropout)
+        self.mid.attn_1 = TamingAttnBlock(width)
+        self.mid.block_2 = TamingResnetBlock(width, width, dropout)
+        levels = [None] * self.num_resolutions
+        for level in reversed(range(self.num_resolutions)):
+            level_module = nn.Module()
+            level_module.block, level_module.attn = nn.ModuleList(), nn.ModuleList()
+            for _ in range(num_res_blocks + 1):
+                level_module.block.append(TamingResnetBlock(width, ch * ch_mult[level], dropout))
+                width = ch * ch_mult[level]
+                if res in attn_resolutions:
+                    level_module.attn.append(TamingAttnBlock(width))
+            if level != 0:
+                level_module.upsample = TamingUpsample(width)
+                res *= 2
+            levels[level] = level_module
+        self.up = nn.ModuleList(levels)
+        self.norm_out = taming_normalize(width)
+        self.conv_out = nn.Conv2d(width, out_ch, kernel_size=3, stride=1, padding=1)
+
+    def forward(self, z):
+        h = self.mid.block_2(self.mid.attn_1(self.mid.block_1(self.conv_in(z))))
+        for level in reversed(range(self.num_resolutions)):
+            for i in range(self.num_res_blocks + 1):
+                h = self.up[level].block[i](h)
+                if len(self.up[level].attn) > 0:
+                    h = self.up[level].attn[i](h)
+            if level != 0:
+                h = self.up[level].upsample(h)
+        return self.conv_out(taming_nonlinearity(self.norm_out(h)))
+
+
+class TamingVectorQuantizer2(nn.Module):
+    """quantize.py VectorQuantizer2 without remap (sane_index_shape: indices as [b, h, w]). Distances are taming's
+    |z|^2 + |e|^2 - 2 z.e, argmin (first index on ties); returns the straight-through z_q, the loss of both forms
+    (legacy=True, VQModel's default: beta on the codebook term; legacy=False, the paper: beta on the commitment term)
+    and the indices."""
+
+    def __init__(self, n_e, e_dim, beta):
+        super().__init__()
+        self.n_e, self.e_dim, self.beta = n_e, e_dim, beta
+        self.embedding = nn.Embedding(n_e, e_dim)
+
+    def forward(self, z):
+        z = z.permute(0, 2, 3, 1).contiguous()  # b h w c
+        flat = z.view(-1, self.e_dim)
+        e = self.embedding.weight
+        d = (flat ** 2).sum(dim=1, keepdim=True) + (e ** 2).sum(dim=1) - 2 * flat @ e.t()
+        idx = torch.argmin(d, dim=1)
+        zq = self.embedding(idx).view(z.shape)
+        to_codes = torch.mean((zq.detach() - z) ** 2)   # pulls z toward the (frozen) codes: the commitment term
+        to_z = torch.mean((zq - z.detach()) ** 2)       # pulls the codes toward the (frozen) z: the codebook term
+        loss_legacy = to_codes + self.beta * to_z
+        loss_paper = self.beta * to_codes + to_z
+        zq = z + (zq - z).detach()  # straight-through
+        return zq.permute(0, 3, 1, 2).contiguous(), loss_legacy, loss_paper, idx.view(z.shape[:3]), d
+
+
+class TamingNLayerDiscriminator(nn.Module):
+    """discriminator/model.py NLayerDiscriminator (BatchNorm, use_actnorm=False): PatchGAN, 4x4 kernels, padding 1;
+    conv(s2)+LeakyReLU(0.2); n_layers-1 x [conv(s2, no bias), BN, LeakyReLU]; conv(s1, no bias), BN, LeakyReLU;
+    conv(s1) to 1 channel. All in one nn.Sequential named main."""
+
+    def __init__(self, input_nc=3, ndf=64, n_layers=3):
+        super().__init__()
+        layers = [nn.Conv2d(input_nc, ndf, kernel_size=4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
+        mult = 1
+        for n in range(1, n_layers):
+            prev, mult = mult, min(2 ** n, 8)
+            layers += [nn.Conv2d(ndf * prev, ndf * mult, kernel_size=4, stride=2, padding=1, bias=False),
+                       nn.BatchNorm2d(ndf * mult), nn.LeakyReLU(0.2, True)]
+        prev, mult = mult, min(2 ** n_layers, 8)
+        layers += [nn.Conv2d(ndf * prev, ndf * mult, kernel_size=4, stride=1, padding=1, bias=False),
+                   nn.BatchNorm2d(ndf * mult), nn.LeakyReLU(0.2, True),
+                   nn.Conv2d(ndf * mult, 1, kernel_size=4, stride=1, padding=1)]
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.main(x)
+
+
+def taming_weights_init(m):
+    """discriminator/model.py weights_init: conv weights N(0, 0.02) (biases untouched), BN weight N(1, 0.02), bias 0."""
+    name = m.__class__.__name__
+    if "Conv" in name:
+        nn.init.normal_(m.weight.data, 0.0, 0.02)
+    elif "BatchNorm" in name:
+        nn.init.normal_(m.weight.data, 1.0, 0.02)
+        nn.init.constant_(m.bias.data, 0)
+
+
+class TamingVQGAN(nn.Module):
+    """vqgan.py VQModel's modules (same registration order: encoder, decoder, loss, quantize, quant_conv,
+    post_quant_conv), with loss holding only VQLPIPSWithDiscriminator's discriminator (no LPIPS)."""
+
+    def __init__(self, dd, n_embed, embed_dim, beta, disc):
+        super().__init__()
+        self.encoder = TamingEncoder(ch=dd["ch"], ch_mult=dd["ch_mult"], num_res_blocks=dd["num_res_blocks"],
+                                     attn_resolutions=dd["attn_resolutions"], dropout=dd["dropout"],
+                                     in_channels=dd["in_channels"], resolution=dd["resolution"],
+                                     z_channels=dd["z_channels"], double_z=dd["double_z"])
+        self.decoder = TamingDecoder(ch=dd["ch"], out_ch=dd["out_ch"], ch_mult=dd["ch_mult"],
+                                     num_res_blocks=dd["num_res_blocks"], attn_resolutions=dd["attn_resolutions"],
+                                     dropout=dd["dropout"], resolution=dd["resolution"], z_channels=dd["z_channels"])
+        self.loss = nn.Module()
+        self.loss.discriminator = TamingNLayerDiscriminator(disc["input_nc"], disc["ndf"], disc["n_layers"])
+        self.loss.discriminator.apply(taming_weights_init)
+        self.quantize = TamingVectorQuantizer2(n_embed, embed_dim, beta)
+        self.quant_conv = nn.Conv2d(dd["z_channels"], embed_dim, 1)
+        self.post_quant_conv = nn.Conv2d(embed_dim, dd["z_channels"], 1)
+
+    def autoencoder_parameters(self):
+        """What taming's opt_ae trains: everything but loss.*."""
+        return [(k, p) for k, p in self.named_parameters() if not k.startswith("loss.")]
+
+
+def randomize_fan_in(module, bias_scale=0.1, norm_scale=0.1):
+    """Random parameters that keep activations O(1): conv/linear weights N(0, 1/fan_in), biases N(0, bias_scale^2),
+    norm weights 1 + N(0, norm_scale^2), norm biases N(0, norm_scale^2)."""
+    with torch.no_grad():
+        for m in module.modules():
+            if isinstance(m, nn.Conv2d):
+                m.weight.copy_(torch.randn_like(m.weight) / math.sqrt(m.weight[0].numel()))
+                if m.bias is not None:
+                    m.bias.copy_(torch.randn_like(m.bias) * bias_scale)
+            elif isinstance(m, (nn.GroupNorm, nn.BatchNorm2d)):
+                m.weight.copy_(1.0 + torch.randn_like(m.weight) * norm_scale)
+                m.bias.copy_(torch.randn_like(m.bias) * norm_scale)
+
+
+def vqgan_fixture(path):
+    """One VQGAN training step as taming computes it (VQModel + VQLPIPSWithDiscriminator, perceptual weight 0), on a
+    tiny config, in float64 from float32-exact parameters: see the module docstring for the stored tensors."""
+    torch.manual_seed(21)
+    TAMING_GROUPS[0] = 8
+    dd = {"ch": 16, "ch_mult": [1, 2], "num_res_blocks": 1, "attn_resolutions": [8], "resolution": 16,
+          "in_channels": 3, "out_ch": 3, "z_channels": 8, "double_z": False, "dropout": 0.0}
+    n_embed, embed_dim, beta = 16, 8, 0.25
+    disc = {"input_nc": 3, "ndf": 8, "n_layers": 2, "use_actnorm": False}
+    codebook_weight, disc_factor, disc_weight = 1.0, 1.0, 0.8
+    model = TamingVQGAN(dd, n_embed, embed_dim, beta, disc)
+    randomize_fan_in(model)
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        # the codebook: 16 of the 128 actual z vectors (quant_conv(encoder(x))) plus small noise, so the argmin
+        # spreads over many distinct codes
+        z = model.quant_conv(model.encoder(x)).permute(0, 2, 3, 1).reshape(-1, embed_dim)
+        pick = torch.randperm(z.shape[0])[:n_embed]
+        model.quantize.embedding.weight.copy_(z[pick] + 0.05 * z.std() * torch.randn(n_embed, embed_dim))
+        for m in model.loss.discriminator.modules():  # non-default BN buffers, so the momentum update is visible
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.copy_(torch.randn_like(m.running_mean) * 0.1)
+                m.running_var.copy_(1.0 + torch.rand_like(m.running_var) * 0.5)
+    # everything is float32 here, hence float32-exact once widened
+    model.double()
+    model.train()
+    x = x.double()
+    tensors = {}
+    for k, v in model.state_dict().items():
+        tensors["param." + k] = v.clone() if v.dtype == torch.int64 else v.float()
+    tensors["x"] = x.float()
+    disc_module = model.loss.discriminator
+    bn_keys = [k for k in disc_module.state_dict() if k.endswith("running_mean") or k.endswith("running_var")]
+    bn_before = {k: v.clone() for k, v in disc_module.state_dict().items() if k in bn_keys or k.endswith("num_batches_tracked")}
+
+    # VQModel.forward: encode = encoder -> quant_conv -> quantize; decode = post_quant_conv -> decoder
+    h = model.quant_conv(model.encoder(x))
+    quant, q_legacy, q_paper, indices, dist = model.quantize(h)
+    xrec = model.decoder(model.post_quant_conv(quant))
+    # the two quantizer-loss forms have the same value (both squared differences are equal in the forward pass);
+    # they differ only in where beta sends the gradient: to z (commitment) or to the codebook
+    codebook = model.quantize.embedding.weight
+    q_grads = {form: torch.autograd.grad(q, [h, codebook], retain_graph=True)
+               for form, q in (("legacy", q_legacy), ("paper", q_paper))}
+
+    # optimizer_idx 0 (VQLPIPSWithDiscriminator.forward): L1 pixel loss, no LPIPS; the discriminator runs in train
+    # mode, so its BatchNorms use xrec's batch statistics and update their running stats
+    nll = torch.mean(torch.abs(x.contiguous() - xrec.contiguous()))
+    logits_fake = disc_module(xrec.contiguous())
+    g_loss = -torch.mean(logits_fake)
+    last = model.decoder.conv_out.weight  # VQModel.get_last_layer
+    nll_grads = torch.autograd.grad(nll, last, retain_graph=True)[0]
+    g_grads = torch.autograd.grad(g_loss, last, retain_graph=True)[0]
+    nll_norm, g_norm = torch.norm(nll_grads), torch.norm(g_grads)
+    d_weight = torch.clamp(nll_norm / (g_norm + 1e-4), 0.0, 1e4).detach() * disc_weight
+    ae_loss = nll + d_weight * disc_factor * g_loss + codebook_weight * q_paper.mean()
+    ae_params = model.autoencoder_parameters()
+    ae_grads = torch.autograd.grad(ae_loss, [p for _, p in ae_params])
+    bn_after_g = {k: v.clone() for k, v in disc_module.state_dict().items() if k in bn_keys}
+
+    # optimizer_idx 1 on detached x and xrec. In taming (PyTorch Lightning, two optimizers) training_step runs again
+    # for optimizer_idx 1 on the same batch: VQModel.forward recomputes xrec (identical here: no dropout, no BN in the
+    # autoencoder) and the discriminator's running stats start from where the generator step's D(xrec) left them,
+    # then D(x) and D(xrec) update them once each (two separate forwards, each with its own batch statistics). This
+    # fixture resets them to the stored values first, so that the discriminator step can be tested on its own; the
+    # state after the generator step is stored as bn_after_g.*. Train-mode outputs do not depend on running stats,
+    # so logits_fake_d equals logits_fake.
+    with torch.no_grad():
+        for k, v in disc_module.state_dict().items():
+            if k in bn_before:
+                v.copy_(bn_before[k])
+    logits_real = disc_module(x.contiguous().detach())
+    logits_fake_d = disc_module(xrec.contiguous().detach())
+    d_hinge = 0.5 * (torch.mean(F.relu(1.0 - logits_real)) + torch.mean(F.relu(1.0 + logits_fake_d)))
+    d_vanilla = 0.5 * (torch.mean(F.softplus(-logits_real)) + torch.mean(F.softplus(logits_fake_d)))
+    disc_params = list(disc_module.named_parameters())
+    d_grads = torch.autograd.grad(disc_factor * d_hinge, [p for _, p in disc_params])
+
+    tensors["h"] = h.detach()
+    tensors["indices"] = indices
+    tensors["quant"] = quant.detach()
+    tensors["xrec"] = xrec.detach()
+    tensors["q_loss.legacy"] = q_legacy.detach()
+    tensors["q_loss.paper"] = q_paper.detach()
+    for form, (gh, ge) in q_grads.items():
+        tensors["q_grad.%s.h" % form] = gh.float()
+        tensors["q_grad.%s.quantize.embedding.weight" % form] = ge.float()
+    tensors["nll"] = nll.detach()
+    tensors["logits_fake"] = logits_fake.detach()
+    tensors["g_loss"] = g_loss.detach()
+    tensors["nll_grad_norm"] = nll_norm.detach()
+    tensors["g_grad_norm"] = g_norm.detach()
+    tensors["d_weight"] = d_weight
+    tensors["ae_loss"] = ae_loss.detach()
+    for (k, _), g in zip(ae_params, ae_grads):
+        tensors["grad." + k] = g.float()  # gradients as float32: 1e-7 relative, far inside the test's 1e-4
+    for k in bn_keys:
+        tensors["bn_after_g.loss.discriminator." + k] = bn_after_g[k]
+    tensors["logits_real"] = logits_real.detach()
+    tensors["logits_fake_d"] = logits_fake_d.detach()
+    tensors["d_loss.hinge"] = d_hinge.detach()
+    tensors["d_loss.vanilla"] = d_vanilla.detach()
+    for (k, _), g in zip(disc_params, d_grads):
+        tensors["dgrad.loss.discriminator." + k] = g.float()
+    for k, v in disc_module.state_dict().items():
+        if k in bn_keys:
+            tensors["bn_after.loss.discriminator." + k] = v.clone()
+
+    meta = {k: json.dumps(v) for k, v in dd.items()}
+    meta.update({"n_embed": json.dumps(n_embed), "embed_dim": json.dumps(embed_dim), "beta": json.dumps(beta),
+                 "disc_input_nc": json.dumps(disc["input_nc"]), "disc_ndf": json.dumps(disc["ndf"]),
+                 "disc_n_layers": json.dumps(disc["n_layers"]), "disc_use_actnorm": json.dumps(disc["use_actnorm"]),
+                 "codebook_weight": json.dumps(codebook_weight), "pixel_loss": json.dumps("l1"),
+                 "perceptual_weight": json.dumps(0.0), "disc_factor": json.dumps(disc_factor),
+                 "disc_weight": json.dumps(disc_weight), "ae_q_loss": json.dumps("paper"),
+                 "batch": json.dumps(x.shape[0]), "groups": json.dumps(TAMING_GROUPS[0]),
+                 "layer": "taming VQModel + VQLPIPSWithDiscriminator (no LPIPS), one generator and one discriminator step",
+                 "torch": torch.__version__})
+    save(path, tensors, meta)
+    TAMING_GROUPS[0] = 32
+    top2 = torch.topk(dist.detach(), 2, dim=1, largest=False).values
+    return {"distinct_indices": int(indices.unique().numel()), "min_argmin_margin": float((top2[:, 1] - top2[:, 0]).min())}
+
+
 def main(out, pipeline_out):
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
@@ -424,8 +840,14 @@ def main(out, pipeline_out):
     os.makedirs(pipeline_out, exist_ok=True)
     moco_v3_fixture(os.path.join(pipeline_out, "moco_v3_vit.safetensors"))
     moco_v3_loss_fixture(os.path.join(pipeline_out, "moco_v3_step.safetensors"))
+    vqgan_fixture(os.path.join(pipeline_out, "vqgan_tiny.safetensors"))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "nn/src/test/resources/fixtures",
-         sys.argv[2] if len(sys.argv) > 2 else "pipeline/src/test/resources/fixtures")
+    if len(sys.argv) > 3 and sys.argv[3] == "vqgan":  # only the VQGAN fixture
+        folder = sys.argv[2]
+        os.makedirs(folder, exist_ok=True)
+        print(vqgan_fixture(os.path.join(folder, "vqgan_tiny.safetensors")))
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else "nn/src/test/resources/fixtures",
+             sys.argv[2] if len(sys.argv) > 2 else "pipeline/src/test/resources/fixtures")
