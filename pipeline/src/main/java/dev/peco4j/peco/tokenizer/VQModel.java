@@ -26,11 +26,12 @@ public final class VQModel extends Module {
     /**
      * The architecture. chMult gives each level's width as a multiple of ch; attn says which levels
      * have attention after each res block (taming decides it from attn_resolutions and the nominal
-     * resolution, see {@link #attnAt}); groups is GroupNorm's (taming: 32).
+     * resolution, see {@link #attnAt}); groups is GroupNorm's (taming: 32); quantizer holds the
+     * codebook options ({@link VectorQuantizer.Options#TAMING}: none).
      */
     public record Config(int ch, List<Integer> chMult, int numResBlocks, List<Boolean> attn, int inChannels, int outCh, int zChannels,
-                         int embedDim, int nEmbed, double beta, VectorQuantizer.LossForm lossForm, double dropout, int groups, int discNdf,
-                         int discLayers) {
+                         int embedDim, int nEmbed, double beta, VectorQuantizer.LossForm lossForm, VectorQuantizer.Options quantizer,
+                         double dropout, int groups, int discNdf, int discLayers) {
         public Config {
             chMult = List.copyOf(chMult);
             attn = List.copyOf(attn);
@@ -58,7 +59,7 @@ public final class VQModel extends Module {
         /** taming's ImageNet f16 VQGAN (configs/imagenet_vqgan.yaml) with PeCo's 8192 codes: 224 px → 14×14 codes. */
         public static Config vqganF16() {
             return new Config(128, List.of(1, 1, 2, 2, 4), 2, attnAt(256, List.of(16), 5), 3, 3, 256, 256, 8192, 0.25,
-                    VectorQuantizer.LossForm.PAPER, 0, 32, 64, 3);
+                    VectorQuantizer.LossForm.PAPER, VectorQuantizer.Options.TAMING, 0, 32, 64, 3);
         }
 
         /**
@@ -68,7 +69,7 @@ public final class VQModel extends Module {
          */
         public static Config small(int channels) {
             return new Config(32, List.of(1, 2, 2), 1, List.of(false, false, true), channels, channels, 32, 32, 256, 0.25,
-                    VectorQuantizer.LossForm.PAPER, 0, 8, 32, 2);
+                    VectorQuantizer.LossForm.PAPER, VectorQuantizer.Options.TAMING, 0, 8, 32, 2);
         }
 
         public int levels() {
@@ -81,22 +82,33 @@ public final class VQModel extends Module {
         }
 
         public Config withCodes(int k) {
-            return new Config(ch, chMult, numResBlocks, attn, inChannels, outCh, zChannels, embedDim, k, beta, lossForm, dropout, groups, discNdf,
-                    discLayers);
+            return new Config(ch, chMult, numResBlocks, attn, inChannels, outCh, zChannels, embedDim, k, beta, lossForm, quantizer, dropout, groups,
+                    discNdf, discLayers);
         }
 
         public Config withEmbedDim(int d) {
-            return new Config(ch, chMult, numResBlocks, attn, inChannels, outCh, zChannels, d, nEmbed, beta, lossForm, dropout, groups, discNdf,
-                    discLayers);
+            return new Config(ch, chMult, numResBlocks, attn, inChannels, outCh, zChannels, d, nEmbed, beta, lossForm, quantizer, dropout, groups,
+                    discNdf, discLayers);
+        }
+
+        public Config withBeta(double b) {
+            return new Config(ch, chMult, numResBlocks, attn, inChannels, outCh, zChannels, embedDim, nEmbed, b, lossForm, quantizer, dropout, groups,
+                    discNdf, discLayers);
         }
 
         public Config withLossForm(VectorQuantizer.LossForm f) {
-            return new Config(ch, chMult, numResBlocks, attn, inChannels, outCh, zChannels, embedDim, nEmbed, beta, f, dropout, groups, discNdf,
-                    discLayers);
+            return new Config(ch, chMult, numResBlocks, attn, inChannels, outCh, zChannels, embedDim, nEmbed, beta, f, quantizer, dropout, groups,
+                    discNdf, discLayers);
+        }
+
+        public Config withQuantizer(VectorQuantizer.Options o) {
+            return new Config(ch, chMult, numResBlocks, attn, inChannels, outCh, zChannels, embedDim, nEmbed, beta, lossForm, o, dropout, groups,
+                    discNdf, discLayers);
         }
 
         public Config withChannels(int c) {
-            return new Config(ch, chMult, numResBlocks, attn, c, c, zChannels, embedDim, nEmbed, beta, lossForm, dropout, groups, discNdf, discLayers);
+            return new Config(ch, chMult, numResBlocks, attn, c, c, zChannels, embedDim, nEmbed, beta, lossForm, quantizer, dropout, groups, discNdf,
+                    discLayers);
         }
     }
 
@@ -126,7 +138,7 @@ public final class VQModel extends Module {
         encoder = child("encoder", new Encoder(gen, c));
         decoder = child("decoder", new Decoder(gen, c));
         loss = child("loss", new Loss(gen, c));
-        quantize = child("quantize", new VectorQuantizer(gen, c.nEmbed(), c.embedDim(), c.beta(), c.lossForm()));
+        quantize = child("quantize", new VectorQuantizer(gen, c.nEmbed(), c.embedDim(), c.beta(), c.lossForm(), c.quantizer()));
         quantConv = child("quant_conv", Autoencoder.conv(gen, c.zChannels(), c.embedDim(), 1, 1, 0));
         postQuantConv = child("post_quant_conv", Autoencoder.conv(gen, c.embedDim(), c.zChannels(), 1, 1, 0));
     }

@@ -19,31 +19,43 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 public final class Plots {
     private Plots() {}
 
+    /** One curve: the records of a type ("train", "eval"), the value under key, its legend name, and a scale (100 for percent). */
+    public record Series(String type, String key, String name, double scale) {}
+
     /**
      * Two charts from metrics records: the train "loss" and eval "test_loss", and the train
      * "accuracy" and every eval value named "...accuracy" (test, k-NN, ...); absent keys are skipped.
      */
     public static void lossAndAccuracy(Path png, List<Map<String, Object>> records, String title) throws IOException {
-        System.setProperty("java.awt.headless", "true");
-        XYChart loss = new XYChartBuilder().width(640).height(420).title(title + ": loss").xAxisTitle("step").yAxisTitle("loss").build();
-        XYChart acc = new XYChartBuilder().width(640).height(420).title(title + ": accuracy").xAxisTitle("step").yAxisTitle("%").build();
-        series(loss, records, "train", "loss", "train", 1, SeriesMarkers.NONE);
-        series(loss, records, "eval", "test_loss", "test", 1, SeriesMarkers.CIRCLE);
-        series(acc, records, "train", "accuracy", "train", 100, SeriesMarkers.NONE);
+        List<Series> right = new ArrayList<>(List.of(new Series("train", "accuracy", "train", 100)));
         java.util.Set<String> evalAccuracies = new java.util.TreeSet<>();
         for (Map<String, Object> r : records) {
             if ("eval".equals(r.get("type"))) for (String k : r.keySet()) if (k.endsWith("accuracy")) evalAccuracies.add(k);
         }
-        for (String k : evalAccuracies) series(acc, records, "eval", k, k.equals("test_accuracy") ? "test" : k.replace("knn", "k-NN").replace('_', ' '), 100, SeriesMarkers.CIRCLE);
-        BufferedImage a = BitmapEncoder.getBufferedImage(loss), b = BitmapEncoder.getBufferedImage(acc);
-        BufferedImage both = new BufferedImage(a.getWidth() + b.getWidth(), Math.max(a.getHeight(), b.getHeight()), BufferedImage.TYPE_INT_RGB);
+        for (String k : evalAccuracies) right.add(new Series("eval", k, k.equals("test_accuracy") ? "test" : k.replace("knn", "k-NN").replace('_', ' '), 100));
+        charts(png, records, title, "loss", List.of(new Series("train", "loss", "train", 1), new Series("eval", "test_loss", "test", 1)), "%", right);
+    }
+
+    /** Two charts side by side, each with its curves over steps (train records as lines, eval records with markers). */
+    public static void charts(Path png, List<Map<String, Object>> records, String title, String leftY, List<Series> left, String rightY,
+                              List<Series> right) throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        XYChart a = chart(records, title + ": " + leftY, leftY, left), b = chart(records, title + ": " + rightY, rightY, right);
+        BufferedImage ia = BitmapEncoder.getBufferedImage(a), ib = BitmapEncoder.getBufferedImage(b);
+        BufferedImage both = new BufferedImage(ia.getWidth() + ib.getWidth(), Math.max(ia.getHeight(), ib.getHeight()), BufferedImage.TYPE_INT_RGB);
         Graphics2D g = both.createGraphics();
-        g.drawImage(a, 0, 0, null);
-        g.drawImage(b, a.getWidth(), 0, null);
+        g.drawImage(ia, 0, 0, null);
+        g.drawImage(ib, ia.getWidth(), 0, null);
         g.dispose();
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         ImageIO.write(both, "png", bytes);
         AtomicFiles.write(png, bytes.toByteArray());
+    }
+
+    private static XYChart chart(List<Map<String, Object>> records, String title, String yTitle, List<Series> curves) {
+        XYChart c = new XYChartBuilder().width(640).height(420).title(title).xAxisTitle("step").yAxisTitle(yTitle).build();
+        for (Series s : curves) series(c, records, s.type(), s.key(), s.name(), s.scale(), s.type().equals("train") ? SeriesMarkers.NONE : SeriesMarkers.CIRCLE);
+        return c;
     }
 
     private static void series(XYChart chart, List<Map<String, Object>> records, String type, String key, String name, double scale,

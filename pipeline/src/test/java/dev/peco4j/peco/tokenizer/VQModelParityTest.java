@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 class VQModelParityTest {
     /** The fixture's config: ch 16, ch_mult (1, 2), one res block, attention at resolution 8 of 16, 16 codes of 8, GroupNorm 8. */
     static final VQModel.Config TINY = new VQModel.Config(16, List.of(1, 2), 1, VQModel.Config.attnAt(16, List.of(8), 2), 3, 3, 8, 8, 16, 0.25,
-            VectorQuantizer.LossForm.PAPER, 0, 8, 8, 2);
+            VectorQuantizer.LossForm.PAPER, VectorQuantizer.Options.TAMING, 0, 8, 8, 2);
 
     static VQModel load(Map<String, Tensor> all, VectorQuantizer.LossForm form) {
         VQModel m = new VQModel(new Generator(0), TINY.withLossForm(form));
