@@ -1,0 +1,148 @@
+package dev.peco4j.peco.cli;
+
+import dev.peco4j.nn.io.SafeTensors;
+import dev.peco4j.peco.data.DataLoader;
+import dev.peco4j.peco.data.DataSources;
+import dev.peco4j.peco.data.Dataset;
+import dev.peco4j.peco.data.Transform;
+import dev.peco4j.peco.tokenizer.ReconstructionGrid;
+import dev.peco4j.peco.tokenizer.TokenProbe;
+import dev.peco4j.peco.tokenizer.TokenizerTrainer;
+import dev.peco4j.peco.tokenizer.VQModel;
+import dev.peco4j.tensor.DType;
+import dev.peco4j.tensor.Tensor;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The commands that use a trained tokenizer: tokenize, reconstruct, probe-tokens. */
+final class TokenizerCommands {
+    private TokenizerCommands() {}
+
+    static Dataset split(String data, String split, int limit) throws java.io.IOException {
+        DataSources.Splits s = DataSources.resolve(data);
+        Dataset d = switch (split) {
+            case "train" -> s.train();
+            case "test" -> s.test();
+            default -> throw new IllegalArgumentException("--split must be train or test, got '" + split + "'");
+        };
+        return d.first(limit);
+    }
+
+    @Command(name = "tokenize", mixinStandardHelpOptions = true,
+            description = "Images → code maps: writes a safetensors file with 'codes' (N, h, w) int32 and 'labels' (N) int32.")
+    static final class Tokenize implements Callable<Integer> {
+        @Option(names = "--checkpoint", required = true, description = "A train-tokenizer checkpoint (last.safetensors).")
+        Path checkpoint;
+
+        @Option(names = "--data", defaultValue = "subset", description = "subset, full, mnist or a path (default ${DEFAULT-VALUE}).")
+        String data;
+
+        @Option(names = "--split", defaultValue = "test", description = "train or test (default ${DEFAULT-VALUE}).")
+        String split;
+
+        @Option(names = "--limit", defaultValue = "0", description = "Only the first N images (0 = all).")
+        int limit;
+
+        @Option(names = "--out", required = true, description = "The safetensors file to write.")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            VQModel m = TokenizerTrainer.load(checkpoint);
+            Dataset d = split(data, split, limit);
+            List<Tensor> codes = new ArrayList<>();
+            List<Integer> labels = new ArrayList<>();
+            try (DataLoader dl = new DataLoader(d, Transform.identity(), 0, DataLoader.Config.eval(256)); DataLoader.Epoch it = dl.epoch(0, 0)) {
+                while (it.hasNext()) {
+                    DataLoader.Batch b = it.next();
+                    if (b.size() == 0) continue;
+                    codes.add(TokenProbe.codes(m, b.images()).to(DType.INT32));
+                    for (int y : b.labels().toIntArray()) labels.add(y);
+                }
+            }
+            Tensor all = Tensor.cat(codes, 0);
+            Map<String, Tensor> t = new LinkedHashMap<>();
+            t.put("codes", all);
+            t.put("labels", Tensor.ofInts(labels.stream().mapToInt(Integer::intValue).toArray(), labels.size()));
+            SafeTensors.writeTensors(out, Map.of("tokenizer", checkpoint.toString(), "data", data, "split", split), t);
+            System.out.printf("%d images → codes %s (%d codes in the book) in %s%n", all.size(0), all.shape(), m.config.nEmbed(), out.toAbsolutePath());
+            return 0;
+        }
+    }
+
+    @Command(name = "reconstruct", mixinStandardHelpOptions = true,
+            description = "A PNG grid of test images, their reconstructions and their code maps (one color per code).")
+    static final class Reconstruct implements Callable<Integer> {
+        @Option(names = "--checkpoint", required = true, description = "A train-tokenizer checkpoint (last.safetensors).")
+        Path checkpoint;
+
+        @Option(names = "--data", defaultValue = "subset", description = "subset, full, mnist or a path (default ${DEFAULT-VALUE}).")
+        String data;
+
+        @Option(names = "--count", defaultValue = "12", description = "Images in the grid (default ${DEFAULT-VALUE}).")
+        int count;
+
+        @Option(names = "--scale", defaultValue = "4", description = "Pixel size in the PNG (default ${DEFAULT-VALUE}).")
+        int scale;
+
+        @Option(names = "--out", defaultValue = "reconstruction.png", description = "The PNG to write (default ${DEFAULT-VALUE}).")
+        Path out;
+
+        @Override
+        public Integer call() throws Exception {
+            if (count < 1 || scale < 1) throw new IllegalArgumentException("reconstruct: need --count >= 1 and --scale >= 1");
+            VQModel m = TokenizerTrainer.load(checkpoint);
+            Dataset d = split(data, "test", count);
+            try (DataLoader dl = new DataLoader(d, Transform.identity(), 0, DataLoader.Config.eval(count)); DataLoader.Epoch it = dl.epoch(0, 0)) {
+                ReconstructionGrid.write(m, it.next().images(), scale, out);
+            }
+            System.out.printf("%d test images: originals, reconstructions, code maps in %s%n", d.size(), out.toAbsolutePath());
+            return 0;
+        }
+    }
+
+    @Command(name = "probe-tokens", mixinStandardHelpOptions = true,
+            description = {"How semantic each tokenizer's codes are: code agreement under a small shift vs. noise of the same pixel error,",
+                    "and a linear probe on bag-of-codes histograms. Prints one row per --checkpoint."})
+    static final class ProbeTokens implements Callable<Integer> {
+        @Option(names = "--checkpoint", required = true, arity = "1..*", description = "train-tokenizer checkpoints to compare.")
+        List<Path> checkpoints;
+
+        @Option(names = "--data", defaultValue = "subset", description = "subset, full, mnist or a path (default ${DEFAULT-VALUE}).")
+        String data;
+
+        @Option(names = "--train-images", defaultValue = "10000", description = "Training images of the bag-of-codes probe (default ${DEFAULT-VALUE}).")
+        int trainImages;
+
+        @Option(names = "--test-images", defaultValue = "0", description = "Test images (0 = all).")
+        int testImages;
+
+        @Option(names = "--shift", defaultValue = "2", description = "Shift in pixels (default ${DEFAULT-VALUE}).")
+        int shift;
+
+        @Option(names = "--probe-epochs", defaultValue = "10", description = "Epochs of the linear probe (default ${DEFAULT-VALUE}).")
+        int probeEpochs;
+
+        @Override
+        public Integer call() throws Exception {
+            if (shift < 1) throw new IllegalArgumentException("probe-tokens: need --shift >= 1");
+            Dataset train = split(data, "train", trainImages), test = split(data, "test", testImages);
+            System.out.printf("%d test images, shift %d px vs Gaussian noise of the same pixel MSE; bag-of-codes probe on %d training images%n%n",
+                    test.size(), shift, train.size());
+            System.out.println("| tokenizer | codes same after shift | codes same after noise | pixel MSE | bag-of-codes probe |");
+            System.out.println("|---|---|---|---|---|");
+            for (Path c : checkpoints) {
+                TokenProbe.Result r = TokenProbe.run(TokenizerTrainer.load(c), train, test, shift, probeEpochs, 0);
+                System.out.printf("| %s | %.1f%% | %.1f%% | %.4f | %.2f%% |%n", c, 100 * r.shiftAgreement(), 100 * r.noiseAgreement(), r.pixelMse(),
+                        100 * r.bagOfCodesAccuracy());
+            }
+            return 0;
+        }
+    }
+}
