@@ -8,12 +8,13 @@ It keeps the base encoder (`module.base_encoder.*`, as moco-v3's convert_to_deit
 drops the projector head (`head.*`), the momentum encoder and the predictor, and writes every tensor as
 float32 (pos_embed included: the fixed sin-cos table). Needs PyTorch (Debian: apt-get install python3-torch).
 """
-import json
 import os
-import struct
 import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import safetensors_file  # noqa: E402
 
 PREFIX = "module.base_encoder."
 
@@ -27,22 +28,8 @@ def main(src, dst):
             keep[k[len(PREFIX):]] = v.detach().to(torch.float32).contiguous()
     if not keep:
         sys.exit("convert-moco-v3: %s has no %s* tensors (is it a MoCo v3 checkpoint?)" % (src, PREFIX))
-    header, blobs, offset = {"__metadata__": {"format": "moco-v3-vit", "source": os.path.basename(src),
-                                              "arch": str(ckpt.get("arch", "")), "epoch": str(ckpt.get("epoch", ""))}}, [], 0
-    for name, t in keep.items():
-        b = t.numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
-        offset += len(b)
-        blobs.append(b)
-    h = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = dst + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, dst)
+    safetensors_file.write(dst, keep, {"format": "moco-v3-vit", "source": os.path.basename(src), "arch": str(ckpt.get("arch", "")),
+                                       "epoch": str(ckpt.get("epoch", ""))})
     print("convert-moco-v3: %d tensors (%d parameters) -> %s" % (len(keep), sum(t.numel() for t in keep.values()), dst))
 
 

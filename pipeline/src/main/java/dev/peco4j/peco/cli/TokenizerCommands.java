@@ -24,8 +24,13 @@ import picocli.CommandLine.Option;
 final class TokenizerCommands {
     private TokenizerCommands() {}
 
-    static Dataset split(String data, String split, int limit) throws java.io.IOException {
+    /** The images of a split, checked against the tokenizer's channel count (an error names both). */
+    static Dataset split(String data, String split, int limit, VQModel m, Path checkpoint) throws java.io.IOException {
         DataSources.Splits s = DataSources.resolve(data);
+        if (s.channels() != m.config.inChannels()) {
+            throw new IllegalArgumentException("--data " + data + " has " + s.channels() + "-channel images, but the tokenizer in " + checkpoint
+                    + " takes " + m.config.inChannels() + "-channel images");
+        }
         Dataset d = switch (split) {
             case "train" -> s.train();
             case "test" -> s.test();
@@ -55,7 +60,7 @@ final class TokenizerCommands {
         @Override
         public Integer call() throws Exception {
             VQModel m = TokenizerTrainer.load(checkpoint);
-            Dataset d = split(data, split, limit);
+            Dataset d = split(data, split, limit, m, checkpoint);
             List<Tensor> codes = new ArrayList<>();
             List<Integer> labels = new ArrayList<>();
             try (DataLoader dl = new DataLoader(d, Transform.identity(), 0, DataLoader.Config.eval(256)); DataLoader.Epoch it = dl.epoch(0, 0)) {
@@ -98,7 +103,7 @@ final class TokenizerCommands {
         public Integer call() throws Exception {
             if (count < 1 || scale < 1) throw new IllegalArgumentException("reconstruct: need --count >= 1 and --scale >= 1");
             VQModel m = TokenizerTrainer.load(checkpoint);
-            Dataset d = split(data, "test", count);
+            Dataset d = split(data, "test", count, m, checkpoint);
             try (DataLoader dl = new DataLoader(d, Transform.identity(), 0, DataLoader.Config.eval(count)); DataLoader.Epoch it = dl.epoch(0, 0)) {
                 ReconstructionGrid.write(m, it.next().images(), scale, out);
             }
@@ -132,14 +137,18 @@ final class TokenizerCommands {
         @Override
         public Integer call() throws Exception {
             if (shift < 1) throw new IllegalArgumentException("probe-tokens: need --shift >= 1");
-            Dataset train = split(data, "train", trainImages), test = split(data, "test", testImages);
+            List<VQModel> models = new ArrayList<>();
+            for (Path c : checkpoints) models.add(TokenizerTrainer.load(c));
+            Dataset train = split(data, "train", trainImages, models.get(0), checkpoints.get(0)), test = split(data, "test", testImages, models.get(0),
+                    checkpoints.get(0));
+            for (int i = 1; i < models.size(); i++) split(data, "test", 1, models.get(i), checkpoints.get(i));
             System.out.printf("%d test images, shift %d px vs Gaussian noise of the same pixel MSE; bag-of-codes probe on %d training images%n%n",
                     test.size(), shift, train.size());
             System.out.println("| tokenizer | codes same after shift | codes same after noise | pixel MSE | bag-of-codes probe |");
             System.out.println("|---|---|---|---|---|");
-            for (Path c : checkpoints) {
-                TokenProbe.Result r = TokenProbe.run(TokenizerTrainer.load(c), train, test, shift, probeEpochs, 0);
-                System.out.printf("| %s | %.1f%% | %.1f%% | %.4f | %.2f%% |%n", c, 100 * r.shiftAgreement(), 100 * r.noiseAgreement(), r.pixelMse(),
+            for (int i = 0; i < models.size(); i++) {
+                TokenProbe.Result r = TokenProbe.run(models.get(i), train, test, shift, probeEpochs, 0);
+                System.out.printf("| %s | %.1f%% | %.1f%% | %.4f | %.2f%% |%n", checkpoints.get(i), 100 * r.shiftAgreement(), 100 * r.noiseAgreement(), r.pixelMse(),
                         100 * r.bagOfCodesAccuracy());
             }
             return 0;

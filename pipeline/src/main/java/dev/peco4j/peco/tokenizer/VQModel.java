@@ -143,6 +143,22 @@ public final class VQModel extends Module {
         postQuantConv = child("post_quant_conv", Autoencoder.conv(gen, c.embedDim(), c.zChannels(), 1, 1, 0));
     }
 
+    /**
+     * A tokenizer from a safetensors file with taming's names (scripts/convert-taming.py), loaded
+     * strictly into the given config; errors name the file and the key.
+     */
+    public static VQModel load(java.nio.file.Path file, Config c) throws java.io.IOException {
+        VQModel m = new VQModel(new Generator(0), c);
+        Map<String, Tensor> state = dev.peco4j.nn.io.SafeTensors.read(file).tensors();
+        try {
+            m.loadStateDict(state, true);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("safetensors " + file + ": " + e.getMessage(), e);
+        }
+        m.eval();
+        return m;
+    }
+
     /** The encoder's map before quantization (B, embed_dim, H/f, W/f). */
     public Tensor encodeToPrequant(Tensor x) {
         if (x.dim() != 4 || x.size(1) != config.inChannels()) {
