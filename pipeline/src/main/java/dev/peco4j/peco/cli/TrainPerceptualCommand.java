@@ -34,16 +34,17 @@ final class TrainPerceptualCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of weights, order and augmentation (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--epochs", defaultValue = "10", description = "Epochs (default ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", defaultValue = "8", description = "Epochs (default ${DEFAULT-VALUE}).")
     int epochs;
 
     @Option(names = "--batch-size", defaultValue = "128", description = "Batch size: the contrastive negatives (default ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--base-lr", defaultValue = "1.5e-4", description = "AdamW lr = base-lr × batch / 256, MoCo v3's ViT rule (default ${DEFAULT-VALUE}).")
+    @Option(names = "--base-lr", defaultValue = "3e-3", description = {"AdamW lr = base-lr × batch / 256, MoCo v3's ViT rule (default ${DEFAULT-VALUE};",
+            "MoCo v3 uses 1.5e-4 with batches of 4096, lr 2.4e-3)."})
     double baseLr;
 
-    @Option(names = "--warmup-epochs", defaultValue = "1", description = "Linear warm-up, in epochs (default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup-epochs", defaultValue = "0.5", description = "Linear warm-up, in epochs (default ${DEFAULT-VALUE}).")
     double warmupEpochs;
 
     @Option(names = "--weight-decay", defaultValue = "0.1", description = "AdamW weight decay, MoCo v3's for ViTs (default ${DEFAULT-VALUE}).")
@@ -55,7 +56,7 @@ final class TrainPerceptualCommand implements Callable<Integer> {
     @Option(names = "--patch-size", defaultValue = "7", description = "Encoder patch size: (img/patch)² tokens (default ${DEFAULT-VALUE}).")
     int patchSize;
 
-    @Option(names = "--width", defaultValue = "128", description = "Encoder width, a multiple of 4 (default ${DEFAULT-VALUE}).")
+    @Option(names = "--width", defaultValue = "96", description = "Encoder width, a multiple of 4 (default ${DEFAULT-VALUE}).")
     int width;
 
     @Option(names = "--depth", defaultValue = "4", description = "Encoder blocks (default ${DEFAULT-VALUE}).")
@@ -67,10 +68,10 @@ final class TrainPerceptualCommand implements Callable<Integer> {
     @Option(names = "--mlp-ratio", defaultValue = "2", description = "Block MLP width / width (default ${DEFAULT-VALUE}).")
     double mlpRatio;
 
-    @Option(names = "--dim", defaultValue = "256", description = "Output width of projector and predictor (default ${DEFAULT-VALUE}).")
+    @Option(names = "--dim", defaultValue = "128", description = "Output width of projector and predictor (default ${DEFAULT-VALUE}).")
     int dim;
 
-    @Option(names = "--mlp-dim", defaultValue = "1024", description = "Hidden width of projector and predictor (MoCo v3: 4096; default ${DEFAULT-VALUE}).")
+    @Option(names = "--mlp-dim", defaultValue = "512", description = "Hidden width of projector and predictor (MoCo v3: 4096; default ${DEFAULT-VALUE}).")
     int mlpDim;
 
     @Option(names = "--temperature", defaultValue = "0.2", description = "Softmax temperature τ (default ${DEFAULT-VALUE}).")
@@ -79,11 +80,12 @@ final class TrainPerceptualCommand implements Callable<Integer> {
     @Option(names = "--momentum", defaultValue = "0.99", description = "Momentum at the start, rising to 1 on a half cosine (default ${DEFAULT-VALUE}).")
     double momentum;
 
-    @Option(names = "--stop-grad-conv1", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Keep the random patch projection frozen, MoCo v3's stability trick (default on).")
+    @Option(names = "--stop-grad-conv1", negatable = true, defaultValue = "false", fallbackValue = "true",
+            description = "Keep the random patch projection frozen, MoCo v3's stability trick for large ViTs (default off: the small ViT learns better with it trained).")
     boolean stopGradConv1;
 
-    @Option(names = "--crop-min", defaultValue = "0.2", description = "Smallest area of the random resized crop (MoCo v3: 0.08; default ${DEFAULT-VALUE}).")
+    @Option(names = "--crop-min", defaultValue = "0.8",
+            description = "Smallest area of the random resized crop (MoCo v3: 0.08; default ${DEFAULT-VALUE}: 28-pixel images keep their class in larger crops).")
     double cropMin;
 
     @Option(names = "--save-every", defaultValue = "0", description = "Also checkpoint every N steps (default ${DEFAULT-VALUE}: once per epoch).")

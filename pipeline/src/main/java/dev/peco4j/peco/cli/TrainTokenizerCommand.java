@@ -41,6 +41,9 @@ final class TrainTokenizerCommand implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "small", description = "small (f 4: 28 px → 7×7 codes) or vqgan-f16 (taming's ImageNet f16, 8192 codes). Default ${DEFAULT-VALUE}.")
     String preset;
 
+    @Option(names = "--img-size", defaultValue = "0", description = "Resize images to this size (0: as stored; vqgan-f16: 224 → 14×14 codes).")
+    int imgSize;
+
     @Option(names = "--codes", defaultValue = "0", description = "Codebook size (0: the preset's, 256 / 8192).")
     int codes;
 
@@ -101,7 +104,7 @@ final class TrainTokenizerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RunDir.Mode mode = run.apply();
-        TokenizerConfig cfg = new TokenizerConfig(data, seed, epochs, batchSize, lr, preset, codes, lookupDim, cosine, emaDecay, kmeansIters, deadAfter,
+        TokenizerConfig cfg = new TokenizerConfig(data, seed, epochs, batchSize, lr, preset, imgSize, codes, lookupDim, cosine, emaDecay, kmeansIters, deadAfter,
                 lossForm, beta, pixelLoss, perceptual, perceptualWeight, perceptualNorm, codebookWeight, discWeight, discStart, discLoss, saveEvery,
                 limitTrain, evalImages);
         Path ckpt = out.resolve(RunDir.CHECKPOINT);

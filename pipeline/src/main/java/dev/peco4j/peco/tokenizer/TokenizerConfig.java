@@ -16,6 +16,7 @@ import java.util.Set;
  * </pre>
  *
  * @param preset          "small" (f 4, 256 codes: {@link VQModel.Config#small}) or "vqgan-f16"
+ * @param imgSize         images are resized to imgSize² (bilinear; 0 keeps the data's size)
  * @param codes           codebook size K (0: the preset's)
  * @param lookupDim       codebook lookup width (0: the code width; see {@link VectorQuantizer.Options})
  * @param lossForm        "paper" (β on commitment) or "legacy" (taming's released models)
@@ -26,7 +27,7 @@ import java.util.Set;
  * @param discLoss        "hinge" (taming's default) or "vanilla" (softplus)
  * @param evalImages      test images of each epoch's evaluation (0 = all)
  */
-public record TokenizerConfig(String data, long seed, int epochs, int batchSize, double lr, String preset, int codes, int lookupDim,
+public record TokenizerConfig(String data, long seed, int epochs, int batchSize, double lr, String preset, int imgSize, int codes, int lookupDim,
                               boolean cosine, double emaDecay, int kmeansIters, int deadAfter, String lossForm, double beta, String pixelLoss,
                               String perceptual, double perceptualWeight, String perceptualNorm, double codebookWeight, double discWeight,
                               long discStart, String discLoss, int saveEvery, int limitTrain, int evalImages) {
@@ -36,6 +37,7 @@ public record TokenizerConfig(String data, long seed, int epochs, int batchSize,
         String what = "train-tokenizer: ";
         if (epochs < 1 || batchSize < 1 || !(lr > 0)) throw new IllegalArgumentException(what + "need --epochs >= 1, --batch-size >= 1, --lr > 0");
         if (!PRESETS.contains(preset)) throw new IllegalArgumentException(what + "--preset must be one of " + PRESETS + ", got '" + preset + "'");
+        if (imgSize < 0) throw new IllegalArgumentException(what + "need --img-size >= 0");
         if (codes < 0 || lookupDim < 0 || !(emaDecay >= 0 && emaDecay < 1) || kmeansIters < 0 || deadAfter < 0 || !(beta >= 0)) {
             throw new IllegalArgumentException(what + "need --codes, --lookup-dim, --kmeans-iters, --dead-after >= 0, --ema-decay in [0, 1), --beta >= 0");
         }

@@ -149,7 +149,8 @@ public final class TokenizerTrainer {
         Adam aeOpt = new Adam(List.of(new ParamGroup("autoencoder", aeParams, cfg.lr(), 0)), betas);
         Adam discOpt = new Adam(List.of(new ParamGroup("discriminator", model.loss.parameters(), cfg.lr(), 0)), betas);
         String configJson = Json.write(Map.of("tokenizer", cfg.toMap()));
-        Transform trainView = Transforms.randomHorizontalFlip(0.5), evalView = Transform.identity();
+        Transform evalView = cfg.imgSize() > 0 ? Transforms.resize(cfg.imgSize(), cfg.imgSize()) : Transform.identity();
+        Transform trainView = Transform.compose(evalView, Transforms.randomHorizontalFlip(0.5));
         try (DataLoader loader = new DataLoader(train, trainView, cfg.seed(), badImages.apply(DataLoader.Config.train(cfg.batchSize())));
              DataLoader testLoader = new DataLoader(test, evalView, cfg.seed(), badImages.apply(DataLoader.Config.eval(256)))) {
             int spe = loader.batchesPerEpoch();
