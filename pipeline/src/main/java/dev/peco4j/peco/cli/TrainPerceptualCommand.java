@@ -34,7 +34,7 @@ final class TrainPerceptualCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of weights, order and augmentation (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--epochs", defaultValue = "8", description = "Epochs (default ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", defaultValue = "7", description = "Epochs (default ${DEFAULT-VALUE}).")
     int epochs;
 
     @Option(names = "--batch-size", defaultValue = "128", description = "Batch size: the contrastive negatives (default ${DEFAULT-VALUE}).")

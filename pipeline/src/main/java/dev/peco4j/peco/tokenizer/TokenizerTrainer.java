@@ -238,7 +238,15 @@ public final class TokenizerTrainer {
 
                 @Override
                 public Map<String, Double> evaluate() {
-                    return TokenizerTrainer.evaluate(model, testLoader, perceptual);
+                    CodeUsage usage = new CodeUsage(model.config.nEmbed());
+                    Map<String, Double> ev = TokenizerTrainer.evaluate(model, testLoader, perceptual, usage);
+                    try {
+                        Plots.codeUsage(runDir.file(RunDir.CODES), usage.counts(), String.format("codebook usage on %s: %d of %d codes used, perplexity %.1f",
+                                test.describe().split(" \\(")[0], usage.used(), model.config.nEmbed(), usage.perplexity()));
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                    return ev;
                 }
 
                 @Override
@@ -258,10 +266,9 @@ public final class TokenizerTrainer {
         }
     }
 
-    /** PSNR, perceptual distance and codebook usage of a tokenizer on a loader's images (in [0, 1]). */
-    public static Map<String, Double> evaluate(VQModel model, DataLoader loader, PerceptualLoss perceptual) {
+    /** PSNR, perceptual distance and codebook usage (counted into usage) of a tokenizer on a loader's images (in [0, 1]). */
+    public static Map<String, Double> evaluate(VQModel model, DataLoader loader, PerceptualLoss perceptual, CodeUsage usage) {
         model.eval();
-        CodeUsage usage = new CodeUsage(model.config.nEmbed());
         double psnr = 0, perc = 0;
         int n = 0;
         try (var ignored = Autograd.noGrad(); DataLoader.Epoch it = loader.epoch(0, 0)) {

@@ -52,6 +52,29 @@ public final class Plots {
         AtomicFiles.write(png, bytes.toByteArray());
     }
 
+    /**
+     * A codebook's usage: each code's share of all positions, codes sorted from the most to the least
+     * used (a flat line is an evenly used codebook; a drop to zero marks the dead codes).
+     */
+    public static void codeUsage(Path png, long[] counts, String title) throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        long[] sorted = counts.clone();
+        java.util.Arrays.sort(sorted);
+        long total = 0;
+        for (long c : sorted) total += c;
+        List<Double> x = new ArrayList<>(), y = new ArrayList<>();
+        for (int i = 0; i < sorted.length; i++) {
+            x.add((double) i);
+            y.add(total == 0 ? 0 : 100.0 * sorted[sorted.length - 1 - i] / total);
+        }
+        XYChart c = new XYChartBuilder().width(640).height(420).title(title).xAxisTitle("code rank").yAxisTitle("% of positions").build();
+        c.addSeries("usage", x, y).setMarker(SeriesMarkers.NONE);
+        c.getStyler().setLegendVisible(false);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ImageIO.write(BitmapEncoder.getBufferedImage(c), "png", bytes);
+        AtomicFiles.write(png, bytes.toByteArray());
+    }
+
     private static XYChart chart(List<Map<String, Object>> records, String title, String yTitle, List<Series> curves) {
         XYChart c = new XYChartBuilder().width(640).height(420).title(title).xAxisTitle("step").yAxisTitle(yTitle).build();
         for (Series s : curves) series(c, records, s.type(), s.key(), s.name(), s.scale(), s.type().equals("train") ? SeriesMarkers.NONE : SeriesMarkers.CIRCLE);
