@@ -21,7 +21,10 @@ import java.util.Set;
  * }</pre>
  *
  * Gradients accumulate ({@code +=}) into leaves, never assign, so a tensor used twice gets both
- * contributions. Backward itself runs without recording (no higher-order gradients).
+ * contributions. Backward itself runs without recording (no higher-order gradients). Which inputs
+ * of an op receive a gradient is fixed when the op is recorded, as in PyTorch: a module frozen for
+ * one forward (a GAN's discriminator in the generator's loss) gets no gradient from that graph even
+ * if it is unfrozen before backward.
  */
 public final class Autograd {
     private static final ThreadLocal<int[]> NO_GRAD_DEPTH = ThreadLocal.withInitial(() -> new int[1]);
@@ -156,7 +159,7 @@ public final class Autograd {
                 for (int i = 0; i < grads.length; i++) {
                     Tensor in = node.inputs[i];
                     Tensor gi = grads[i];
-                    if (gi == null || !in.requiresGrad()) continue;
+                    if (gi == null || !node.needs[i]) continue;
                     if (!gi.shape().equals(in.shape())) {
                         throw new IllegalStateException("backward of '" + node.op + "': gradient of input " + i
                                 + " has shape " + gi.shape() + " but the input has shape " + in.shape());
@@ -203,7 +206,7 @@ public final class Autograd {
             if (node != null && next < node.inputs.length) {
                 top[1] = next + 1;
                 Tensor in = node.inputs[next];
-                if (in.requiresGrad() && visited.add(in)) stack.push(new Object[] {in, 0});
+                if (node.needs[next] && visited.add(in)) stack.push(new Object[] {in, 0});
             } else {
                 stack.pop();
                 order.add(t);

@@ -14,6 +14,8 @@ final class Node {
 
     final String op;
     final Tensor[] inputs;
+    /** Which inputs required a gradient when the op was recorded (PyTorch's semantics: freezing later changes nothing). */
+    final boolean[] needs;
     private final Storage[] inputStorages;
     private final int[] inputVersions;
     private Backward backward;
@@ -24,7 +26,9 @@ final class Node {
         this.inputs = inputs;
         this.inputStorages = new Storage[inputs.length];
         this.inputVersions = new int[inputs.length];
+        this.needs = new boolean[inputs.length];
         for (int k = 0; k < inputs.length; k++) {
+            needs[k] = inputs[k].requiresGrad();
             inputStorages[k] = inputs[k].storage;
             inputVersions[k] = inputs[k].storage.version;
         }
@@ -46,9 +50,7 @@ final class Node {
                         + ", expected " + inputVersions[k] + ")");
             }
         }
-        boolean[] needs = new boolean[inputs.length];
-        for (int k = 0; k < inputs.length; k++) needs[k] = inputs[k].requiresGrad();
-        Tensor[] grads = backward.apply(grad, needs);
+        Tensor[] grads = backward.apply(grad, needs.clone());
         if (grads.length != inputs.length) {
             throw new IllegalStateException("backward of '" + op + "' returned " + grads.length
                     + " gradients for " + inputs.length + " inputs");

@@ -287,4 +287,23 @@ class AutogradTest {
         var f = assertThrows(IllegalArgumentException.class, () -> Autograd.grad(x.square(), java.util.List.of(x), false));
         assertTrue(f.getMessage().contains("non-scalar"), f.getMessage());
     }
+
+    @Test
+    void whetherAnInputGetsAGradientIsFixedWhenTheOpIsRecorded() {
+        // a GAN's step: D frozen while the generator's loss is recorded, unfrozen for its own loss, one backward
+        Tensor d = leaf(2), g = leaf(3);
+        d.requiresGrad(false);
+        Tensor genLoss = g.mul(d).sum();                       // d is a constant here
+        d.requiresGrad(true);
+        Tensor discLoss = d.square().sum();
+        genLoss.add(discLoss).backward();
+        assertEquals(4, d.grad().item(), 0, "only the discriminator's own loss reaches it");
+        assertEquals(2, g.grad().item(), 0);
+        // and freezing after recording does not take a recorded gradient away (as PyTorch's AccumulateGrad)
+        Tensor w = leaf(5);
+        Tensor y = w.mul(3.0).sum();
+        w.requiresGrad(false);
+        y.backward();
+        assertEquals(3, w.grad().item(), 0);
+    }
 }

@@ -4,7 +4,6 @@ import dev.peco4j.nn.io.SafeTensors;
 import dev.peco4j.peco.data.DataLoader;
 import dev.peco4j.peco.data.DataSources;
 import dev.peco4j.peco.data.Dataset;
-import dev.peco4j.peco.data.Transform;
 import dev.peco4j.peco.tokenizer.ReconstructionGrid;
 import dev.peco4j.peco.tokenizer.TokenProbe;
 import dev.peco4j.peco.tokenizer.TokenizerTrainer;
@@ -59,11 +58,12 @@ final class TokenizerCommands {
 
         @Override
         public Integer call() throws Exception {
-            VQModel m = TokenizerTrainer.load(checkpoint);
+            TokenizerTrainer.Trained t = TokenizerTrainer.load(checkpoint);
+            VQModel m = t.model();
             Dataset d = split(data, split, limit, m, checkpoint);
             List<Tensor> codes = new ArrayList<>();
             List<Integer> labels = new ArrayList<>();
-            try (DataLoader dl = new DataLoader(d, Transform.identity(), 0, DataLoader.Config.eval(256)); DataLoader.Epoch it = dl.epoch(0, 0)) {
+            try (DataLoader dl = new DataLoader(d, t.view(), 0, DataLoader.Config.eval(256)); DataLoader.Epoch it = dl.epoch(0, 0)) {
                 while (it.hasNext()) {
                     DataLoader.Batch b = it.next();
                     if (b.size() == 0) continue;
@@ -72,10 +72,10 @@ final class TokenizerCommands {
                 }
             }
             Tensor all = Tensor.cat(codes, 0);
-            Map<String, Tensor> t = new LinkedHashMap<>();
-            t.put("codes", all);
-            t.put("labels", Tensor.ofInts(labels.stream().mapToInt(Integer::intValue).toArray(), labels.size()));
-            SafeTensors.writeTensors(out, Map.of("tokenizer", checkpoint.toString(), "data", data, "split", split), t);
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            tensors.put("codes", all);
+            tensors.put("labels", Tensor.ofInts(labels.stream().mapToInt(Integer::intValue).toArray(), labels.size()));
+            SafeTensors.writeTensors(out, Map.of("tokenizer", checkpoint.toString(), "data", data, "split", split), tensors);
             System.out.printf("%d images → codes %s (%d codes in the book) in %s%n", all.size(0), all.shape(), m.config.nEmbed(), out.toAbsolutePath());
             return 0;
         }
@@ -102,10 +102,12 @@ final class TokenizerCommands {
         @Override
         public Integer call() throws Exception {
             if (count < 1 || scale < 1) throw new IllegalArgumentException("reconstruct: need --count >= 1 and --scale >= 1");
-            VQModel m = TokenizerTrainer.load(checkpoint);
-            Dataset d = split(data, "test", count, m, checkpoint);
-            try (DataLoader dl = new DataLoader(d, Transform.identity(), 0, DataLoader.Config.eval(count)); DataLoader.Epoch it = dl.epoch(0, 0)) {
-                ReconstructionGrid.write(m, it.next().images(), scale, out);
+            TokenizerTrainer.Trained t = TokenizerTrainer.load(checkpoint);
+            Dataset d = split(data, "test", count, t.model(), checkpoint);
+            try (DataLoader dl = new DataLoader(d, t.view(), 0, DataLoader.Config.eval(count)); DataLoader.Epoch it = dl.epoch(0, 0)) {
+                DataLoader.Batch b = it.next();
+                if (b.size() == 0) throw new IllegalArgumentException("reconstruct: no usable test image in --data " + data);
+                ReconstructionGrid.write(t.model(), b.images(), scale, out);
             }
             System.out.printf("%d test images: originals, reconstructions, code maps in %s%n", d.size(), out.toAbsolutePath());
             return 0;
@@ -137,17 +139,17 @@ final class TokenizerCommands {
         @Override
         public Integer call() throws Exception {
             if (shift < 1) throw new IllegalArgumentException("probe-tokens: need --shift >= 1");
-            List<VQModel> models = new ArrayList<>();
+            List<TokenizerTrainer.Trained> models = new ArrayList<>();
             for (Path c : checkpoints) models.add(TokenizerTrainer.load(c));
-            Dataset train = split(data, "train", trainImages, models.get(0), checkpoints.get(0)), test = split(data, "test", testImages, models.get(0),
-                    checkpoints.get(0));
-            for (int i = 1; i < models.size(); i++) split(data, "test", 1, models.get(i), checkpoints.get(i));
+            Dataset train = split(data, "train", trainImages, models.get(0).model(), checkpoints.get(0)),
+                    test = split(data, "test", testImages, models.get(0).model(), checkpoints.get(0));
+            for (int i = 1; i < models.size(); i++) split(data, "test", 1, models.get(i).model(), checkpoints.get(i));
             System.out.printf("%d test images, shift %d px vs Gaussian noise of the same pixel MSE; bag-of-codes probe on %d training images%n%n",
                     test.size(), shift, train.size());
             System.out.println("| tokenizer | codes same after shift | codes same after noise | pixel MSE | bag-of-codes probe |");
             System.out.println("|---|---|---|---|---|");
             for (int i = 0; i < models.size(); i++) {
-                TokenProbe.Result r = TokenProbe.run(models.get(i), train, test, shift, probeEpochs, 0);
+                TokenProbe.Result r = TokenProbe.run(models.get(i).model(), models.get(i).view(), train, test, shift, probeEpochs, 0);
                 System.out.printf("| %s | %.1f%% | %.1f%% | %.4f | %.2f%% |%n", checkpoints.get(i), 100 * r.shiftAgreement(), 100 * r.noiseAgreement(), r.pixelMse(),
                         100 * r.bagOfCodesAccuracy());
             }

@@ -71,7 +71,8 @@ final class TrainTokenizerCommand implements Callable<Integer> {
     @Option(names = "--pixel-loss", defaultValue = "l1", description = "l1 (taming) or l2 (default ${DEFAULT-VALUE}).")
     String pixelLoss;
 
-    @Option(names = "--perceptual", defaultValue = "none", description = "none, mobilenetv2 (data/npm/nsfwjs-4.4.0.tgz) or moco:<train-perceptual checkpoint>. Default ${DEFAULT-VALUE}.")
+    @Option(names = "--perceptual", defaultValue = "none", description = {"none, mobilenetv2 (data/npm/nsfwjs-4.4.0.tgz), moco:<train-perceptual checkpoint> or vit:<safetensors>",
+                    "(a MoCo-v3 ViT with timm's names, e.g. from scripts/convert-moco-v3.py). Default ${DEFAULT-VALUE}."})
     String perceptual;
 
     @Option(names = "--perceptual-weight", defaultValue = "1.0", description = "λ of the perceptual loss (taming's perceptual_weight; default ${DEFAULT-VALUE}).")

@@ -53,7 +53,7 @@ public final class ReconstructionGrid {
     private static int rgb(float[] v, int i, int c, int h, int w, int y, int x) {
         int[] px = new int[3];
         for (int k = 0; k < 3; k++) {
-            int ck = c == 1 ? 0 : k;
+            int ck = c == 3 ? k : 0;                                                   // gray (or any other count): the first channel
             px[k] = Math.round(255 * Math.min(1, Math.max(0, v[((i * c + ck) * h + y) * w + x])));
         }
         return (px[0] << 16) | (px[1] << 8) | px[2];

@@ -17,10 +17,12 @@ import java.util.List;
  * image should get the same tokens; a pixel-similar but perceptually different one need not):
  * <ul>
  *   <li><b>shift agreement</b>: the share of code positions that keep their code when the image is
- *       shifted by a few pixels (right and down, the border replicated) — less than one token, so
- *       each token still sees mostly the same content;</li>
+ *       shifted by a few pixels (right and down, the border replicated), compared position by
+ *       position: the shift is less than one token (2 of 4 pixels by default), so each token still
+ *       sees mostly the same content and needs no realignment;</li>
  *   <li><b>noise agreement</b>: the same share under Gaussian noise whose variance equals each
- *       image's shift error (the same pixel MSE, a perceptually larger change);</li>
+ *       image's shift error (the same pixel MSE in expectation, a perceptually larger change; not
+ *       clamped to [0, 1], which would lower the error);</li>
  *   <li><b>bag-of-codes probe</b>: a linear classifier on each image's code histogram (K bins,
  *       normalized), trained on training images and scored on the test images.</li>
  * </ul>
@@ -52,7 +54,8 @@ public final class TokenProbe {
         return Tensor.ofInts(idx, n);
     }
 
-    public static Result run(VQModel m, Dataset train, Dataset test, int shift, int probeEpochs, long seed) {
+    /** The probe of tokenizer m on images seen through view (its input size; see {@link TokenizerTrainer.Trained#view}). */
+    public static Result run(VQModel m, Transform view, Dataset train, Dataset test, int shift, int probeEpochs, long seed) {
         m.eval();
         int k = m.config.nEmbed();
         long same = 0, sameNoise = 0, positions = 0;
@@ -60,7 +63,7 @@ public final class TokenProbe {
         List<Tensor> hist = new ArrayList<>();
         int[] labels = new int[0];
         Generator noise = Generator.derive(seed, 51);
-        try (DataLoader dl = new DataLoader(test, Transform.identity(), seed, DataLoader.Config.eval(256)); DataLoader.Epoch it = dl.epoch(0, 0);
+        try (DataLoader dl = new DataLoader(test, view, seed, DataLoader.Config.eval(256)); DataLoader.Epoch it = dl.epoch(0, 0);
              var ignored = Autograd.noGrad()) {
             while (it.hasNext()) {
                 DataLoader.Batch b = it.next();
@@ -81,7 +84,7 @@ public final class TokenProbe {
             }
         }
         Probes.Features testF = new Probes.Features(Tensor.cat(hist, 0), labels);
-        Probes.Features trainF = histogramFeatures(m, train, seed);
+        Probes.Features trainF = histogramFeatures(m, view, train, seed);
         double acc = Probes.linearProbe(trainF, testF, train.classes().size(), probeEpochs, seed);
         return new Result((double) same / positions, (double) sameNoise / positions, mse / labels.length, acc, labels.length);
     }
@@ -94,10 +97,10 @@ public final class TokenProbe {
         return Tensor.of(h, images, k);
     }
 
-    static Probes.Features histogramFeatures(VQModel m, Dataset d, long seed) {
+    static Probes.Features histogramFeatures(VQModel m, Transform view, Dataset d, long seed) {
         List<Tensor> hist = new ArrayList<>();
         int[] labels = new int[0];
-        try (DataLoader dl = new DataLoader(d, Transform.identity(), seed, DataLoader.Config.eval(256)); DataLoader.Epoch it = dl.epoch(0, 0)) {
+        try (DataLoader dl = new DataLoader(d, view, seed, DataLoader.Config.eval(256)); DataLoader.Epoch it = dl.epoch(0, 0)) {
             while (it.hasNext()) {
                 DataLoader.Batch b = it.next();
                 if (b.size() == 0) continue;

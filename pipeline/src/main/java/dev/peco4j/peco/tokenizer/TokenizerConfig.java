@@ -21,7 +21,8 @@ import java.util.Set;
  * @param lookupDim       codebook lookup width (0: the code width; see {@link VectorQuantizer.Options})
  * @param lossForm        "paper" (β on commitment) or "legacy" (taming's released models)
  * @param pixelLoss       "l1" (taming) or "l2" (the VQ-VAE paper)
- * @param perceptual      "none", "moco:&lt;train-perceptual checkpoint&gt;" or "mobilenetv2"
+ * @param perceptual      "none", "moco:&lt;train-perceptual checkpoint&gt;", "mobilenetv2" or "vit:&lt;safetensors&gt;" (a
+ *                        MoCo-v3-style ViT with timm's names, e.g. from scripts/convert-moco-v3.py)
  * @param perceptualNorm  per-layer normalization of the features: "none", "unit" (LPIPS), "layer_norm"
  * @param discStart       first step of the adversarial loss; −1 never (peco-spec §8.2: skipped on CPU by default)
  * @param discLoss        "hinge" (taming's default) or "vanilla" (softplus)
@@ -45,8 +46,9 @@ public record TokenizerConfig(String data, long seed, int epochs, int batchSize,
         oneOf(what + "--pixel-loss", pixelLoss, List.of("l1", "l2"));
         oneOf(what + "--perceptual-norm", perceptualNorm, List.of("none", "unit", "layer_norm"));
         oneOf(what + "--disc-loss", discLoss, List.of("hinge", "vanilla"));
-        if (!perceptual.equals("none") && !perceptual.equals("mobilenetv2") && !(perceptual.startsWith("moco:") && perceptual.length() > 5)) {
-            throw new IllegalArgumentException(what + "--perceptual must be none, mobilenetv2 or moco:<checkpoint>, got '" + perceptual + "'");
+        if (!perceptual.equals("none") && !perceptual.equals("mobilenetv2") && !(perceptual.startsWith("moco:") && perceptual.length() > 5)
+                && !(perceptual.startsWith("vit:") && perceptual.length() > 4)) {
+            throw new IllegalArgumentException(what + "--perceptual must be none, mobilenetv2, moco:<checkpoint> or vit:<safetensors>, got '" + perceptual + "'");
         }
         if (!(perceptualWeight >= 0) || !(codebookWeight >= 0) || !(discWeight >= 0) || discStart < -1) {
             throw new IllegalArgumentException(what + "need --perceptual-weight, --codebook-weight, --disc-weight >= 0 and --disc-start >= -1");

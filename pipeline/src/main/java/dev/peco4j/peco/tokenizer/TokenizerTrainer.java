@@ -74,10 +74,10 @@ public final class TokenizerTrainer {
     }
 
     /**
-     * The trained tokenizer of a train-tokenizer checkpoint (its config from the checkpoint, its
-     * channels from conv_in). Errors name the file.
+     * The trained tokenizer of a train-tokenizer checkpoint, in eval mode, with its config (from the
+     * checkpoint; its channels from conv_in). Errors name the file.
      */
-    public static VQModel load(Path file) throws IOException {
+    public static Trained load(Path file) throws IOException {
         Checkpoint c = Checkpoint.load(file);
         TokenizerConfig cfg = savedConfig(c, file);
         Map<String, Tensor> state = c.modules().get("vqgan");
@@ -90,7 +90,19 @@ public final class TokenizerTrainer {
             throw new IllegalArgumentException("checkpoint " + file + ": " + e.getMessage(), e);
         }
         m.eval();
-        return m;
+        return new Trained(m, cfg);
+    }
+
+    /** A trained tokenizer and the config it was trained with (whose image size its inputs need). */
+    public record Trained(VQModel model, TokenizerConfig config) {
+        /** The view of an image the tokenizer takes: resized to the training size when one was set. */
+        public Transform view() {
+            return TokenizerTrainer.view(config);
+        }
+    }
+
+    static Transform view(TokenizerConfig c) {
+        return c.imgSize() > 0 ? Transforms.resize(c.imgSize(), c.imgSize()) : Transform.identity();
     }
 
     /** The frozen perceptual loss of a --perceptual value, or null for "none". */
@@ -101,9 +113,37 @@ public final class TokenizerTrainer {
             MobileNetV2 net = MobileNetV2.nsfwjs(Path.of("data/npm/nsfwjs-4.4.0.tgz"));
             return new PerceptualLoss(FeatureNet.mobileNetV2(net, MobileNetV2.DEFAULT_TAPS, 0), norm, null);
         }
+        if (cfg.perceptual().startsWith("vit:")) {
+            VisionTransformer vit = mocoStyleVit(Path.of(cfg.perceptual().substring("vit:".length())));
+            int[] blocks = FeatureNet.evenlySpaced(vit.config.depth(), Math.min(4, vit.config.depth()));
+            return new PerceptualLoss(FeatureNet.vit(vit, blocks, IMAGENET_MEAN, IMAGENET_STD), norm, null);
+        }
         VisionTransformer vit = MocoTrainer.loadEncoder(Path.of(cfg.perceptual().substring("moco:".length())));
         int[] blocks = FeatureNet.evenlySpaced(vit.config.depth(), Math.min(4, vit.config.depth()));
         return new PerceptualLoss(FeatureNet.vit(vit, blocks, splits.mean(), splits.std()), norm, null);
+    }
+
+    static final double[] IMAGENET_MEAN = {0.485, 0.456, 0.406}, IMAGENET_STD = {0.229, 0.224, 0.225};
+
+    /**
+     * A MoCo-v3-style ViT from a safetensors file with timm's names (scripts/convert-moco-v3.py), its
+     * shape read from the tensors: patch size and width from patch_embed.proj.weight, depth from the
+     * blocks, image size from pos_embed; heads = width / 64 (timm's head width). Loaded strictly.
+     */
+    static VisionTransformer mocoStyleVit(Path file) throws IOException {
+        Map<String, Tensor> t = dev.peco4j.nn.io.SafeTensors.read(file).tensors();
+        Tensor proj = t.get("patch_embed.proj.weight"), pos = t.get("pos_embed");
+        if (proj == null || proj.dim() != 4 || pos == null || pos.dim() != 3) {
+            throw new IllegalArgumentException("--perceptual vit:" + file + ": expected a ViT with timm's names (patch_embed.proj.weight, pos_embed)");
+        }
+        int width = proj.size(0), patch = proj.size(2), depth = 0;
+        while (t.containsKey("blocks." + depth + ".norm1.weight")) depth++;
+        int grid = (int) Math.round(Math.sqrt(pos.size(1) - 1));
+        if (depth == 0 || grid * grid != pos.size(1) - 1) {
+            throw new IllegalArgumentException("--perceptual vit:" + file + ": no blocks.N, or pos_embed " + pos.shape() + " is not 1 + a square grid");
+        }
+        VisionTransformer.Config c = VisionTransformer.Config.mocoV3(grid * patch, patch, width, depth, Math.max(1, width / 64)).withInChans(proj.size(1));
+        return VisionTransformer.load(file, c);
     }
 
     static Tensor pixelLoss(String kind, Tensor x, Tensor y) {
@@ -149,7 +189,7 @@ public final class TokenizerTrainer {
         Adam aeOpt = new Adam(List.of(new ParamGroup("autoencoder", aeParams, cfg.lr(), 0)), betas);
         Adam discOpt = new Adam(List.of(new ParamGroup("discriminator", model.loss.parameters(), cfg.lr(), 0)), betas);
         String configJson = Json.write(Map.of("tokenizer", cfg.toMap()));
-        Transform evalView = cfg.imgSize() > 0 ? Transforms.resize(cfg.imgSize(), cfg.imgSize()) : Transform.identity();
+        Transform evalView = view(cfg);
         Transform trainView = Transform.compose(evalView, Transforms.randomHorizontalFlip(0.5));
         try (DataLoader loader = new DataLoader(train, trainView, cfg.seed(), badImages.apply(DataLoader.Config.train(cfg.batchSize())));
              DataLoader testLoader = new DataLoader(test, evalView, cfg.seed(), badImages.apply(DataLoader.Config.eval(256)))) {
@@ -213,11 +253,16 @@ public final class TokenizerTrainer {
                     Tensor total = nll.add(q.loss().mul(cfg.codebookWeight()));
                     if (cfg.gan() && step >= cfg.discStart()) {
                         NLayerDiscriminator d = model.loss.discriminator;
-                        d.requiresGrad(false);                                         // the generator step does not train D
-                        Tensor g = d.forward(xrec).mean().neg();
-                        d.requiresGrad(true);
+                        Tensor g;
+                        d.requiresGrad(false);                       // recorded frozen: the generator's loss does not train D
+                        try {
+                            g = d.forward(xrec).mean().neg();
+                        } finally {
+                            d.requiresGrad(true);
+                        }
                         finite("generator loss", g, step);
                         double w = adaptiveWeight(nll, g, model.decoder.lastLayer()) * cfg.discWeight();
+                        if (!Double.isFinite(w)) throw new TrainLoop.NonFiniteLossException("train-tokenizer: the adaptive weight is " + w + " at step " + step);
                         Tensor dl = discLoss(cfg.discLoss(), d.forward(x.detach()), d.forward(xrec.detach()));
                         finite("discriminator loss", dl, step);
                         sums.put("g_loss", g.item() * n);

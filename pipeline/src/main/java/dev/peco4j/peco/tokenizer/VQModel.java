@@ -17,7 +17,7 @@ import java.util.Map;
  * f = 2^(levels − 1).
  *
  * <pre>{@code
- * VQModel vq = new VQModel(new Generator(0), VQModel.Config.small(28, 1));
+ * VQModel vq = new VQModel(new Generator(0), VQModel.Config.small(1));       // 28-pixel grayscale
  * VectorQuantizer.Result r = vq.encode(images);      // r.indices(): (B, 7, 7)
  * Tensor recon = vq.decode(r.quantized());
  * }</pre>

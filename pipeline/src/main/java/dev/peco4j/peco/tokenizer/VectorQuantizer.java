@@ -32,7 +32,8 @@ import dev.peco4j.tensor.Tensor;
  *       mean of the vectors assigned to each code (taming's EMAVectorQuantizer: cluster sizes with
  *       Laplace smoothing {@code emaEps}); the loss is then the commitment term alone, β·‖sg[e] − z‖²;</li>
  *   <li>{@code kmeansIters} &gt; 0: on the first training batch the codebook is set by k-means over
- *       its vectors (vector-quantize-pytorch's kmeans_init);</li>
+ *       its vectors (vector-quantize-pytorch's kmeans_init; with fewer vectors than codes, means
+ *       start from repeated vectors and the repeats stay unused until a restart re-seeds them);</li>
  *   <li>{@code deadAfter} &gt; 0: a code unused for that many training steps is re-seeded with a
  *       random vector of the current batch.</li>
  * </ul>
@@ -148,8 +149,11 @@ public final class VectorQuantizer extends Module implements Stochastic {
         Tensor flat = zl.reshape(-1, d);
         if (isTraining() && initted != null && initted.item() == 0) kmeansInit(flat.detach());
         Tensor idx = nearest(flat.detach());
-        if (isTraining()) updateCodebook(flat.detach(), idx);
-        Tensor zq = (options.cosine() ? l2(embedding.forward(idx)) : embedding.forward(idx)).reshape(b, h, w, d);
+        Tensor zq = null;
+        if (options.ema()) zq = lookupRows(idx).detach().contiguous();          // EMA: the codes as they were before this step's move
+        if (isTraining()) updateCodebook(flat.detach(), idx);                    // (restarts touch only codes no row picked)
+        if (zq == null) zq = lookupRows(idx);
+        zq = zq.reshape(b, h, w, d);
         Tensor commit = zq.detach().sub(zl).square().mean();
         Tensor loss;
         if (options.ema()) loss = commit.mul(beta);
@@ -160,6 +164,10 @@ public final class VectorQuantizer extends Module implements Stochastic {
         Tensor st = zl.add(zq.sub(zl).detach());                                                  // straight-through
         if (projectOut != null) st = projectOut.forward(st);
         return new Result(st.permute(0, 3, 1, 2), loss, idx.reshape(b, h, w));
+    }
+
+    private Tensor lookupRows(Tensor idx) {
+        return options.cosine() ? l2(embedding.forward(idx)) : embedding.forward(idx);
     }
 
     /** The codes of indices (B, h, w) as a map (B, D, h, w) (projected back under lookupDim). */
@@ -187,8 +195,8 @@ public final class VectorQuantizer extends Module implements Stochastic {
         try (var ignored = Autograd.noGrad()) {
             Tensor[] mb = kmeans(x, codes, options.kmeansIters(), options.cosine(), gen);
             codebook().copyFrom(mb[0]);
-            if (options.ema()) {
-                embedAvg.copyFrom(mb[0]);
+            if (options.ema()) {                                   // vector-quantize-pytorch: the running sum is mean × count
+                embedAvg.copyFrom(mb[0].mul(mb[1].unsqueeze(1)));
                 clusterSize.copyFrom(mb[1]);
             }
             initted.fill(1);

@@ -133,6 +133,28 @@ class VectorQuantizerTest {
             for (int j = 0; j < 2; j++) assertEquals((0.5 * b[2 * c + j] + 0.5 * sum[c][j]) / smoothed, after[2 * c + j], 1e-9, "code " + c);
         }
         assertEquals(0.25 * r.quantized().sub(z).square().mean().item(), r.loss().item(), 1e-12, "EMA: the commitment term alone");
+        double[] used = r.quantized().permute(0, 2, 3, 1).reshape(-1, 2).toDoubleArray(), bf = before.toDoubleArray();
+        for (int i = 0; i < idx.length; i++) {
+            assertEquals(bf[2 * idx[i]], used[2 * i], 1e-12, "the step quantizes with the codes before their move (taming, vector-quantize-pytorch)");
+        }
+        // k-means under EMA: the running sums start as mean × count (vector-quantize-pytorch's init_embed_)
+        VectorQuantizer k = quantizer(5, 6, 2, LossForm.PAPER, new Options(0, false, 0.5, 1e-5, 3, 0));
+        k.train(true);
+        k.setGenerator(new Generator(3));
+        Tensor[] mb = VectorQuantizer.kmeans(flat.detach().contiguous(), 6, 3, false, new Generator(3));
+        k.quantize(z);
+        Tensor avg0 = mb[0].mul(mb[1].unsqueeze(1)), cs0 = mb[1];
+        // after the first step: cluster_size = 0.5·counts + 0.5·new counts, embed_avg = 0.5·mean·count + 0.5·sums
+        double[] want = avg0.mul(0.5).toDoubleArray(), got = k.stateDict().get("embed_avg").toDoubleArray();
+        int[] kidx = VectorQuantizer.nearest(flat, mb[0]).toIntArray();
+        for (int i = 0; i < kidx.length; i++) {
+            want[2 * kidx[i]] += 0.5 * f[2 * i];
+            want[2 * kidx[i] + 1] += 0.5 * f[2 * i + 1];
+        }
+        assertArrayEquals(want, got, 1e-9);
+        double[] cs1 = cs0.mul(0.5).toDoubleArray();
+        for (int i : kidx) cs1[i] += 0.5;
+        assertArrayEquals(cs1, k.stateDict().get("cluster_size").toDoubleArray(), 1e-9);
     }
 
     @Test
