@@ -68,21 +68,7 @@ class VectorQuantizerTest {
     /** Central differences of f at x (float64, contiguous), element by element. */
     static double[] numericGradient(java.util.function.Supplier<Double> f, Tensor x) {
         double[] g = new double[(int) x.numel()];
-        for (int i = 0; i < g.length; i++) {
-            double[] v = x.toDoubleArray();
-            double keep = v[i];
-            try (var ignored = Autograd.noGrad()) {
-                v[i] = keep + 1e-6;
-                x.copyFrom(Tensor.of(v, x.shape().dims()));
-                double plus = f.get();
-                v[i] = keep - 1e-6;
-                x.copyFrom(Tensor.of(v, x.shape().dims()));
-                double minus = f.get();
-                v[i] = keep;
-                x.copyFrom(Tensor.of(v, x.shape().dims()));
-                g[i] = (plus - minus) / 2e-6;
-            }
-        }
+        for (int i = 0; i < g.length; i++) g[i] = AdaptiveWeightTest.central(f, x, i);
         return g;
     }
 
