@@ -286,8 +286,8 @@ public final class TokenizerTrainer {
                     CodeUsage usage = new CodeUsage(model.config.nEmbed());
                     Map<String, Double> ev = TokenizerTrainer.evaluate(model, testLoader, perceptual, usage);
                     try {
-                        Plots.codeUsage(runDir.file(RunDir.CODES), usage.counts(), String.format("codebook usage on %s: %d of %d codes used, perplexity %.1f",
-                                test.describe().split(" \\(")[0], usage.used(), model.config.nEmbed(), usage.perplexity()));
+                        Plots.codeUsage(runDir.file(RunDir.CODES), usage.counts(), String.format("test codes: %d of %d used, perplexity %.1f",
+                                usage.used(), model.config.nEmbed(), usage.perplexity()));
                     } catch (IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }
