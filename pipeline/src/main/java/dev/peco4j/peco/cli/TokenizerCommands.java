@@ -4,6 +4,7 @@ import dev.peco4j.nn.io.SafeTensors;
 import dev.peco4j.peco.data.DataLoader;
 import dev.peco4j.peco.data.DataSources;
 import dev.peco4j.peco.data.Dataset;
+import dev.peco4j.peco.perceptual.Probes;
 import dev.peco4j.peco.tokenizer.ReconstructionGrid;
 import dev.peco4j.peco.tokenizer.TokenProbe;
 import dev.peco4j.peco.tokenizer.TokenizerTrainer;
@@ -61,20 +62,14 @@ final class TokenizerCommands {
             TokenizerTrainer.Trained t = TokenizerTrainer.load(checkpoint);
             VQModel m = t.model();
             Dataset d = split(data, split, limit, m, checkpoint);
-            List<Tensor> codes = new ArrayList<>();
-            List<Integer> labels = new ArrayList<>();
-            try (DataLoader dl = new DataLoader(d, t.view(), 0, DataLoader.Config.eval(256)); DataLoader.Epoch it = dl.epoch(0, 0)) {
-                while (it.hasNext()) {
-                    DataLoader.Batch b = it.next();
-                    if (b.size() == 0) continue;
-                    codes.add(TokenProbe.codes(m, b.images()).to(DType.INT32));
-                    for (int y : b.labels().toIntArray()) labels.add(y);
-                }
+            Probes.Features f;
+            try (DataLoader dl = new DataLoader(d, t.view(), 0, DataLoader.Config.eval(256))) {
+                f = Probes.embed(dl, x -> TokenProbe.codes(m, x).to(DType.INT32));
             }
-            Tensor all = Tensor.cat(codes, 0);
+            Tensor all = f.x();
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             tensors.put("codes", all);
-            tensors.put("labels", Tensor.ofInts(labels.stream().mapToInt(Integer::intValue).toArray(), labels.size()));
+            tensors.put("labels", Tensor.ofInts(f.labels(), f.labels().length));
             SafeTensors.writeTensors(out, Map.of("tokenizer", checkpoint.toString(), "data", data, "split", split), tensors);
             System.out.printf("%d images → codes %s (%d codes in the book) in %s%n", all.size(0), all.shape(), m.config.nEmbed(), out.toAbsolutePath());
             return 0;

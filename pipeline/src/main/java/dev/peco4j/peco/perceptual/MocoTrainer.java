@@ -162,9 +162,7 @@ public final class MocoTrainer {
 
                 @Override
                 public void checkResume(Checkpoint c, Path file) {
-                    PerceptualConfig saved = savedConfig(c, file);
-                    List<String> differ = ConfigFields.conflicts(saved.toMap(), cfg.toMap(), PerceptualConfig.MAY_CHANGE_ON_RESUME);
-                    if (!differ.isEmpty()) throw ConfigFields.resumeRefused(differ, file);
+                    ConfigFields.checkResume(savedConfig(c, file), cfg, PerceptualConfig.MAY_CHANGE_ON_RESUME, file);
                 }
 
                 @Override

@@ -98,17 +98,9 @@ public final class TokenProbe {
     }
 
     static Probes.Features histogramFeatures(VQModel m, Transform view, Dataset d, long seed) {
-        List<Tensor> hist = new ArrayList<>();
-        int[] labels = new int[0];
-        try (DataLoader dl = new DataLoader(d, view, seed, DataLoader.Config.eval(256)); DataLoader.Epoch it = dl.epoch(0, 0)) {
-            while (it.hasNext()) {
-                DataLoader.Batch b = it.next();
-                if (b.size() == 0) continue;
-                hist.add(histograms(codes(m, b.images()).toIntArray(), b.size(), m.config.nEmbed()));
-                labels = concat(labels, b.labels().toIntArray());
-            }
+        try (DataLoader dl = new DataLoader(d, view, seed, DataLoader.Config.eval(256))) {
+            return Probes.embed(dl, x -> histograms(codes(m, x).toIntArray(), x.size(0), m.config.nEmbed()));
         }
-        return new Probes.Features(Tensor.cat(hist, 0).to(DType.FLOAT32), labels);
     }
 
     private static int[] concat(int[] a, int[] b) {

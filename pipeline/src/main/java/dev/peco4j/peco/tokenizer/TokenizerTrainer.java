@@ -224,9 +224,7 @@ public final class TokenizerTrainer {
 
                 @Override
                 public void checkResume(Checkpoint c, Path file) {
-                    TokenizerConfig saved = savedConfig(c, file);
-                    List<String> differ = ConfigFields.conflicts(saved.toMap(), cfg.toMap(), TokenizerConfig.MAY_CHANGE_ON_RESUME);
-                    if (!differ.isEmpty()) throw ConfigFields.resumeRefused(differ, file);
+                    ConfigFields.checkResume(savedConfig(c, file), cfg, TokenizerConfig.MAY_CHANGE_ON_RESUME, file);
                 }
 
                 @Override

@@ -109,6 +109,12 @@ public final class ConfigFields {
         return out;
     }
 
+    /** Refuses (with {@link #resumeRefused}) a resume whose config differs from the saved one in a field outside mayChange. */
+    public static void checkResume(Record saved, Record now, Set<String> mayChange, java.nio.file.Path file) {
+        List<String> differ = conflicts(toMap(saved), toMap(now), mayChange);
+        if (!differ.isEmpty()) throw resumeRefused(differ, file);
+    }
+
     /** The one-line refusal of a resume whose options differ from the saved config. */
     public static IllegalArgumentException resumeRefused(List<String> differ, java.nio.file.Path file) {
         return new IllegalArgumentException("--resume: " + String.join(", ", differ) + (differ.size() == 1 ? " differs" : " differ")

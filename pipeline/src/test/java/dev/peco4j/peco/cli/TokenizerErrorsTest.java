@@ -36,6 +36,18 @@ class TokenizerErrorsTest {
     }
 
     @Test
+    void tokenizeWritesTheCodeMapsAndLabels() throws Exception {
+        Path codes = dir.resolve("codes.safetensors");
+        ErrorsTest.Result r = peco("tokenize", "--checkpoint", run.resolve("last.safetensors").toString(), "--limit", "20", "--out", codes.toString());
+        assertEquals(0, r.code(), r.err());
+        Map<String, Tensor> t = SafeTensors.read(codes).tensors();
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {20, 7, 7}, t.get("codes").shape().dims());
+        assertEquals(dev.peco4j.tensor.DType.INT32, t.get("codes").dtype());
+        assertEquals(20, t.get("labels").numel());
+        for (int c : t.get("codes").toIntArray()) assertTrue(c >= 0 && c < 16, "code " + c);
+    }
+
+    @Test
     void aCorruptCheckpointIsNamed() throws Exception {
         Path bad = Files.write(dir.resolve("corrupt.safetensors"), new byte[] {1, 2, 3});
         ErrorsTest.Result r = peco("tokenize", "--checkpoint", bad.toString(), "--out", dir.resolve("c.safetensors").toString());
