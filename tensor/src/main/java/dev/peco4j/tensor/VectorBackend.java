@@ -394,7 +394,18 @@ final class VectorBackend implements Backend {
 
     @Override
     public Tensor indexSelect(Tensor x, int dim, Tensor index) {
-        return ref.indexSelect(x, dim, index);
+        if (!f32(x)) return ref.indexSelect(x, dim, index);
+        // rows copied straight from float storage: the reference converts the whole of x to doubles,
+        // which made a batch of 256 rows out of 60,000 cost as much as reading all of them
+        int[] idx = index.toIntArray();
+        Shape shape = x.shape().with(dim, idx.length);
+        Floats v = floats(x);
+        float[] r = new float[shape.numel()];
+        int inner = x.shape().contiguousStrides()[dim], size = x.size(dim), outer = x.numel() / Math.max(1, size * inner);
+        for (int o = 0; o < outer; o++) {
+            for (int j = 0; j < idx.length; j++) System.arraycopy(v.a(), v.off() + (o * size + idx[j]) * inner, r, (o * idx.length + j) * inner, inner);
+        }
+        return out(shape, r);
     }
 
     @Override

@@ -127,6 +127,19 @@ class BackendEquivalenceTest {
     }
 
     @Test
+    void indexSelectCopiesTheChosenSlices() {
+        Property.check("index_select vector vs scalar", 40, g -> {
+            int[] shape = {size(g), size(g), g.intIn(1, 5)};
+            Tensor x = f32(g, shape);
+            int dim = g.intIn(0, 2), n = g.intIn(0, 9);
+            int[] idx = new int[n];
+            for (int i = 0; i < n; i++) idx[i] = g.intIn(0, shape[dim] - 1); // repeats included
+            Tensor index = Tensor.ofInts(idx, n);
+            check("index_select " + x.shape() + " dim " + dim + " " + java.util.Arrays.toString(idx), 0, (be, t) -> be.indexSelect(x, dim, index));
+        });
+    }
+
+    @Test
     void reductionsAndSoftmax() {
         Property.check("sum/softmax vector vs scalar", 60, g -> {
             int[] s = {size(g), size(g), g.intIn(1, 5)};

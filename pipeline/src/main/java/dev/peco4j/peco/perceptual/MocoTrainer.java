@@ -39,8 +39,8 @@ import java.util.Map;
  *
  * <p>The views on grayscale images: random resized crop to the encoder's size (area from crop_min),
  * color jitter (brightness 0.4, contrast 0.4; saturation is a no-op on one channel; no hue) with p
- * 0.8, random grayscale (a no-op), Gaussian blur (kernel 3 px, BYOL's 23 of 224 px scaled to ~30; σ in [0.1, 2])
- * with p 1.0 / 0.1, solarization with p 0 / 0.2, horizontal flip, normalization.
+ * 0.8, random grayscale (a no-op), Gaussian blur with p 1.0 / 0.1 (BYOL's kernel of 23 px and σ in [0.1, 2] px
+ * are pixels of a 224-pixel image, so both scale with the image: at 28 px a 3-px kernel and σ in [0.0125, 0.25]), solarization with p 0 / 0.2, horizontal flip, normalization.
  */
 public final class MocoTrainer {
     static final long INIT = 21;
@@ -105,7 +105,9 @@ public final class MocoTrainer {
         Transform norm = Transforms.normalize(s.mean(), s.std());
         Transform crop = Transforms.randomResizedCrop(size, cropMin, 1, 3.0 / 4, 4.0 / 3);
         Transform jitter = Transforms.randomApply(0.8, Transforms.colorJitter(0.4, 0.4, 0.2));
-        Transform blur = Transforms.gaussianBlur(3, 0.1, 2.0);
+        double scale = size / 224.0; // BYOL's blur is in pixels of a 224-pixel image
+        int kernel = Math.max(3, 2 * (int) Math.round(23 * scale / 2) + 1);
+        Transform blur = Transforms.gaussianBlur(kernel, 0.1 * scale, 2.0 * scale);
         return List.of(
                 Transform.compose(crop, jitter, Transforms.randomGrayscale(0.2), Transforms.randomApply(1.0, blur), Transforms.randomHorizontalFlip(0.5), norm),
                 Transform.compose(crop, jitter, Transforms.randomGrayscale(0.2), Transforms.randomApply(0.1, blur),
