@@ -34,7 +34,7 @@ final class TrainPerceptualCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of weights, order and augmentation (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--epochs", defaultValue = "7", description = "Epochs (default ${DEFAULT-VALUE}).")
+    @Option(names = "--epochs", defaultValue = "9", description = "Epochs (default ${DEFAULT-VALUE}).")
     int epochs;
 
     @Option(names = "--batch-size", defaultValue = "128", description = "Batch size: the contrastive negatives (default ${DEFAULT-VALUE}).")
@@ -97,7 +97,7 @@ final class TrainPerceptualCommand implements Callable<Integer> {
     @Option(names = "--knn-train", defaultValue = "10000", description = "Training images in the k-NN bank of each epoch's evaluation (0 = all; default ${DEFAULT-VALUE}).")
     int knnTrain;
 
-    @Option(names = "--probe-epochs", defaultValue = "10", description = "Epochs of the final linear probes; 0 skips the final probes (default ${DEFAULT-VALUE}).")
+    @Option(names = "--probe-epochs", defaultValue = "50", description = "Epochs of the final linear probes; 0 skips the final probes (default ${DEFAULT-VALUE}).")
     int probeEpochs;
 
     @Override

@@ -215,12 +215,19 @@ public final class MocoTrainer {
         random.eval();
         try (DataLoader tr = new DataLoader(train, plain(splits, cfg.imgSize()), cfg.seed(), badImages.apply(DataLoader.Config.eval(256)));
              DataLoader te = new DataLoader(splits.test(), plain(splits, cfg.imgSize()), cfg.seed(), badImages.apply(DataLoader.Config.eval(256)))) {
-            log.printf("probes on %s: k-NN (k 20, T 0.07) and linear (%d epochs) on frozen features%n", splits.test().describe(), cfg.probeEpochs());
+            log.printf("probes on %s: k-NN (k 20, T 0.07) and linear (%d epochs, lr chosen on a held-out tenth of the training set) on frozen features%n", splits.test().describe(), cfg.probeEpochs());
             for (var e : nets.entrySet()) {
                 Probes.Features a = Probes.embed(tr, e.getValue()), b = Probes.embed(te, e.getValue());
-                double knn = Probes.knn(a, b, 20, 0.07, classes), linear = Probes.linearProbe(a, b, classes, cfg.probeEpochs(), cfg.seed());
-                log.printf("  %-12s k-NN %.2f%%  linear %.2f%%%n", e.getKey(), 100 * knn, 100 * linear);
-                result.put(e.getKey(), Map.of("knn_accuracy", knn, "linear_accuracy", linear));
+                double knn = Probes.knn(a, b, 20, 0.07, classes);
+                Probes.LinearProbe linear = Probes.linearProbe(a, b, classes, cfg.probeEpochs(), cfg.seed());
+                log.printf("  %-12s k-NN %.2f%%  linear %.2f%% (lr %.0e: %.2f%% on the held-out tenth)%n", e.getKey(), 100 * knn, 100 * linear.accuracy(), linear.lr(),
+                        100 * linear.valAccuracy());
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("knn_accuracy", knn);
+                r.put("linear_accuracy", linear.accuracy());
+                r.put("linear_lr", linear.lr());
+                r.put("linear_val_accuracy", linear.valAccuracy());
+                result.put(e.getKey(), r);
             }
         }
         AtomicFiles.writeString(runDir.file(RunDir.PROBES), Json.write(result) + "\n");

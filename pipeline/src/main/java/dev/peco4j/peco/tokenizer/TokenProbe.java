@@ -85,7 +85,7 @@ public final class TokenProbe {
         }
         Probes.Features testF = new Probes.Features(Tensor.cat(hist, 0), labels);
         Probes.Features trainF = histogramFeatures(m, view, train, seed);
-        double acc = Probes.linearProbe(trainF, testF, train.classes().size(), probeEpochs, seed);
+        double acc = Probes.linearProbe(trainF, testF, train.classes().size(), probeEpochs, seed).accuracy();
         return new Result((double) same / positions, (double) sameNoise / positions, mse / labels.length, acc, labels.length);
     }
 

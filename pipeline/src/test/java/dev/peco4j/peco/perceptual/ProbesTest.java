@@ -26,13 +26,25 @@ class ProbesTest {
     @Test
     void knnAndLinearProbeSeparateSeparableClassesAndNotNoise() {
         Probes.Features train = blobs(40, 16, 4, 0.3, 1), test = blobs(20, 16, 4, 0.3, 2);
-        double knn = Probes.knn(train, test, 20, 0.07, 4), linear = Probes.linearProbe(train, test, 4, 200, 0);
+        double knn = Probes.knn(train, test, 20, 0.07, 4), linear = Probes.linearProbe(train, test, 4, 400, 0).accuracy();
         assertTrue(knn > 0.95, "k-NN " + knn);
         assertTrue(linear > 0.95, "linear " + linear);
         Probes.Features noiseTrain = new Probes.Features(Tensor.randn(new Generator(3), 160, 16), train.labels());
         Probes.Features noiseTest = new Probes.Features(Tensor.randn(new Generator(4), 80, 16), test.labels());
         double chance = Probes.knn(noiseTrain, noiseTest, 20, 0.07, 4);
         assertTrue(chance < 0.5, "labels unrelated to the features: " + chance);
+    }
+
+    @Test
+    void theLinearProbeChoosesItsRateWithoutTheTestLabels() {
+        Probes.Features train = blobs(40, 16, 4, 1.5, 1), test = blobs(20, 16, 4, 1.5, 2);
+        int[] shuffled = test.labels().clone();
+        for (int i = 0; i < shuffled.length; i++) shuffled[i] = (test.labels()[i] + 1) % 4;
+        Probes.LinearProbe a = Probes.linearProbe(train, test, 4, 20, 0), b = Probes.linearProbe(train, new Probes.Features(test.x(), shuffled), 4, 20, 0);
+        assertTrue(java.util.Arrays.stream(Probes.PROBE_LRS).anyMatch(lr -> lr == a.lr()), "chosen from the grid: " + a.lr());
+        assertEquals(a.lr(), b.lr(), "the rate does not depend on the test labels");
+        assertEquals(a.valAccuracy(), b.valAccuracy());
+        assertTrue(a.valAccuracy() > 0.5 && a.accuracy() > 0.5 && b.accuracy() < 0.5, a + " / " + b);
     }
 
     @Test
