@@ -172,7 +172,39 @@ final class VectorBackend implements Backend {
             });
             return out(os, y);
         }
+        int trailing = 0; // reduced trailing dims, e.g. (N, C, H, W) over {0, 2, 3}: a per-channel affine's gradient
+        while (trailing < r && contains(dims, r - 1 - trailing)) trailing++;
+        if (trailing > 0 && x.numel() > 0) {
+            int[] strides = x.shape().contiguousStrides(), kept = new int[r - trailing], keptStrides = new int[r - trailing];
+            int[] reduced = new int[r - trailing], reducedStrides = new int[r - trailing];
+            int run = strides[r - trailing - 1 < 0 ? 0 : r - trailing - 1];
+            if (trailing == r) run = x.numel();
+            for (int d = 0; d < r - trailing; d++) {
+                boolean red = contains(dims, d);
+                kept[d] = red ? 1 : x.size(d);
+                keptStrides[d] = red ? 0 : strides[d];
+                reduced[d] = red ? x.size(d) : 1;
+                reducedStrides[d] = red ? strides[d] : 0;
+            }
+            int[] outAt = Tensor.offsets(Shape.of(kept), keptStrides, f.off()), runAt = Tensor.offsets(Shape.of(reduced), reducedStrides, 0);
+            int len = run;
+            float[] y = new float[outAt.length];
+            // each output: its runs summed in row-major order by one thread, so any thread count gives the same bits
+            par.forRange(y.length, Math.max(1, GRAIN / Math.max(1, x.numel() / y.length)), (from, to) -> {
+                for (int o = from; o < to; o++) {
+                    double acc = 0;
+                    for (int at : runAt) acc += VectorMath.sum(f.a(), outAt[o] + at, len);
+                    y[o] = (float) acc;
+                }
+            });
+            return out(os, y);
+        }
         return ref.sum(x, dims);
+    }
+
+    private static boolean contains(int[] dims, int d) {
+        for (int x : dims) if (x == d) return true;
+        return false;
     }
 
     @Override

@@ -29,13 +29,21 @@ final class VectorConv {
 
     /** cols (R×P) of image n, group g, from x (contiguous float array at xo). */
     private static void im2col(Geo s, float[] x, int xo, int n, int g, float[] cols) {
+        im2col(s, x, xo, n, g, cols, 0, s.positions());
+    }
+
+    /** The same into the P columns from colOff of a matrix with row stride ld (several images side by side). */
+    private static void im2col(Geo s, float[] x, int xo, int n, int g, float[] cols, int colOff, int ld) {
         Conv2dParams p = s.p();
-        int P = s.positions();
         for (int c = 0; c < s.cg(); c++) {
             int plane = xo + (n * s.c() + g * s.cg() + c) * s.h() * s.w();
             for (int a = 0; a < s.kh(); a++) {
                 for (int b = 0; b < s.kw(); b++) {
-                    int row = ((c * s.kh() + a) * s.kw() + b) * P;
+                    int row = colOff + ((c * s.kh() + a) * s.kw() + b) * ld;
+                    if (samePlane(s)) {
+                        copyShifted(s, x, plane, a * p.dilationH() - p.padH(), b * p.dilationW() - p.padW(), cols, row);
+                        continue;
+                    }
                     for (int i = 0; i < s.oh(); i++) {
                         int ih = i * p.strideH() - p.padH() + a * p.dilationH();
                         int dst = row + i * s.ow();
@@ -43,9 +51,16 @@ final class VectorConv {
                             java.util.Arrays.fill(cols, dst, dst + s.ow(), 0f);
                             continue;
                         }
-                        int src = plane + ih * s.w();
+                        int src = plane + ih * s.w(), shift = b * p.dilationW() - p.padW();
+                        if (p.strideW() == 1) { // iw = j + shift: one copy between the zero-padded edges
+                            int j0 = validFrom(shift), j1 = validTo(shift, s.w(), s.ow());
+                            java.util.Arrays.fill(cols, dst, dst + j0, 0f);
+                            if (j1 > j0) System.arraycopy(x, src + j0 + shift, cols, dst + j0, j1 - j0);
+                            java.util.Arrays.fill(cols, dst + Math.max(j0, j1), dst + s.ow(), 0f);
+                            continue;
+                        }
                         for (int j = 0; j < s.ow(); j++) {
-                            int iw = j * p.strideW() - p.padW() + b * p.dilationW();
+                            int iw = j * p.strideW() + shift;
                             cols[dst + j] = iw >= 0 && iw < s.w() ? x[src + iw] : 0f;
                         }
                     }
@@ -63,18 +78,74 @@ final class VectorConv {
             for (int a = 0; a < s.kh(); a++) {
                 for (int b = 0; b < s.kw(); b++) {
                     int row = ((c * s.kh() + a) * s.kw() + b) * P;
+                    if (samePlane(s)) {
+                        addShifted(s, cols, row, a * p.dilationH() - p.padH(), b * p.dilationW() - p.padW(), dx, plane);
+                        continue;
+                    }
                     for (int i = 0; i < s.oh(); i++) {
                         int ih = i * p.strideH() - p.padH() + a * p.dilationH();
                         if (ih < 0 || ih >= s.h()) continue;
-                        int src = row + i * s.ow(), dst = plane + ih * s.w();
+                        int src = row + i * s.ow(), dst = plane + ih * s.w(), shift = b * p.dilationW() - p.padW();
+                        if (p.strideW() == 1) { // one vector add over the valid columns; each element gets the same adds in the same order
+                            int j0 = validFrom(shift), j1 = validTo(shift, s.w(), s.ow());
+                            if (j1 > j0) VectorMath.addInto(cols, src + j0, dx, dst + j0 + shift, j1 - j0);
+                            continue;
+                        }
                         for (int j = 0; j < s.ow(); j++) {
-                            int iw = j * p.strideW() - p.padW() + b * p.dilationW();
+                            int iw = j * p.strideW() + shift;
                             if (iw >= 0 && iw < s.w()) dx[dst + iw] += cols[src + j];
                         }
                     }
                 }
             }
         }
+    }
+
+    /**
+     * Stride 1 and an output as wide as the input (a "same" convolution): each cols row is the input
+     * plane shifted by (dh, dw) with zeros where it leaves the image, so it moves as one block.
+     */
+    private static boolean samePlane(Geo s) {
+        return s.p().strideH() == 1 && s.p().strideW() == 1 && s.ow() == s.w();
+    }
+
+    /** cols[row + i·W + j] = x[plane + (i+dh)·W + j+dw] where inside the image, else 0 (samePlane). */
+    private static void copyShifted(Geo s, float[] x, int plane, int dh, int dw, float[] cols, int row) {
+        int w = s.w(), oh = s.oh(), i0 = Math.max(0, Math.min(oh, -dh)), i1 = Math.max(i0, Math.min(oh, s.h() - dh));
+        java.util.Arrays.fill(cols, row, row + i0 * w, 0f);
+        java.util.Arrays.fill(cols, row + i1 * w, row + oh * w, 0f);
+        if (i1 == i0) return;
+        int from = row + i0 * w, len = (i1 - i0) * w, k0 = Math.max(0, -dw), k1 = len - Math.max(0, dw);
+        if (k1 > k0) System.arraycopy(x, plane + (i0 + dh) * w + dw + k0, cols, from + k0, k1 - k0);
+        java.util.Arrays.fill(cols, from, from + Math.min(len, k0), 0f);
+        java.util.Arrays.fill(cols, from + Math.max(k0, k1), from + len, 0f);
+        zeroEdgeColumns(cols, from, i1 - i0, w, dw); // the block copy wrapped neighbouring rows' pixels into them
+    }
+
+    /** The adjoint: dx[plane + (i+dh)·W + j+dw] += cols[row + i·W + j] where inside the image (cols is scratch). */
+    private static void addShifted(Geo s, float[] cols, int row, int dh, int dw, float[] dx, int plane) {
+        int w = s.w(), oh = s.oh(), i0 = Math.max(0, Math.min(oh, -dh)), i1 = Math.max(i0, Math.min(oh, s.h() - dh));
+        if (i1 == i0) return;
+        int from = row + i0 * w, len = (i1 - i0) * w, k0 = Math.max(0, -dw), k1 = len - Math.max(0, dw);
+        zeroEdgeColumns(cols, from, i1 - i0, w, dw); // so the block add puts +0 where a row wraps
+        if (k1 > k0) VectorMath.addInto(cols, from + k0, dx, plane + (i0 + dh) * w + dw + k0, k1 - k0);
+    }
+
+    /** In rows of width w from at, the columns j with j + dw outside [0, w) set to 0. */
+    private static void zeroEdgeColumns(float[] cols, int at, int rows, int w, int dw) {
+        if (dw == 0) return;
+        int lo = dw > 0 ? Math.max(0, w - dw) : 0, hi = dw > 0 ? w : Math.min(w, -dw);
+        for (int i = 0; i < rows; i++) java.util.Arrays.fill(cols, at + i * w + lo, at + i * w + hi, 0f);
+    }
+
+    /** With stride 1 and iw = j + shift, the first output column whose input column is inside the image. */
+    private static int validFrom(int shift) {
+        return Math.max(0, -shift);
+    }
+
+    /** ... and one past the last (at most ow). */
+    private static int validTo(int shift, int w, int ow) {
+        return Math.min(ow, w - shift);
     }
 
     private static float[] contiguous(Tensor t) {
@@ -130,25 +201,38 @@ final class VectorConv {
         return new Tensor(Storage.wrap(dx), xs, xs.contiguousStrides(), 0);
     }
 
+    /** Floats of the im2col matrix of one chunk of images in the weight gradient (16 MB): bounds memory at 224 px. */
+    private static final int CHUNK_FLOATS = 1 << 22;
+
+    /**
+     * dW_g (Og×R) = Σ_n dy_ng (Og×P) · cols_ngᵀ (P×R), as one GEMM per chunk of images laid side by
+     * side (K = images·P) instead of one small GEMM per image: the images' columns are
+     * im2col'd into one (R × nb·P) matrix and dy's rows gathered into one (Og × nb·P) matrix. Chunks
+     * and K blocks are summed in a fixed order, so any thread count gives the same bits.
+     */
     static Tensor backwardWeight(Tensor gt, Tensor xt, Shape ws, Conv2dParams p, Parallel par) {
         Geo s = geo(xt.shape(), ws, gt.size(2), gt.size(3), p);
         float[] g = contiguous(gt), x = contiguous(xt);
         float[] dw = new float[ws.numel()];
-        int P = s.positions(), R = s.rows();
-        float[] cols = s.pointwise() ? null : new float[R * P];
-        for (int n = 0; n < s.n(); n++) {         // images in order: a fixed summation order
-            for (int grp = 0; grp < s.groups(); grp++) {
-                Sgemm.Mat colsT;                   // colsᵀ (P×R) through strides
-                if (s.pointwise()) {
-                    colsT = new Sgemm.Mat(x, (n * s.c() + grp * s.cg()) * P, 1, P);
-                } else {
-                    im2col(s, x, 0, n, grp, cols);
-                    colsT = new Sgemm.Mat(cols, 0, 1, P);
-                }
-                // dW_g (Og×R) += dy_ng (Og×P) · colsᵀ (P×R)
-                Sgemm.gemm(s.og(), R, P, new Sgemm.Mat(g, (n * s.o() + grp * s.og()) * P, P, 1), colsT,
-                        dw, grp * s.og() * R, R, n > 0, par);
+        int P = s.positions(), R = s.rows(), og = s.og();
+        if (P == 0 || s.n() == 0) return new Tensor(Storage.wrap(dw), ws, ws.contiguousStrides(), 0);
+        int nb = Math.max(1, Math.min(s.n(), CHUNK_FLOATS / Math.max(1, R * P)));
+        float[] cols = new float[R * nb * P], dyT = new float[nb * P * og], dwT = new float[R * og];
+        for (int grp = 0; grp < s.groups(); grp++) {
+            int gg = grp;
+            for (int n0 = 0; n0 < s.n(); n0 += nb) {
+                int m = Math.min(nb, s.n() - n0), ld = m * P, first = n0;
+                par.forRange(m, 1, (from, to) -> {
+                    for (int i = from; i < to; i++) {
+                        im2col(s, x, 0, first + i, gg, cols, i * P, ld);
+                        int src = ((first + i) * s.o() + gg * og) * P, dst = i * P * og;
+                        for (int o = 0; o < og; o++) for (int q = 0; q < P; q++) dyT[dst + q * og + o] = g[src + o * P + q];
+                    }
+                });
+                // dW_gᵀ (R×Og) += cols (R × m·P) · dyᵀ (m·P × Og)
+                Sgemm.gemm(R, og, ld, new Sgemm.Mat(cols, 0, ld, 1), new Sgemm.Mat(dyT, 0, og, 1), dwT, 0, og, n0 > 0, par);
             }
+            for (int o = 0; o < og; o++) for (int r = 0; r < R; r++) dw[(grp * og + o) * R + r] = dwT[r * og + o];
         }
         return new Tensor(Storage.wrap(dw), ws, ws.contiguousStrides(), 0);
     }

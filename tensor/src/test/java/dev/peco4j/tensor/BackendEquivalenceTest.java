@@ -147,6 +147,11 @@ class BackendEquivalenceTest {
             check("sum last", 1e-5 * Math.sqrt(s[2]), (be, t) -> be.sum(x, new int[] {2}));
             check("sum leading", 1e-5 * Math.sqrt(s[0] * s[1]), (be, t) -> be.sum(x, new int[] {0, 1}));
             check("sum middle", 1e-5 * Math.sqrt(s[1]), (be, t) -> be.sum(x, new int[] {1}));
+            check("sum all but the middle", 1e-5 * Math.sqrt(s[0] * s[2]), (be, t) -> be.sum(x, new int[] {0, 2}));
+            check("sum all", 1e-5 * Math.sqrt(x.numel()), (be, t) -> be.sum(x, new int[] {0, 1, 2}));
+            Tensor x4 = f32(g, s[0], g.intIn(1, 4), s[1], s[2]);
+            check("sum (N, C, H, W) over {0, 2, 3}", 1e-5 * Math.sqrt(x4.numel()), (be, t) -> be.sum(x4, new int[] {0, 2, 3}));
+            check("sum (N, C, H, W) over {1, 3}", 1e-5 * Math.sqrt(x4.numel()), (be, t) -> be.sum(x4, new int[] {1, 3}));
             check("softmax", 2e-6, (be, t) -> be.softmax(x, 2, false));
             check("log_softmax", 2e-6, (be, t) -> be.softmax(x, 2, true));
             Tensor gy = f32(g, s), y = REF.softmax(x, 2, false), ly = REF.softmax(x, 2, true);
