@@ -177,8 +177,7 @@ final class VectorBackend implements Backend {
         if (trailing > 0 && x.numel() > 0) {
             int[] strides = x.shape().contiguousStrides(), kept = new int[r - trailing], keptStrides = new int[r - trailing];
             int[] reduced = new int[r - trailing], reducedStrides = new int[r - trailing];
-            int run = strides[r - trailing - 1 < 0 ? 0 : r - trailing - 1];
-            if (trailing == r) run = x.numel();
+            int run = Shape.of(Arrays.copyOfRange(x.shape().dims(), r - trailing, r)).numel(); // the contiguous reduced tail
             for (int d = 0; d < r - trailing; d++) {
                 boolean red = contains(dims, d);
                 kept[d] = red ? 1 : x.size(d);
@@ -187,13 +186,12 @@ final class VectorBackend implements Backend {
                 reducedStrides[d] = red ? strides[d] : 0;
             }
             int[] outAt = Tensor.offsets(Shape.of(kept), keptStrides, f.off()), runAt = Tensor.offsets(Shape.of(reduced), reducedStrides, 0);
-            int len = run;
             float[] y = new float[outAt.length];
             // each output: its runs summed in row-major order by one thread, so any thread count gives the same bits
             par.forRange(y.length, Math.max(1, GRAIN / Math.max(1, x.numel() / y.length)), (from, to) -> {
                 for (int o = from; o < to; o++) {
                     double acc = 0;
-                    for (int at : runAt) acc += VectorMath.sum(f.a(), outAt[o] + at, len);
+                    for (int at : runAt) acc += VectorMath.sum(f.a(), outAt[o] + at, run);
                     y[o] = (float) acc;
                 }
             });

@@ -5,10 +5,11 @@ package dev.peco4j.tensor;
  * output channels (Og per group), H×W input, KH×KW kernel, P = OH·OW output positions, R = Cg·KH·KW.
  * For image n and group g: y_ng (Og×P) = W_g (Og×R) · cols_ng (R×P).
  *
- * <p>Forward and input-backward run one image per thread; the weight gradient sums the images in
- * order, one GEMM each (threads split its rows), so all three are bit-identical for any thread count.
- * Chosen over implicit GEMM because it reuses the tuned SGEMM as is; 1×1 stride-1 convolutions skip
- * the im2col copy.
+ * <p>Forward and input-backward run one image per thread; the weight gradient is one GEMM per chunk
+ * of images (threads split it), summed in a fixed order, so all three are bit-identical for any
+ * thread count. Chosen over implicit GEMM because it reuses the tuned SGEMM as is; the forward's
+ * 1×1 stride-1 convolutions skip the im2col copy, and 'same' stride-1 ones build it a shifted plane
+ * at a time.
  */
 final class VectorConv {
     private VectorConv() {}
@@ -206,9 +207,10 @@ final class VectorConv {
 
     /**
      * dW_g (Og×R) = Σ_n dy_ng (Og×P) · cols_ngᵀ (P×R), as one GEMM per chunk of images laid side by
-     * side (K = images·P) instead of one small GEMM per image: the images' columns are
-     * im2col'd into one (R × nb·P) matrix and dy's rows gathered into one (Og × nb·P) matrix. Chunks
-     * and K blocks are summed in a fixed order, so any thread count gives the same bits.
+     * side (K = images·P) instead of one small GEMM per image, computed transposed: the images'
+     * columns are im2col'd into one (R × nb·P) matrix, dy transposed into one (nb·P × Og) matrix, and
+     * dW_gᵀ (R×Og) accumulated over the chunks. Chunks and K blocks are summed in a fixed order, so
+     * any thread count gives the same bits.
      */
     static Tensor backwardWeight(Tensor gt, Tensor xt, Shape ws, Conv2dParams p, Parallel par) {
         Geo s = geo(xt.shape(), ws, gt.size(2), gt.size(3), p);

@@ -106,7 +106,7 @@ public final class MocoTrainer {
         Transform crop = Transforms.randomResizedCrop(size, cropMin, 1, 3.0 / 4, 4.0 / 3);
         Transform jitter = Transforms.randomApply(0.8, Transforms.colorJitter(0.4, 0.4, 0.2));
         double scale = size / 224.0; // BYOL's blur is in pixels of a 224-pixel image
-        int kernel = Math.max(3, 2 * (int) Math.round(23 * scale / 2) + 1);
+        int kernel = Math.max(3, (int) Math.round(23 * scale) | 1); // 23·scale rounded, made odd: 23 at 224 px, 3 at 28
         Transform blur = Transforms.gaussianBlur(kernel, 0.1 * scale, 2.0 * scale);
         return List.of(
                 Transform.compose(crop, jitter, Transforms.randomGrayscale(0.2), Transforms.randomApply(1.0, blur), Transforms.randomHorizontalFlip(0.5), norm),
