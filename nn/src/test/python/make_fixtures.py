@@ -24,10 +24,36 @@ their gradients for h and the codebook (q_grad.*), nll, logits_fake, g_loss, nll
 ae_loss, grad.<key> (of ae_loss, autoencoder parameters), bn_after_g.<key> (BN running stats after the generator step's
 D(xrec)), then the discriminator step from the stored BN buffers: logits_real, logits_fake_d, d_loss.hinge/vanilla,
 dgrad.<key> (of d_loss.hinge) and bn_after.<key>. Pass "vqgan" as a third argument to write only that file.
+
+beit_masks.safetensors (pipeline folder) is BEiT's block-wise MaskingGenerator (beit/masking_generator.py) run with
+every call it makes on Python's random module recorded, so that the masks can be replayed draw for draw. Per config
+<name> (beit: 14x14, 75 masked, min 16, 600 masks; small8: 8x8, 26, min 4, 400; grid7: 7x7, 20, min 4, 400; rect:
+6 rows x 10 columns, 24, min 3, max 12, aspect 0.5..3, 200): masks.<name> (U8, count x H x W), kinds.<name> (I32, one
+per call: 0 = the random() value r behind uniform(a, b), which returns a + (b - a) * r; 1 = a randint(a, b) result),
+draws.<name> (F64: r, or the randint result), calls.<name> (I32, count: the calls each mask consumed). Metadata
+"configs" is a JSON list of {name, seed, height, width, num_masking_patches, min_num_patches, max_num_patches (resolved:
+None means num_masking_patches), max_num_patches_given, min_aspect, max_aspect (resolved: None means 1 / min_aspect),
+max_aspect_given, log_aspect_ratio, count}. Pass "beit_masks" as a third argument to write only that file.
+
+beit_mim_tiny.safetensors (pipeline folder) is one forward/backward of BEiT's VisionTransformerForMaskedImageModeling
+(beit/modeling_pretrain.py with modeling_finetune.py's Block, Attention, RelativePositionBias, PatchEmbed) on a tiny
+config (metadata "config": img 16, patch 4, embed_dim 32, depth 2, 4 heads, mlp_ratio 4, vocab 24, LayerScale 0.1,
+q_bias/v_bias, one relative position bias shared by the blocks, no absolute position embedding, LayerNorm eps 1e-6,
+exact GELU, no dropout or drop path), batch 3: param.<BEiT state_dict key> (F32, random), buffer.rel_pos_bias.
+relative_position_index (I64, 17 x 17), input.x (F32, 3 x 3 x 16 x 16), input.mask (U8, 3 x 16, bool_masked_pos from
+the masking generator: metadata "mask_generator"; the images have different masked counts), input.labels (I64, one per
+masked token in x[bool_masked_pos] order: image by image, row-major), then, computed in float64: logits (masked tokens
+x 24), loss (mean cross-entropy over all masked tokens), grad.<key> for every parameter and grad.input.x. The same
+under "abs." (abs.param.*, abs.logits, abs.loss, abs.grad.*; metadata "abs.config") for a variant with pos_embed and no
+relative position bias, on the same inputs. Metadata params.<model> / backbone_params.<model> (without lm_head) are
+the parameter counts of beit_base_patch16_224_8k_vocab and beit_large_patch16_224_8k_vocab (shared relative position
+bias, no absolute position embedding, LayerScale, vocab 8192; buffers excluded). Pass "beit_mim" as a third argument to
+write only that file.
 """
 import json
 import math
 import os
+import random
 import struct
 import sys
 
@@ -788,6 +814,313 @@ def vqgan_fixture(path):
     return {"distinct_indices": int(indices.unique().numel()), "min_argmin_margin": float((top2[:, 1] - top2[:, 0]).min())}
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# BEiT masked image modeling (microsoft/unilm, beit/): the block-wise masking generator of masking_generator.py and
+# VisionTransformerForMaskedImageModeling of modeling_pretrain.py with the Block / Attention / RelativePositionBias /
+# PatchEmbed of modeling_finetune.py, restated here. Module and attribute names follow BEiT, so state_dict() keys are
+# BEiT's checkpoint keys.
+# ---------------------------------------------------------------------------------------------------------------
+
+class RecordingRandom:
+    """The two calls BEiT's masking generator makes on Python's random module, recorded: kind 0 is the random() value
+    behind a uniform(a, b) (CPython returns a + (b - a) * r), kind 1 a randint(a, b) result."""
+
+    def __init__(self, seed):
+        self.rng = random.Random(seed)  # same stream as random.seed(seed) followed by the module functions
+        self.kinds, self.draws = [], []
+
+    def uniform(self, a, b):
+        r = self.rng.random()
+        self.kinds.append(0)
+        self.draws.append(r)
+        return a + (b - a) * r
+
+    def randint(self, a, b):
+        v = self.rng.randint(a, b)
+        self.kinds.append(1)
+        self.draws.append(float(v))
+        return v
+
+
+class BeitMaskingGenerator:
+    """masking_generator.py MaskingGenerator: rectangles of random area and aspect ratio are added until
+    num_masking_patches cells are masked, or until one round of 10 attempts adds nothing."""
+
+    def __init__(self, height, width, num_masking_patches, min_num_patches=4, max_num_patches=None,
+                 min_aspect=0.3, max_aspect=None):
+        self.height, self.width = height, width
+        self.num_masking_patches = num_masking_patches
+        self.min_num_patches = min_num_patches
+        self.max_num_patches = num_masking_patches if max_num_patches is None else max_num_patches
+        max_aspect = max_aspect or 1 / min_aspect
+        self.log_aspect_ratio = (math.log(min_aspect), math.log(max_aspect))
+
+    def _add_block(self, mask, rng, max_mask_patches):
+        added = 0
+        for _ in range(10):
+            # the bounds are reversed when fewer than min_num_patches cells are left to mask; uniform() allows that
+            area = rng.uniform(self.min_num_patches, max_mask_patches)
+            aspect = math.exp(rng.uniform(self.log_aspect_ratio[0], self.log_aspect_ratio[1]))
+            h = int(round(math.sqrt(area * aspect)))
+            w = int(round(math.sqrt(area / aspect)))
+            if w < self.width and h < self.height:
+                top = rng.randint(0, self.height - h)
+                left = rng.randint(0, self.width - w)
+                already = sum(mask[i][j] for i in range(top, top + h) for j in range(left, left + w))
+                if 0 < h * w - already <= max_mask_patches:
+                    for i in range(top, top + h):
+                        for j in range(left, left + w):
+                            if mask[i][j] == 0:
+                                mask[i][j] = 1
+                                added += 1
+                if added > 0:
+                    break
+        return added
+
+    def __call__(self, rng):
+        mask = [[0] * self.width for _ in range(self.height)]
+        count = 0
+        while count < self.num_masking_patches:
+            added = self._add_block(mask, rng, min(self.num_masking_patches - count, self.max_num_patches))
+            if added == 0:
+                break
+            count += added
+        return mask
+
+
+BEIT_MASK_CONFIGS = [
+    # name, seed, count, generator arguments (height, width, num_masking_patches, min, max, min_aspect, max_aspect)
+    ("beit", 1001, 600, dict(height=14, width=14, num_masking_patches=75, min_num_patches=16)),
+    ("small8", 1002, 400, dict(height=8, width=8, num_masking_patches=26, min_num_patches=4)),
+    ("grid7", 1003, 400, dict(height=7, width=7, num_masking_patches=20, min_num_patches=4)),
+    ("rect", 1004, 200, dict(height=6, width=10, num_masking_patches=24, min_num_patches=3, max_num_patches=12,
+                             min_aspect=0.5, max_aspect=3.0)),
+]
+
+
+def beit_masks_fixture(path):
+    """BEiT's masking generator on several grids, with every random draw recorded so the masks can be replayed."""
+    tensors, configs, stats = {}, [], {}
+    for name, seed, count, args in BEIT_MASK_CONFIGS:
+        gen = BeitMaskingGenerator(**args)
+        rng = RecordingRandom(seed)
+        masks, calls = [], []
+        for _ in range(count):
+            before = len(rng.kinds)
+            masks.append(gen(rng))
+            calls.append(len(rng.kinds) - before)
+        tensors["masks." + name] = torch.tensor(masks, dtype=torch.uint8)
+        tensors["kinds." + name] = torch.tensor(rng.kinds, dtype=torch.int32)
+        tensors["draws." + name] = torch.tensor(rng.draws, dtype=torch.float64)
+        tensors["calls." + name] = torch.tensor(calls, dtype=torch.int32)
+        counts = tensors["masks." + name].flatten(1).sum(1).tolist()
+        stats[name] = {"mean_masked": sum(counts) / count,
+                       "hit_target": sum(c == gen.num_masking_patches for c in counts) / count,
+                       "min_masked": min(counts), "max_masked": max(counts), "rng_calls": len(rng.kinds)}
+        configs.append({"name": name, "seed": seed, "height": gen.height, "width": gen.width,
+                        "num_masking_patches": gen.num_masking_patches, "min_num_patches": gen.min_num_patches,
+                        "max_num_patches": gen.max_num_patches, "max_num_patches_given": args.get("max_num_patches"),
+                        "min_aspect": args.get("min_aspect", 0.3),
+                        "max_aspect": args.get("max_aspect") or 1 / args.get("min_aspect", 0.3),
+                        "max_aspect_given": args.get("max_aspect"),
+                        "log_aspect_ratio": list(gen.log_aspect_ratio), "count": count})
+    save(path, tensors, {"configs": json.dumps(configs), "layer": "BEiT MaskingGenerator (masking_generator.py)",
+                         "kinds": json.dumps({"0": "random() behind uniform(a, b)", "1": "randint(a, b) result"}),
+                         "python": sys.version.split()[0], "torch": torch.__version__})
+    return stats
+
+
+class BeitRelativePositionBias(nn.Module):
+    """modeling_finetune.py RelativePositionBias: one table shared by all blocks, returned as (heads, N+1, N+1)."""
+
+    def __init__(self, window, heads, device=None):
+        super().__init__()
+        self.window = window
+        self.relative_position_bias_table = nn.Parameter(
+            torch.zeros((2 * window[0] - 1) * (2 * window[1] - 1) + 3, heads, device=device))
+        self.register_buffer("relative_position_index", relative_position_index(*window))
+
+    def forward(self):
+        n = self.window[0] * self.window[1] + 1
+        bias = self.relative_position_bias_table[self.relative_position_index.view(-1)].view(n, n, -1)
+        return bias.permute(2, 0, 1).contiguous()
+
+
+class BeitAttention(nn.Module):
+    """modeling_finetune.py Attention with qkv_bias: qkv has no bias of its own, q_bias and v_bias are added (k gets
+    zeros); the shared relative position bias comes in as an argument (no per-layer table)."""
+
+    def __init__(self, dim, heads, device=None):
+        super().__init__()
+        self.heads = heads
+        self.scale = (dim // heads) ** -0.5
+        self.qkv = nn.Linear(dim, dim * 3, bias=False, device=device)
+        self.q_bias = nn.Parameter(torch.zeros(dim, device=device))
+        self.v_bias = nn.Parameter(torch.zeros(dim, device=device))
+        self.proj = nn.Linear(dim, dim, device=device)
+
+    def forward(self, x, rel_pos_bias=None):
+        b, n, _ = x.shape
+        bias = torch.cat((self.q_bias, torch.zeros_like(self.v_bias, requires_grad=False), self.v_bias))
+        qkv = F.linear(x, self.qkv.weight, bias).reshape(b, n, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+        attn = (qkv[0] * self.scale) @ qkv[1].transpose(-2, -1)
+        if rel_pos_bias is not None:
+            attn = attn + rel_pos_bias
+        return self.proj((attn.softmax(dim=-1) @ qkv[2]).transpose(1, 2).reshape(b, n, -1))
+
+
+class BeitBlock(nn.Module):
+    """modeling_finetune.py Block: pre-norm, LayerScale gammas when init_values > 0, drop path off."""
+
+    def __init__(self, dim, heads, mlp_ratio, init_values, device=None):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6, device=device)
+        self.attn = BeitAttention(dim, heads, device=device)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6, device=device)
+        self.mlp = nn.Module()
+        self.mlp.fc1 = nn.Linear(dim, int(dim * mlp_ratio), device=device)
+        self.mlp.fc2 = nn.Linear(int(dim * mlp_ratio), dim, device=device)
+        if init_values:
+            self.gamma_1 = nn.Parameter(init_values * torch.ones(dim, device=device))
+            self.gamma_2 = nn.Parameter(init_values * torch.ones(dim, device=device))
+        else:
+            self.gamma_1 = self.gamma_2 = None
+
+    def forward(self, x, rel_pos_bias=None):
+        a = self.attn(self.norm1(x), rel_pos_bias=rel_pos_bias)
+        x = x + (a if self.gamma_1 is None else self.gamma_1 * a)
+        m = self.mlp.fc2(F.gelu(self.mlp.fc1(self.norm2(x))))
+        return x + (m if self.gamma_2 is None else self.gamma_2 * m)
+
+
+class BeitForMaskedImageModeling(nn.Module):
+    """modeling_pretrain.py VisionTransformerForMaskedImageModeling (dropout and drop path 0): masked patches are
+    replaced by mask_token before [CLS] is prepended, lm_head scores the masked positions only, in x[bool_masked_pos]
+    order (image by image, row-major within an image)."""
+
+    def __init__(self, img_size=224, patch_size=16, in_chans=3, vocab_size=8192, embed_dim=768, depth=12, heads=12,
+                 mlp_ratio=4.0, init_values=0.1, use_abs_pos_emb=False, use_shared_rel_pos_bias=True, device=None):
+        super().__init__()
+        grid = (img_size // patch_size, img_size // patch_size)
+        self.patch_embed = nn.Module()
+        self.patch_embed.proj = nn.Conv2d(in_chans, embed_dim, patch_size, stride=patch_size, device=device)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim, device=device))
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dim, device=device))
+        self.pos_embed = (nn.Parameter(torch.zeros(1, grid[0] * grid[1] + 1, embed_dim, device=device))
+                          if use_abs_pos_emb else None)
+        self.rel_pos_bias = BeitRelativePositionBias(grid, heads, device=device) if use_shared_rel_pos_bias else None
+        self.blocks = nn.ModuleList([BeitBlock(embed_dim, heads, mlp_ratio, init_values, device=device)
+                                     for _ in range(depth)])
+        self.norm = nn.LayerNorm(embed_dim, eps=1e-6, device=device)
+        self.lm_head = nn.Linear(embed_dim, vocab_size, device=device)
+
+    def forward(self, x, bool_masked_pos):
+        x = self.patch_embed.proj(x).flatten(2).transpose(1, 2)
+        b, n, _ = x.shape
+        w = bool_masked_pos.unsqueeze(-1).type_as(x)
+        x = x * (1 - w) + self.mask_token.expand(b, n, -1) * w
+        x = torch.cat((self.cls_token.expand(b, -1, -1), x), dim=1)
+        if self.pos_embed is not None:
+            x = x + self.pos_embed
+        rel = self.rel_pos_bias() if self.rel_pos_bias is not None else None
+        for blk in self.blocks:
+            x = blk(x, rel_pos_bias=rel)
+        x = self.norm(x)[:, 1:]
+        return self.lm_head(x[bool_masked_pos])
+
+
+def beit_param_counts(name, embed_dim, depth, heads):
+    """Parameter count (buffers excluded) of a full-size BEiT MIM model built on the meta device (no memory),
+    checked against the count from the shapes."""
+    model = BeitForMaskedImageModeling(embed_dim=embed_dim, depth=depth, heads=heads, device="meta")
+    total = sum(p.numel() for p in model.parameters())
+    d, g, v = embed_dim, 14, 8192
+    block = 2 * 2 * d + 3 * d * d + 2 * d + d * d + d + 4 * d * d + 4 * d + 4 * d * d + d + 2 * d
+    expected = 3 * 16 * 16 * d + d + 2 * d + ((2 * g - 1) ** 2 + 3) * heads + depth * block + 2 * d + d * v + v
+    assert total == expected, (name, total, expected)
+    head = model.lm_head.weight.numel() + model.lm_head.bias.numel()
+    return total, total - head
+
+
+def randomize_beit(model, g):
+    """Float32 random parameters that keep activations O(1) and make every parameter matter: linear and conv weights
+    N(0, 1/fan_in), biases and q/v biases N(0, 0.1^2), LayerNorm weights 1 + N(0, 0.2^2) and biases N(0, 0.1^2),
+    LayerScale gammas uniform in [0.2, 0.8), the relative position table N(0, 0.5^2), cls/mask tokens N(0, 1),
+    pos_embed N(0, 0.5^2)."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            leaf = name.rsplit(".", 1)[-1]
+            if name.startswith("norm") or ".norm" in name:
+                r = torch.randn(p.shape, generator=g)
+                p.copy_(1.0 + 0.2 * r if leaf == "weight" else 0.1 * r)
+            elif leaf == "weight":
+                p.copy_(torch.randn(p.shape, generator=g) / math.sqrt(p[0].numel()))
+            elif leaf in ("gamma_1", "gamma_2"):
+                p.copy_(0.2 + 0.6 * torch.rand(p.shape, generator=g))
+            elif leaf == "relative_position_bias_table":
+                p.copy_(0.5 * torch.randn(p.shape, generator=g))
+            elif leaf in ("cls_token", "mask_token"):
+                p.copy_(torch.randn(p.shape, generator=g))
+            elif leaf == "pos_embed":
+                p.copy_(0.5 * torch.randn(p.shape, generator=g))
+            else:  # bias, q_bias, v_bias
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+
+
+BEIT_MIM_TINY = {"img_size": 16, "patch_size": 4, "in_chans": 3, "vocab_size": 24, "embed_dim": 32, "depth": 2,
+                 "heads": 4, "mlp_ratio": 4.0, "init_values": 0.1}
+
+
+def beit_mim_fixture(path):
+    """One forward/backward of a tiny BEiT MIM model (shared relative position bias, no absolute position embedding),
+    and of its variant with an absolute position embedding and no relative bias, in float64 from float32 weights."""
+    g = torch.Generator().manual_seed(41)
+    batch = 3
+    x = torch.randn(batch, 3, 16, 16, generator=g)
+    # 7 of 16 cells, blocks of at least 4: the seed gives three different masks, one of them a cell short of the
+    # target (BEiT's generator allows it), so the images do not contribute equally many masked tokens
+    mask_args, mask_seed = {"height": 4, "width": 4, "num_masking_patches": 7, "min_num_patches": 4}, 62
+    gen = BeitMaskingGenerator(**mask_args)
+    rng = RecordingRandom(mask_seed)
+    mask = torch.tensor([sum(gen(rng), []) for _ in range(batch)], dtype=torch.bool)
+    assert len(set(mask.sum(1).tolist())) > 1 and len(set(map(tuple, mask.tolist()))) == batch
+    m = int(mask.sum())
+    labels = torch.randint(0, BEIT_MIM_TINY["vocab_size"], (m,), generator=g)
+    tensors = {"input.x": x, "input.mask": mask.to(torch.uint8), "input.labels": labels}
+    meta = {"layer": "BEiT VisionTransformerForMaskedImageModeling (modeling_pretrain.py), tiny",
+            "batch": json.dumps(batch), "masked": json.dumps(m),
+            "mask_generator": json.dumps(dict(mask_args, seed=mask_seed)), "torch": torch.__version__}
+    result = {"masked_per_image": mask.sum(1).tolist()}
+    for prefix, abs_pos in (("", False), ("abs.", True)):
+        cfg = dict(BEIT_MIM_TINY, use_abs_pos_emb=abs_pos, use_shared_rel_pos_bias=not abs_pos)
+        model = BeitForMaskedImageModeling(**cfg)
+        randomize_beit(model, g)
+        for k, p in model.named_parameters():
+            tensors[prefix + "param." + k] = p.detach().clone()
+        if not abs_pos:
+            tensors["buffer.rel_pos_bias.relative_position_index"] = model.rel_pos_bias.relative_position_index
+        model.double()
+        xd = x.double().requires_grad_(True)
+        logits = model(xd, mask)
+        loss = F.cross_entropy(logits, labels)
+        loss.backward()
+        tensors[prefix + "logits"] = logits.detach()
+        tensors[prefix + "loss"] = loss.detach()
+        for k, p in model.named_parameters():
+            tensors[prefix + "grad." + k] = p.grad
+        tensors[prefix + "grad.input.x"] = xd.grad
+        meta[prefix + "config"] = json.dumps(cfg)
+        result[prefix + "loss"] = loss.item()
+    for name, d, depth, heads in (("beit_base_patch16_224_8k_vocab", 768, 12, 12),
+                                  ("beit_large_patch16_224_8k_vocab", 1024, 24, 16)):
+        total, backbone = beit_param_counts(name, d, depth, heads)
+        meta["params." + name] = json.dumps(total)
+        meta["backbone_params." + name] = json.dumps(backbone)
+        result["params." + name] = (total, backbone)
+    save(path, tensors, meta)
+    return result
+
+
 def main(out, pipeline_out):
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
@@ -841,13 +1174,21 @@ def main(out, pipeline_out):
     moco_v3_fixture(os.path.join(pipeline_out, "moco_v3_vit.safetensors"))
     moco_v3_loss_fixture(os.path.join(pipeline_out, "moco_v3_step.safetensors"))
     vqgan_fixture(os.path.join(pipeline_out, "vqgan_tiny.safetensors"))
+    print(beit_masks_fixture(os.path.join(pipeline_out, "beit_masks.safetensors")))
+    print(beit_mim_fixture(os.path.join(pipeline_out, "beit_mim_tiny.safetensors")))
 
+
+SINGLE = {"vqgan": (vqgan_fixture, "vqgan_tiny.safetensors"), "beit_masks": (beit_masks_fixture, "beit_masks.safetensors"),
+          "beit_mim": (beit_mim_fixture, "beit_mim_tiny.safetensors")}
 
 if __name__ == "__main__":
-    if len(sys.argv) > 3 and sys.argv[3] == "vqgan":  # only the VQGAN fixture
+    if len(sys.argv) > 3:  # only one pipeline fixture: vqgan, beit_masks or beit_mim
+        if sys.argv[3] not in SINGLE:
+            sys.exit("unknown fixture %r; one of %s" % (sys.argv[3], ", ".join(SINGLE)))
+        fixture, file = SINGLE[sys.argv[3]]
         folder = sys.argv[2]
         os.makedirs(folder, exist_ok=True)
-        print(vqgan_fixture(os.path.join(folder, "vqgan_tiny.safetensors")))
+        print(fixture(os.path.join(folder, file)))
     else:
         main(sys.argv[1] if len(sys.argv) > 1 else "nn/src/test/resources/fixtures",
              sys.argv[2] if len(sys.argv) > 2 else "pipeline/src/test/resources/fixtures")

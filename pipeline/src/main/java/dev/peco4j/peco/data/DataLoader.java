@@ -33,8 +33,12 @@ public final class DataLoader implements AutoCloseable {
 
     public enum OnError { FAIL, SKIP }
 
-    /** workers: background threads building batches; prefetch: batches built ahead of the consumer. */
-    public record Config(int batchSize, boolean shuffle, boolean dropLast, int workers, int prefetch, OnError onError) {
+    /**
+     * workers: background threads building batches; prefetch: batches built ahead of the consumer;
+     * sharedDraws: every view of a sample draws the same random numbers (views of one random crop at
+     * two sizes, as BEiT's); otherwise each view draws its own.
+     */
+    public record Config(int batchSize, boolean shuffle, boolean dropLast, int workers, int prefetch, OnError onError, boolean sharedDraws) {
         public Config {
             if (batchSize < 1 || workers < 0 || prefetch < 1) {
                 throw new IllegalArgumentException("DataLoader: need batch size >= 1, workers >= 0, prefetch >= 1; got "
@@ -43,19 +47,23 @@ public final class DataLoader implements AutoCloseable {
         }
 
         public static Config train(int batchSize) {
-            return new Config(batchSize, true, true, 1, 4, OnError.FAIL);
+            return new Config(batchSize, true, true, 1, 4, OnError.FAIL, false);
         }
 
         public static Config eval(int batchSize) {
-            return new Config(batchSize, false, false, 1, 4, OnError.FAIL);
+            return new Config(batchSize, false, false, 1, 4, OnError.FAIL, false);
         }
 
         public Config onError(OnError e) {
-            return new Config(batchSize, shuffle, dropLast, workers, prefetch, e);
+            return new Config(batchSize, shuffle, dropLast, workers, prefetch, e, sharedDraws);
         }
 
         public Config workers(int n) {
-            return new Config(batchSize, shuffle, dropLast, n, prefetch, onError);
+            return new Config(batchSize, shuffle, dropLast, n, prefetch, onError, sharedDraws);
+        }
+
+        public Config sharedDraws(boolean on) {
+            return new Config(batchSize, shuffle, dropLast, workers, prefetch, onError, on);
         }
     }
 
@@ -87,7 +95,8 @@ public final class DataLoader implements AutoCloseable {
 
     /**
      * One view per transform: sample i of epoch e in view v draws from {@code derive(seed, AUGMENT, e, i)}
-     * for v = 0 and {@code derive(seed, AUGMENT, e, i, v)} after that.
+     * for v = 0 and {@code derive(seed, AUGMENT, e, i, v)} after that (with {@link Config#sharedDraws},
+     * every view from the first one's).
      */
     public DataLoader(Dataset dataset, List<Transform> views, long seed, Config config) {
         if (dataset.size() == 0) throw new IllegalArgumentException("DataLoader: dataset " + dataset.describe() + " is empty");
@@ -146,8 +155,9 @@ public final class DataLoader implements AutoCloseable {
     Batch build(int epoch, int b, int[] order) {
         int start = b * config.batchSize(), end = Math.min(dataset.size(), start + config.batchSize()), nv = views.size();
         float[][] data = new float[nv][];
+        int[][] chw = new int[nv][];                                  // each view's image shape, from its first sample (views may differ in size)
         int[] labels = new int[end - start];
-        int count = 0, c = 0, h = 0, w = 0;
+        int count = 0;
         for (int p = start; p < end; p++) {
             int i = order[p];
             Dataset.Sample s;
@@ -160,26 +170,30 @@ public final class DataLoader implements AutoCloseable {
                 continue;
             }
             for (int v = 0; v < nv; v++) {
-                Generator g = v == 0 ? Generator.derive(seed, AUGMENT, epoch, p) : Generator.derive(seed, AUGMENT, epoch, p, v);
+                Generator g = v == 0 || config.sharedDraws() ? Generator.derive(seed, AUGMENT, epoch, p) : Generator.derive(seed, AUGMENT, epoch, p, v);
                 Image img = views.get(v).apply(s.image(), g);
-                if (data[0] == null) {
-                    c = img.channels();
-                    h = img.height();
-                    w = img.width();
+                if (chw[v] == null) {
+                    chw[v] = new int[] {img.channels(), img.height(), img.width()};
+                    data[v] = new float[(end - start) * img.data().length];
                 }
-                if (data[v] == null) data[v] = new float[(end - start) * c * h * w];
-                if (img.channels() != c || img.height() != h || img.width() != w) {
+                int[] d = chw[v];
+                if (img.channels() != d[0] || img.height() != d[1] || img.width() != d[2]) {
                     throw new IllegalStateException("DataLoader: sample " + i + " is " + img + " after the transform" + (nv > 1 ? " of view " + v : "") + ", the batch holds "
-                            + c + "x" + h + "x" + w + " images (add a resize or crop)");
+                            + d[0] + "x" + d[1] + "x" + d[2] + " images (add a resize or crop)");
                 }
-                System.arraycopy(img.data(), 0, data[v], count * c * h * w, c * h * w);
+                System.arraycopy(img.data(), 0, data[v], count * img.data().length, img.data().length);
             }
             labels[count++] = s.label();
         }
         List<Tensor> out = new java.util.ArrayList<>();
         for (int v = 0; v < nv; v++) {
-            if (count == 0) out.add(Tensor.zeros(0, 1, 1, 1));
-            else out.add(Tensor.of(count < end - start ? java.util.Arrays.copyOf(data[v], count * c * h * w) : data[v], count, c, h, w));
+            if (count == 0) {
+                out.add(Tensor.zeros(0, 1, 1, 1));
+                continue;
+            }
+            int[] d = chw[v];
+            int per = d[0] * d[1] * d[2];
+            out.add(Tensor.of(count < end - start ? java.util.Arrays.copyOf(data[v], count * per) : data[v], count, d[0], d[1], d[2]));
         }
         return new Batch(epoch, b, out, Tensor.ofInts(java.util.Arrays.copyOf(labels, count), count), end - start - count);
     }

@@ -39,9 +39,14 @@ public final class Transforms {
     }
 
     public static Transform resize(int height, int width) {
+        return resize(height, width, null);
+    }
+
+    /** Resizes to height × width with a PIL filter (null: PyTorch's tensor bilinear); the same size is left as it is. */
+    public static Transform resize(int height, int width, Resample filter) {
         if (height < 1 || width < 1) throw new IllegalArgumentException("resize: size must be >= 1, got " + height + "x" + width);
         return (img, g) -> img.height() == height && img.width() == width ? img
-                : resizeRegion(img, 0, 0, img.height(), img.width(), height, width);
+                : resizeRegion(img, 0, 0, img.height(), img.width(), height, width, filter);
     }
 
     /**
@@ -49,6 +54,11 @@ public final class Transforms {
      * ratio (10 tries, then the center crop with the ratio clamped), resized bilinearly to size×size.
      */
     public static Transform randomResizedCrop(int size, double scaleLo, double scaleHi, double ratioLo, double ratioHi) {
+        return randomResizedCrop(size, scaleLo, scaleHi, ratioLo, ratioHi, null);
+    }
+
+    /** {@link #randomResizedCrop(int, double, double, double, double)} resampled with a PIL filter (null: PyTorch's tensor bilinear). */
+    public static Transform randomResizedCrop(int size, double scaleLo, double scaleHi, double ratioLo, double ratioHi, Resample filter) {
         if (!(0 < scaleLo && scaleLo <= scaleHi && scaleHi <= 1) || !(0 < ratioLo && ratioLo <= ratioHi)) {
             throw new IllegalArgumentException("randomResizedCrop: need 0 < scale " + scaleLo + " <= " + scaleHi + " <= 1 and 0 < ratio "
                     + ratioLo + " <= " + ratioHi);
@@ -63,7 +73,7 @@ public final class Transforms {
                 int cw = (int) Math.round(Math.sqrt(target * ar)), ch = (int) Math.round(Math.sqrt(target / ar));
                 if (cw > 0 && ch > 0 && cw <= w && ch <= h) {
                     int top = g.nextInt(h - ch + 1), left = g.nextInt(w - cw + 1);
-                    return resizeRegion(img, top, left, ch, cw, size, size);
+                    return resizeRegion(img, top, left, ch, cw, size, size, filter);
                 }
             }
             double inRatio = (double) w / h;
@@ -78,7 +88,7 @@ public final class Transforms {
                 cw = w;
                 ch = h;
             }
-            return resizeRegion(img, (h - ch) / 2, (w - cw) / 2, ch, cw, size, size);
+            return resizeRegion(img, (h - ch) / 2, (w - cw) / 2, ch, cw, size, size, filter);
         };
     }
 
@@ -270,9 +280,9 @@ public final class Transforms {
     }
 
     /** Bilinear resize of a region to oh×ow (align_corners=False, edge clamped). */
-    static Image resizeRegion(Image img, int top, int left, int rh, int rw, int oh, int ow) {
-        Interpolation.Taps ty = Interpolation.taps(rh, oh, Interpolation.Mode.BILINEAR, false);
-        Interpolation.Taps tx = Interpolation.taps(rw, ow, Interpolation.Mode.BILINEAR, false);
+    static Image resizeRegion(Image img, int top, int left, int rh, int rw, int oh, int ow, Resample filter) {
+        Interpolation.Taps ty = filter == null ? Interpolation.taps(rh, oh, Interpolation.Mode.BILINEAR, false) : filter.taps(rh, oh);
+        Interpolation.Taps tx = filter == null ? Interpolation.taps(rw, ow, Interpolation.Mode.BILINEAR, false) : filter.taps(rw, ow);
         int c = img.channels();
         float[] out = new float[c * oh * ow];
         for (int ch = 0; ch < c; ch++) {

@@ -35,7 +35,7 @@ import java.util.Map;
  * List<Tensor> taps = vit.forwardIntermediates(x, new int[] {1, 3, -1}, true, false); // 3 × (B, 64, 128)
  * }</pre>
  */
-public final class VisionTransformer extends Module {
+public class VisionTransformer extends Module {
     /** The position embedding added to the tokens before the first block. */
     public enum PosEmbed {
         /** none (BEiT with a relative position bias only) */
@@ -249,14 +249,25 @@ public final class VisionTransformer extends Module {
         }
     }
 
-    /** Patch embedding, [cls; patches] and the position embedding: (B, N+1, D), the input of the first block. */
-    private Tensor embed(Tensor x) {
+    /**
+     * Patch embedding, [cls; patches] and the position embedding: (B, N+1, D), the input of the first
+     * block. With a mask (B, N) of 0/1, the embedding of each masked patch is replaced by maskToken
+     * (1, 1, D) before [cls] is prepended, as BEiT's x·(1 − m) + e_[M]·m.
+     */
+    private Tensor embed(Tensor x, Tensor mask, Tensor maskToken) {
         if (x.dim() != 4 || x.size(1) != config.inChans() || x.size(2) != config.imgSize() || x.size(3) != config.imgSize()) {
             throw new IllegalArgumentException("ViT: input " + x.shape() + " is not (B, " + config.inChans() + ", " + config.imgSize()
                     + ", " + config.imgSize() + ")");
         }
         int b = x.size(0), d = config.embedDim();
         Tensor t = patchEmbed.forward(x).flatten(2, 3).transpose(1, 2);             // (B, N, D)
+        if (mask != null) {
+            if (mask.dim() != 2 || mask.size(0) != b || mask.size(1) != config.numPatches()) {
+                throw new IllegalArgumentException("ViT: mask " + mask.shape() + " is not (" + b + ", " + config.numPatches() + ") for " + x.shape());
+            }
+            Tensor m = mask.to(t.dtype()).unsqueeze(2);                              // (B, N, 1)
+            t = t.mul(m.neg().add(1.0)).add(maskToken.mul(m));
+        }
         t = Tensor.cat(List.of(clsToken.expand(b, 1, d), t), 1);                      // (B, N+1, D)
         return posEmbed == null ? t : t.add(posEmbed);
     }
@@ -267,7 +278,12 @@ public final class VisionTransformer extends Module {
 
     /** timm's forward_features: the tokens (B, N+1, D) after the last block and the final norm (none with mean pooling). */
     public Tensor forwardFeatures(Tensor x) {
-        Tensor t = embed(x), bias = sharedBias();
+        return forwardFeatures(x, null, null);
+    }
+
+    /** {@link #forwardFeatures(Tensor)} with the masked patches (mask (B, N) of 0/1) replaced by maskToken (1, 1, D) (BEiT's pre-training). */
+    protected final Tensor forwardFeatures(Tensor x, Tensor mask, Tensor maskToken) {
+        Tensor t = embed(x, mask, maskToken), bias = sharedBias();
         for (Block blk : blocks) t = blk.forward(t, bias);
         return norm == null ? t : norm.forward(t);
     }
@@ -308,7 +324,7 @@ public final class VisionTransformer extends Module {
             last = Math.max(last, at[k]);
         }
         Tensor[] out = new Tensor[indices.length];
-        Tensor t = embed(x), bias = sharedBias();
+        Tensor t = embed(x, null, null), bias = sharedBias();
         for (int b = 0; b <= last; b++) {
             t = blocks.get(b).forward(t, bias);
             for (int k = 0; k < at.length; k++) {

@@ -51,7 +51,7 @@ class DataLoaderTest {
             long seed = gen.intIn(0, 1000);
             int epoch = gen.intIn(0, 5);
             TensorDataset ds = toy(n);
-            DataLoader.Config base = new DataLoader.Config(bs, true, gen.chance(0.5), 0, 2, DataLoader.OnError.FAIL);
+            DataLoader.Config base = new DataLoader.Config(bs, true, gen.chance(0.5), 0, 2, DataLoader.OnError.FAIL, false);
             List<float[]> ref;
             try (DataLoader l = new DataLoader(ds, NOISY, seed, base)) {
                 ref = all(l, epoch, 0);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.peco4j.tensor.Generator;
 import dev.peco4j.tensor.testing.Property;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class TransformsTest {
@@ -75,8 +76,28 @@ class TransformsTest {
         Image r = Transforms.resize(9, 4).apply(c, null);
         for (float v : r.data()) assertEquals(0.25f, v, 1e-7);
         Image row = new Image(1, 1, 4, new float[] {0, 1, 2, 3});
-        Image half = Transforms.resizeRegion(row, 0, 0, 1, 4, 1, 2);
+        Image half = Transforms.resizeRegion(row, 0, 0, 1, 4, 1, 2, null);
         assertArrayEquals(new float[] {0.5f, 2.5f}, half.data(), 1e-6f); // align_corners=False samples at 0.5 and 2.5
+    }
+
+    /** Golden values from Pillow 9.4.0: Image.fromarray(row, mode="F").resize((w, 1), filter). */
+    @Test
+    void pilFiltersMatchPillowOnFloatImages() {
+        Image row = new Image(1, 1, 7, new float[] {0.1f, 0.9f, 0.3f, 0.7f, 0.2f, 0.8f, 0.5f});
+        Map<String, float[]> pil = Map.of(
+                "BILINEAR 3", new float[] {0.4857143f, 0.5058823f, 0.5642857f},
+                "BILINEAR 11", new float[] {0.1000000f, 0.4636364f, 0.8454545f, 0.4636364f, 0.4454545f, 0.7000000f, 0.3818182f, 0.3636364f, 0.7454545f, 0.6363636f, 0.5000000f},
+                "BICUBIC 3", new float[] {0.4883064f, 0.4896215f, 0.5725806f},
+                "BICUBIC 11", new float[] {0.0437500f, 0.4638283f, 0.8942900f, 0.4293764f, 0.4096920f, 0.7000000f, 0.3386927f, 0.3086401f, 0.7751315f, 0.6562280f, 0.4789062f},
+                "LANCZOS 3", new float[] {0.4874230f, 0.5017861f, 0.5631797f},
+                "LANCZOS 11", new float[] {0.0021461f, 0.4830565f, 0.9054112f, 0.4382720f, 0.3924561f, 0.7000000f, 0.3326676f, 0.2926616f, 0.7701572f, 0.6856969f, 0.4518712f});
+        for (var e : pil.entrySet()) {
+            String[] k = e.getKey().split(" ");
+            Image r = Transforms.resize(1, Integer.parseInt(k[1]), Resample.valueOf(k[0])).apply(row, null);
+            assertArrayEquals(e.getValue(), r.data(), 1e-6f, e.getKey());
+        }
+        Image same = Transforms.resize(1, 7, Resample.LANCZOS).apply(new Image(1, 2, 7, new float[14]), null);
+        assertEquals(7, same.width(), "a resize to the width it has only changes the height");
     }
 
     @Test

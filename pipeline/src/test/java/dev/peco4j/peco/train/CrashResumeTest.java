@@ -38,6 +38,12 @@ class CrashResumeTest {
             "--epochs", "2", "--save-every", "3", "--seed", "9", "--eval-images", "32", "--disc-start", "2", "--kmeans-iters", "2", "--dead-after", "2",
             "--codes", "32");
 
+    /** Masked image modeling on a tokenizer's codes (drop path on: the step's generator is part of what must replay). */
+    private static List<String> pretrain(Path tokenizer) {
+        return List.of("pretrain", "--data", "subset", "--limit-train", "192", "--batch-size", "32", "--epochs", "3", "--save-every", "2", "--seed", "9",
+                "--eval-images", "64", "--tokenizer", tokenizer.toString());
+    }
+
     private List<String> run = CLASSIFIER;
 
     private Process start(Path out, int threads, boolean resume, String logName) throws IOException {
@@ -71,6 +77,15 @@ class CrashResumeTest {
     void theSameForTheTokenizer() throws Exception {
         run = TOKENIZER;
         optimizers = List.of("autoencoder.", "discriminator.");
+        crashAndResume();
+    }
+
+    @Test
+    void theSameForMaskedImageModeling() throws Exception {
+        run = List.of("train-tokenizer", "--data", "subset", "--limit-train", "32", "--batch-size", "16", "--epochs", "1", "--eval-images", "16", "--codes", "16");
+        Path tok = dir.resolve("tokenizer");
+        finish(start(tok, 2, false, "tokenizer.log"), "tokenizer.log");
+        run = pretrain(tok.resolve(ClassifierTrainer.CHECKPOINT));
         crashAndResume();
     }
 
