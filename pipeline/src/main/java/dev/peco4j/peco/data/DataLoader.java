@@ -69,9 +69,10 @@ public final class DataLoader implements AutoCloseable {
 
     /**
      * views: one (B, C, H, W) float32 tensor per view of the samples (one, or two for MoCo v3); labels
-     * (B) int32; skipped: corrupt samples left out of this batch.
+     * (B) int32; positions: each sample's position in the epoch's order (what its augmentation draws
+     * are derived from); skipped: corrupt samples left out of this batch.
      */
-    public record Batch(int epoch, int index, List<Tensor> views, Tensor labels, int skipped) {
+    public record Batch(int epoch, int index, List<Tensor> views, Tensor labels, int[] positions, int skipped) {
         /** The first (usually only) view. */
         public Tensor images() {
             return views.get(0);
@@ -156,7 +157,7 @@ public final class DataLoader implements AutoCloseable {
         int start = b * config.batchSize(), end = Math.min(dataset.size(), start + config.batchSize()), nv = views.size();
         float[][] data = new float[nv][];
         int[][] chw = new int[nv][];                                  // each view's image shape, from its first sample (views may differ in size)
-        int[] labels = new int[end - start];
+        int[] labels = new int[end - start], positions = new int[end - start];
         int count = 0;
         for (int p = start; p < end; p++) {
             int i = order[p];
@@ -183,6 +184,7 @@ public final class DataLoader implements AutoCloseable {
                 }
                 System.arraycopy(img.data(), 0, data[v], count * img.data().length, img.data().length);
             }
+            positions[count] = p;
             labels[count++] = s.label();
         }
         List<Tensor> out = new java.util.ArrayList<>();
@@ -195,7 +197,8 @@ public final class DataLoader implements AutoCloseable {
             int per = d[0] * d[1] * d[2];
             out.add(Tensor.of(count < end - start ? java.util.Arrays.copyOf(data[v], count * per) : data[v], count, d[0], d[1], d[2]));
         }
-        return new Batch(epoch, b, out, Tensor.ofInts(java.util.Arrays.copyOf(labels, count), count), end - start - count);
+        return new Batch(epoch, b, out, Tensor.ofInts(java.util.Arrays.copyOf(labels, count), count), java.util.Arrays.copyOf(positions, count),
+                end - start - count);
     }
 
     @Override

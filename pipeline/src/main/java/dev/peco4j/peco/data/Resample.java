@@ -7,11 +7,12 @@ import dev.peco4j.tensor.Interpolation;
  * apply them to PIL images), on float images: when shrinking, the filter is stretched by the scale
  * (antialiasing); output pixel o samples around center (o + ½)·in/out over support·max(scale, 1)
  * input pixels, with weights filter((i − center + ½)/max(scale, 1)) normalized to sum 1. Filters:
- * triangle (support 1), bicubic with a = −0.5 (support 2), Lanczos-3 (support 3). As PIL does on
- * float ('F') images, results are not clamped.
+ * triangle (support 1), bicubic with a = −0.5 (support 2), Lanczos-3 (support 3). The arithmetic is
+ * PIL's on float ('F') images; {@link Transforms} then clamps to [0, 1], as PIL's 8-bit images clip
+ * the overshoot of bicubic and Lanczos at edges.
  *
- * <p>The other resampling of the data pipeline, {@link Transforms#resize}'s, is PyTorch's tensor
- * bilinear (no antialiasing).
+ * <p>The other resampling of the data pipeline, {@link Transforms#resize} without a filter, is
+ * PyTorch's tensor bilinear (no antialiasing).
  */
 public enum Resample {
     BILINEAR(1), BICUBIC(2), LANCZOS(3);

@@ -279,7 +279,10 @@ public final class Transforms {
         return new Image(c, h, w, out);
     }
 
-    /** Bilinear resize of a region to oh×ow (align_corners=False, edge clamped). */
+    /**
+     * A region resized to oh×ow: PyTorch's tensor bilinear (align_corners=False, edge clamped) when filter
+     * is null, else PIL's filter ({@link Resample}) with the result clamped to [0, 1] as 8-bit PIL images clip.
+     */
     static Image resizeRegion(Image img, int top, int left, int rh, int rw, int oh, int ow, Resample filter) {
         Interpolation.Taps ty = filter == null ? Interpolation.taps(rh, oh, Interpolation.Mode.BILINEAR, false) : filter.taps(rh, oh);
         Interpolation.Taps tx = filter == null ? Interpolation.taps(rw, ow, Interpolation.Mode.BILINEAR, false) : filter.taps(rw, ow);
@@ -296,7 +299,7 @@ public final class Transforms {
                         }
                         v += ty.weight()[y * ty.k() + j] * row;
                     }
-                    out[(ch * oh + y) * ow + x] = (float) v;
+                    out[(ch * oh + y) * ow + x] = (float) (filter == null ? v : Math.min(Math.max(v, 0), 1));
                 }
             }
         }

@@ -336,7 +336,14 @@ public class VisionTransformer extends Module {
         return List.of(out);
     }
 
-    /** Parameters that take no weight decay, as BEiT: biases, norms, cls token, position embeddings, 1-d tensors. */
+    /** AdamW's two groups: "decay" with weightDecay and "no_decay" (the parameters {@link #noWeightDecay} names) with none; both at lr. */
+    public final List<dev.peco4j.nn.ParamGroup> weightDecayGroups(double lr, double weightDecay) {
+        List<Tensor> decay = new java.util.ArrayList<>(), noDecay = new java.util.ArrayList<>();
+        namedParameters().forEach((n, p) -> (noWeightDecay(n, p) ? noDecay : decay).add(p));
+        return List.of(new dev.peco4j.nn.ParamGroup("decay", decay, lr, weightDecay), new dev.peco4j.nn.ParamGroup("no_decay", noDecay, lr, 0));
+    }
+
+    /** Parameters that take no weight decay, as BEiT fine-tuning (timm's Beit): biases, norms, cls token, position embeddings, 1-d tensors, relative position tables. */
     public boolean noWeightDecay(String name, Tensor p) {
         return p.dim() == 1 || name.endsWith(".bias") || name.equals("cls_token") || name.equals("pos_embed")
                 || name.endsWith("relative_position_bias_table");

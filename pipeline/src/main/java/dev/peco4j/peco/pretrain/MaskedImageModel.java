@@ -37,21 +37,19 @@ public final class MaskedImageModel extends VisionTransformer {
             }
         }
 
-        /** The MIM model of a ViT config: its head, pooling and position settings made BEiT pre-training's where they differ. */
+        /** The MIM model of a ViT config: no classifier head, the cls token pooled (so the final norm is {@code norm}); the rest as given. */
         public static Config of(VisionTransformer.Config vit, int vocab) {
             return new Config(vit.withNumClasses(0).withPool(Pool.TOKEN), vocab);
-        }
-
-        public Config withVocab(int k) {
-            return new Config(vit, k);
         }
 
         /**
          * BEiT pre-training presets by BEiT's names: {@code beit_base_patch16_224_8k_vocab} and
          * {@code beit_large_patch16_224_8k_vocab} (BEiT's), {@code beit_small_patch16_224_8k_vocab}
          * (ViT-S: 384 wide, 12 deep, 6 heads) and {@code beit_huge_patch14_224_8k_vocab} (ViT-H/14: 1280, 32,
-         * 16; PeCo's, not in BEiT's code: LayerScale 1e-5 as for large). All: shared relative position
-         * bias, no absolute position embedding, drop path 0.1, LayerScale 0.1 (base, small) or 1e-5.
+         * 16; PeCo's, not in BEiT's code). All: shared relative position bias, no absolute position
+         * embedding, drop path 0.1, and LayerScale 0.1 (base, small) or 1e-5 (large, huge): the values BEiT's
+         * pre-training commands pass (in BEiT they are command-line options, as {@code --layer-scale} and
+         * {@code --drop-path} are here).
          */
         public static Config preset(String name) {
             return switch (name) {
@@ -117,7 +115,7 @@ public final class MaskedImageModel extends VisionTransformer {
     /** BEiT pre-training's no-weight-decay rule: 1-d parameters, biases, pos_embed and cls_token (mask_token and the relative table do decay). */
     @Override
     public boolean noWeightDecay(String name, Tensor p) {
-        return p.dim() == 1 || name.endsWith(".bias") || name.equals("cls_token") || name.equals("pos_embed");
+        return super.noWeightDecay(name, p) && !name.endsWith("relative_position_bias_table");
     }
 
     /** Parameters of the backbone: all but lm_head (what BEiT's parameter counts quote). */

@@ -44,10 +44,6 @@ public final class MaskingGenerator {
             if (!(minAspect > 0 && minAspect <= maxAspect && Double.isFinite(maxAspect))) {
                 throw new IllegalArgumentException("mask: need 0 < min aspect " + minAspect + " <= max aspect " + maxAspect);
             }
-            if (minPerBlock > (height - 1) * (width - 1)) {
-                throw new IllegalArgumentException("mask: blocks of at least " + minPerBlock + " patches never fit a " + height + "x" + width
-                        + " grid (a block must be smaller than the grid in both directions, BEiT's rule: at most " + (height - 1) * (width - 1) + ")");
-            }
             if (height == 1 || width == 1) {
                 throw new IllegalArgumentException("mask: a block must be smaller than the grid in both directions (BEiT's rule), so a "
                         + height + "x" + width + " grid can hold none");
@@ -67,10 +63,6 @@ public final class MaskingGenerator {
 
         public Config withMinPerBlock(int m) {
             return new Config(height, width, numMasking, m, maxPerBlock, minAspect, maxAspect);
-        }
-
-        public Config withAspect(double lo, double hi) {
-            return new Config(height, width, numMasking, minPerBlock, maxPerBlock, lo, hi);
         }
 
         public int numPatches() {
@@ -149,14 +141,6 @@ public final class MaskingGenerator {
             }
         }
         return delta;
-    }
-
-    /** The masks of a batch as a float tensor (B, N) of 0 and 1. */
-    public static dev.peco4j.tensor.Tensor asTensor(java.util.List<boolean[]> masks) {
-        int b = masks.size(), n = b == 0 ? 0 : masks.get(0).length;
-        float[] out = new float[b * n];
-        for (int i = 0; i < b; i++) for (int j = 0; j < n; j++) out[i * n + j] = masks.get(i)[j] ? 1 : 0;
-        return dev.peco4j.tensor.Tensor.of(out, b, n);
     }
 
     @Override

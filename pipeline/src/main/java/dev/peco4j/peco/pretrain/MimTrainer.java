@@ -5,7 +5,6 @@ import dev.peco4j.nn.GradClip;
 import dev.peco4j.nn.Losses;
 import dev.peco4j.nn.Module;
 import dev.peco4j.nn.Optimizer;
-import dev.peco4j.nn.ParamGroup;
 import dev.peco4j.nn.Schedule;
 import dev.peco4j.nn.io.AtomicFiles;
 import dev.peco4j.nn.io.Checkpoint;
@@ -35,7 +34,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -46,7 +44,7 @@ import java.util.Map;
  * {@link TrainLoop}. Each image gives two views of one random resized crop (BEiT's
  * DataAugmentationForBEiT: color jitter, horizontal flip, the crop; the ViT's view at the image size
  * with PIL's bicubic filter, normalized; the tokenizer's view at grid × its downsampling factor with
- * Lanczos, in [−1, 1]) and a fresh block-wise mask ({@link MaskingGenerator}) drawn from (seed, epoch,
+ * Lanczos, in [0, 1], mapped to the tokenizer's [−1, 1] as it is encoded) and a fresh block-wise mask ({@link MaskingGenerator}) drawn from (seed, epoch,
  * index). The ViT sees its view with the masked patches replaced by the mask token and predicts, at the
  * masked positions only:
  * <ul>
@@ -68,8 +66,9 @@ public final class MimTrainer {
     private final PrintStream log;
     private BadImages badImages = BadImages.DEFAULT;
 
+    /** A run of cfg; for the token target the tokenizer file's sha256 is computed here and recorded in the config. */
     public MimTrainer(PretrainConfig cfg, Path out, PrintStream log) {
-        this.cfg = cfg;
+        this.cfg = cfg.target().equals("tokens") ? cfg.withTokenizerSha256(sha256(Path.of(cfg.tokenizer()), "--tokenizer")) : cfg;
         this.out = out;
         this.log = log;
     }
@@ -115,7 +114,7 @@ public final class MimTrainer {
         if (m.config.inChannels() != channels) {
             throw new IllegalArgumentException("pretrain: --tokenizer " + file + " takes " + m.config.inChannels() + "-channel images, the data has " + channels);
         }
-        int f = m.config.factor(), size = tokenizerSize(cfg, f, grid);
+        int f = m.config.factor(), size = cfg.tokenizerSize() > 0 ? cfg.tokenizerSize() : grid * f;
         if (size % f != 0 || size / f != grid) {
             throw new IllegalArgumentException("pretrain: the tokenizer's code grid does not match the patch grid: --tokenizer-size " + size + " with its "
                     + "downsampling factor " + f + " gives " + (size / f) + "x" + (size / f) + " codes" + (size % f != 0 ? " (not even a multiple)" : "")
@@ -123,10 +122,6 @@ public final class MimTrainer {
                     + grid * f + " or 0");
         }
         return m;
-    }
-
-    static int tokenizerSize(PretrainConfig cfg, int factor, int grid) {
-        return cfg.tokenizerSize() > 0 ? cfg.tokenizerSize() : grid * factor;
     }
 
     /**
@@ -149,11 +144,11 @@ public final class MimTrainer {
         return tokenSize == 0 ? List.of(vit) : List.of(vit, Transforms.resize(tokenSize, tokenSize, Resample.LANCZOS));
     }
 
-    /** A batch's masks (B, N) as a bool tensor; mask j of batch b draws from derive(seed, stream, epoch, b·batch + j). */
-    static Tensor masks(MaskingGenerator gen, long seed, long stream, int epoch, int first, int count) {
-        int n = gen.config.numPatches();
+    /** A batch's masks (B, N) as a bool tensor; the mask of the sample at position p of the epoch draws from derive(seed, stream, epoch, p). */
+    static Tensor masks(MaskingGenerator gen, long seed, long stream, int epoch, int[] positions) {
+        int n = gen.config.numPatches(), count = positions.length;
         boolean[] all = new boolean[count * n];
-        for (int j = 0; j < count; j++) System.arraycopy(gen.mask(Generator.derive(seed, stream, epoch, first + j)), 0, all, j * n, n);
+        for (int j = 0; j < count; j++) System.arraycopy(gen.mask(Generator.derive(seed, stream, epoch, positions[j])), 0, all, j * n, n);
         return Tensor.ofBools(all, count, n);
     }
 
@@ -198,25 +193,19 @@ public final class MimTrainer {
 
     public TrainLoop.Result run(RunDir.Mode mode) throws IOException {
         DataSources.Splits splits = DataSources.resolve(cfg.data(), badImages.maxPixels());
-        int channels = splits.channels(), patch = cfg.modelPatchSize();
-        if (cfg.imgSize() % patch != 0) {
-            throw new IllegalArgumentException("pretrain: --img-size " + cfg.imgSize() + " is not a multiple of the patch size " + patch);
-        }
-        int grid = cfg.imgSize() / patch;
+        int channels = splits.channels();
+        int grid = cfg.modelConfig(channels, 1).vit().gridSize();                    // checks the image and patch sizes
         MaskingGenerator masking = new MaskingGenerator(cfg.masking(grid));
         boolean tokens = cfg.target().equals("tokens");
         VQModel tok = tokens ? tokenizer(cfg, channels, grid) : null;
-        int vocab = tokens ? tok.config.nEmbed() : patch * patch * channels;
-        int tokenSize = tokens ? tokenizerSize(cfg, tok.config.factor(), grid) : 0;
+        int patch = cfg.modelPatchSize(), vocab = tokens ? tok.config.nEmbed() : patch * patch * channels;
+        int tokenSize = !tokens ? 0 : cfg.tokenizerSize() > 0 ? cfg.tokenizerSize() : grid * tok.config.factor();
         RunDir runDir = RunDir.open(out, mode);                                      // every check above runs before the folder is touched
         Dataset train = splits.train().first(cfg.limitTrain());
         Dataset test = splits.test().first(cfg.evalImages());
         MaskedImageModel model = new MaskedImageModel(Generator.derive(cfg.seed(), INIT), cfg.modelConfig(channels, vocab));
 
-        List<Tensor> decay = new ArrayList<>(), noDecay = new ArrayList<>();
-        model.namedParameters().forEach((n, p) -> (model.noWeightDecay(n, p) ? noDecay : decay).add(p));
-        AdamW opt = new AdamW(List.of(new ParamGroup("decay", decay, cfg.lr(), cfg.weightDecay()), new ParamGroup("no_decay", noDecay, cfg.lr(), 0)),
-                AdamW.Config.DEFAULT);
+        AdamW opt = new AdamW(model.weightDecayGroups(cfg.lr(), cfg.weightDecay()), AdamW.Config.DEFAULT);
         String configJson = Json.write(Map.of("pretrain", cfg.toMap()));
         DataLoader.Config lc = badImages.apply(DataLoader.Config.train(cfg.batchSize())).sharedDraws(true);
         DataLoader.Config ec = badImages.apply(DataLoader.Config.eval(256));
@@ -247,7 +236,7 @@ public final class MimTrainer {
                 @Override
                 public void checkResume(Checkpoint c, Path file) {
                     PretrainConfig saved = savedConfig(c, file);
-                    if (!saved.tokenizerSha256().equals(cfg.tokenizerSha256())) {
+                    if (saved.target().equals("tokens") && tokens && !saved.tokenizerSha256().equals(cfg.tokenizerSha256())) {
                         throw new IllegalArgumentException("--resume: checkpoint " + file + " was trained on the codes of tokenizer " + saved.tokenizer()
                                 + " (sha256 " + saved.tokenizerSha256() + "); --tokenizer " + cfg.tokenizer() + " is another file (sha256 " + cfg.tokenizerSha256()
                                 + "). Resume with the same tokenizer, or start a new run in another --out");
@@ -260,7 +249,8 @@ public final class MimTrainer {
                     model.train(true);
                     model.setGenerator(Generator.derive(cfg.seed(), STEP, step));
                     opt.applySchedule(lr.at((int) step));
-                    Tensor mask = masks(masking, cfg.seed(), MaskingGenerator.MASK, b.epoch(), b.index() * cfg.batchSize(), b.size());
+                    Tensor mask = masks(masking, cfg.seed(), MaskingGenerator.MASK, b.epoch(), b.positions());
+                    if (b.size() == 0) throw new IllegalStateException("pretrain: batch " + b.index() + " of epoch " + (b.epoch() + 1) + " lost all its images (--bad-images SKIP)");
                     Step s = MimTrainer.step(model, tok, b.images(), tokens ? b.views().get(1) : null, mask);
                     Map<String, Double> sums = new LinkedHashMap<>();
                     if (tokens) sums.put("accuracy", (double) s.correct() / s.masked() * b.size());
@@ -326,11 +316,9 @@ public final class MimTrainer {
         long masked = 0, correct = 0;
         long[] predicted = new long[vocab], targets = new long[vocab];
         try (var ignored = Autograd.noGrad(); DataLoader.Epoch it = test.epoch(0, 0)) {
-            int first = 0;
             while (it.hasNext()) {
                 DataLoader.Batch b = it.next();
-                Tensor mask = masks(masking, seed, EVAL_MASK, 0, first, b.size());
-                first += b.size();
+                Tensor mask = masks(masking, seed, EVAL_MASK, 0, b.positions());         // the test loader keeps the dataset's order
                 Step s = step(model, tok, b.images(), tok != null ? b.views().get(1) : null, mask);
                 loss += s.loss().item() * s.masked();
                 masked += s.masked();

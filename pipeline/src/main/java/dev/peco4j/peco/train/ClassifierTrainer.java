@@ -4,7 +4,6 @@ import dev.peco4j.nn.AdamW;
 import dev.peco4j.nn.Module;
 import dev.peco4j.nn.Optimizer;
 import dev.peco4j.nn.GradClip;
-import dev.peco4j.nn.ParamGroup;
 import dev.peco4j.nn.Schedule;
 import dev.peco4j.nn.io.Checkpoint;
 import dev.peco4j.nn.io.Json;
@@ -23,7 +22,6 @@ import dev.peco4j.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -89,10 +87,7 @@ public final class ClassifierTrainer {
         VisionTransformer.Config mc = modelConfig(cfg, splits.channels(), splits.train().classes().size());
         VisionTransformer model = new VisionTransformer(Generator.derive(cfg.seed(), INIT), mc);
 
-        List<Tensor> decay = new ArrayList<>(), noDecay = new ArrayList<>();
-        model.namedParameters().forEach((n, p) -> (model.noWeightDecay(n, p) ? noDecay : decay).add(p));
-        AdamW opt = new AdamW(List.of(new ParamGroup("decay", decay, cfg.lr(), cfg.weightDecay()),
-                new ParamGroup("no_decay", noDecay, cfg.lr(), 0)), AdamW.Config.DEFAULT);
+        AdamW opt = new AdamW(model.weightDecayGroups(cfg.lr(), cfg.weightDecay()), AdamW.Config.DEFAULT);
         String configJson = Json.write(Map.of("classifier", cfg.toMap()));
 
         DataLoader.Config lc = badImages.apply(DataLoader.Config.train(cfg.batchSize()));

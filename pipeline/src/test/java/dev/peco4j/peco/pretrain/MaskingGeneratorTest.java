@@ -121,7 +121,7 @@ class MaskingGeneratorTest {
     void impossibleSettingsAreRefusedNamingThem() {
         var e = assertThrows(IllegalArgumentException.class, () -> MaskingGenerator.Config.beit(7, 7).withNumMasking(50));
         assertTrue(e.getMessage().contains("50 masked patches do not fit a 7x7 grid of 49"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> MaskingGenerator.Config.beit(4, 4).withMinPerBlock(10));
-        assertTrue(e.getMessage().contains("blocks of at least 10 patches never fit a 4x4 grid"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new MaskingGenerator.Config(1, 9, 3, 1, 3, 0.3, 1 / 0.3));
+        assertTrue(e.getMessage().contains("a 1x9 grid can hold none"), e.getMessage());
     }
 }

@@ -82,7 +82,7 @@ class MimTrainerTest {
         try (DataLoader l = new DataLoader(d, MimTrainer.views(splits(d), cfg, grid * f), 5, DataLoader.Config.train(6).sharedDraws(true))) {
             DataLoader.Batch b = l.epoch(0, 0).next();
             MaskingGenerator masking = new MaskingGenerator(cfg.masking(grid));
-            Tensor mask = MimTrainer.masks(masking, 5, MaskingGenerator.MASK, 0, 0, b.size());
+            Tensor mask = MimTrainer.masks(masking, 5, MaskingGenerator.MASK, 0, b.positions());
             Tensor view = b.views().get(1);
             Tensor codes = MimTrainer.codes(tok, view);                                  // (B, 49)
             assertArrayEquals(new int[] {6, grid * grid}, codes.shape().dims(), "one code per patch");
