@@ -279,7 +279,12 @@ public final class MimTrainer {
 
                 @Override
                 public void plot(Path png, List<Map<String, Object>> records) throws IOException {
-                    Plots.lossAndAccuracy(png, records, "MIM (" + (tokens ? "tokens" : "pixels") + ") on " + splits.name());
+                    if (tokens) {
+                        Plots.lossAndAccuracy(png, records, "MIM (tokens) on " + splits.name());
+                    } else {                                                        // no accuracy: the loss beside the learning rate
+                        Plots.charts(png, records, "MIM (pixels) on " + splits.name(), "loss", List.of(new Plots.Series("train", "loss", "train", 1),
+                                new Plots.Series("eval", "test_loss", "test", 1)), "learning rate", List.of(new Plots.Series("train", "lr", "lr", 1)));
+                    }
                 }
             };
             return new TrainLoop(stage, runDir, configJson, new TrainLoop.Settings(cfg.epochs(), cfg.saveEvery(), 50), log).run(loader);
