@@ -31,8 +31,12 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--target", defaultValue = "tokens", description = "tokens (a tokenizer's codes) or pixels (default ${DEFAULT-VALUE}).")
     String target;
 
-    @Option(names = "--tokenizer", defaultValue = "", description = "The train-tokenizer checkpoint (last.safetensors) whose codes are the targets.")
+    @Option(names = "--tokenizer", defaultValue = "", description = {"The tokenizer whose codes are the targets: a train-tokenizer checkpoint",
+            "(last.safetensors) or a taming VQGAN converted by scripts/convert-taming.py."})
     String tokenizer;
+
+    @Option(names = "--tokenizer-groups", defaultValue = "32", description = "GroupNorm groups of a converted taming VQGAN (default ${DEFAULT-VALUE}, taming's).")
+    int tokenizerGroups;
 
     @Option(names = "--tokenizer-size", defaultValue = "0",
             description = "The tokenizer's view size (default ${DEFAULT-VALUE}: patch grid × its downsampling factor, so codes and patches line up).")
@@ -116,7 +120,7 @@ final class PretrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         RunDir.Mode mode = run.apply();
         PretrainConfig cfg = new PretrainConfig(data, seed, epochs, batchSize, baseLr > 0 ? baseLr : PretrainConfig.defaultBaseLr(model), minLr, warmupEpochs, weightDecay, clipGrad, dropPath, layerScale, model,
-                imgSize, patchSize, absPosEmbed, target, tokenizer, "", tokenizerSize, maskPatches, minMaskPatches, maxMaskPatches, minAspect, cropMin, colorJitter,
+                imgSize, patchSize, absPosEmbed, target, tokenizer, "", tokenizerSize, tokenizerGroups, maskPatches, minMaskPatches, maxMaskPatches, minAspect, cropMin, colorJitter,
                 saveEvery, limitTrain, evalImages);
         Path ckpt = out.resolve(RunDir.CHECKPOINT);
         if (mode == RunDir.Mode.RESUME && Files.exists(ckpt)) {   // the stored config, with the options given here over it

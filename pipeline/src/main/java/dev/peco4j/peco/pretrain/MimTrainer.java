@@ -98,16 +98,19 @@ public final class MimTrainer {
     }
 
     /**
-     * The frozen tokenizer of a train-tokenizer checkpoint, checked against the data and the patch grid:
+     * The frozen tokenizer of a train-tokenizer checkpoint, or of a taming VQGAN converted by
+     * scripts/convert-taming.py ({@link VQModel#loadTaming}), checked against the data and the patch grid:
      * its input channels must be the data's, and its code grid on views of tokenizerSize must be grid × grid.
      */
     static VQModel tokenizer(PretrainConfig cfg, int channels, int grid) {
         Path file = Path.of(cfg.tokenizer());
         VQModel m;
         try {
-            m = TokenizerTrainer.load(file).model();
+            boolean checkpoint = dev.peco4j.nn.io.SafeTensors.read(file).metadata().containsKey("format");
+            m = checkpoint ? TokenizerTrainer.load(file).model() : VQModel.loadTaming(file, cfg.tokenizerGroups());
         } catch (IOException | RuntimeException e) {
-            throw new IllegalArgumentException("pretrain: --tokenizer " + file + " is not a usable train-tokenizer checkpoint: " + e.getMessage(), e);
+            throw new IllegalArgumentException("pretrain: --tokenizer " + file + " is neither a train-tokenizer checkpoint nor a converted taming VQGAN: "
+                    + e.getMessage(), e);
         }
         m.freeze();
         m.eval();

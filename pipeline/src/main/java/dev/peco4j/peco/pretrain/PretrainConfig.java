@@ -14,8 +14,9 @@ import java.util.Set;
  * @param model         "tiny" or "small" (patch {@code patchSize} on {@code imgSize}; {@link MaskedImageModel.Config#small}),
  *                      or a BEiT preset name ({@link MaskedImageModel.Config#PRESETS}: its patch, {@code imgSize} as given)
  * @param target        "tokens" (the codes of {@code tokenizer}) or "pixels" (per-patch normalized pixels, MAE's norm_pix_loss)
- * @param tokenizer     a train-tokenizer checkpoint (targets "tokens"); its sha256 is {@code tokenizerSha256}
+ * @param tokenizer     a train-tokenizer checkpoint or a converted taming VQGAN (targets "tokens"); its sha256 is {@code tokenizerSha256}
  * @param tokenizerSize the tokenizer's view size (0: grid × the tokenizer's downsampling factor, so its code grid is the patch grid)
+ * @param tokenizerGroups GroupNorm groups of a converted taming VQGAN (taming: 32; a train-tokenizer checkpoint records its own)
  * @param maskPatches   patches masked per image (0: BEiT's 75 of 196 scaled to the grid); min/maxMaskPatches bound
  *                      one block (0: BEiT's 16 of 196 scaled; 0: maskPatches)
  * @param cropMin       the smallest area fraction of the random resized crop (BEiT: 0.08; the command's default 0.4)
@@ -24,7 +25,7 @@ import java.util.Set;
  */
 public record PretrainConfig(String data, long seed, int epochs, int batchSize, double baseLr, double minLr, double warmupEpochs, double weightDecay,
                              double clipGrad, double dropPath, double layerScale, String model, int imgSize, int patchSize, boolean absPosEmbed,
-                             String target, String tokenizer, String tokenizerSha256, int tokenizerSize, int maskPatches, int minMaskPatches,
+                             String target, String tokenizer, String tokenizerSha256, int tokenizerSize, int tokenizerGroups, int maskPatches, int minMaskPatches,
                              int maxMaskPatches, double minAspect, double cropMin, double colorJitter, int saveEvery, int limitTrain, int evalImages) {
     static final List<String> TARGETS = List.of("tokens", "pixels");
 
@@ -43,6 +44,7 @@ public record PretrainConfig(String data, long seed, int epochs, int batchSize, 
         if (!TARGETS.contains(target)) throw new IllegalArgumentException(what + "--target must be one of " + TARGETS + ", got '" + target + "'");
         if (target.equals("tokens") && tokenizer.isEmpty()) throw new IllegalArgumentException(what + "--target tokens needs --tokenizer <train-tokenizer checkpoint>");
         if (target.equals("pixels") && !tokenizer.isEmpty()) throw new IllegalArgumentException(what + "--target pixels takes no --tokenizer");
+        if (tokenizerGroups < 1) throw new IllegalArgumentException(what + "need --tokenizer-groups >= 1");
         if (tokenizerSize < 0 || maskPatches < 0 || minMaskPatches < 0 || maxMaskPatches < 0 || !(minAspect > 0 && minAspect <= 1)) {
             throw new IllegalArgumentException(what + "need --tokenizer-size, --mask-patches, --min-mask-patches, --max-mask-patches >= 0 and --min-aspect in (0, 1]");
         }
@@ -98,7 +100,7 @@ public record PretrainConfig(String data, long seed, int epochs, int batchSize, 
     /** This config with the tokenizer's digest filled in. */
     public PretrainConfig withTokenizerSha256(String sha) {
         return new PretrainConfig(data, seed, epochs, batchSize, baseLr, minLr, warmupEpochs, weightDecay, clipGrad, dropPath, layerScale, model, imgSize,
-                patchSize, absPosEmbed, target, tokenizer, sha, tokenizerSize, maskPatches, minMaskPatches, maxMaskPatches, minAspect, cropMin, colorJitter,
+                patchSize, absPosEmbed, target, tokenizer, sha, tokenizerSize, tokenizerGroups, maskPatches, minMaskPatches, maxMaskPatches, minAspect, cropMin, colorJitter,
                 saveEvery, limitTrain, evalImages);
     }
 

@@ -145,6 +145,52 @@ public final class VQModel extends Module {
     }
 
     /**
+     * The tokenizer of a safetensors file with taming's names (scripts/convert-taming.py) whose config
+     * is read from its tensors: ch and input channels from encoder.conv_in, the levels, res blocks and
+     * attention from encoder.down.*, ch_mult from each level's last block, z channels from
+     * encoder.conv_out, the code width and count from quant_conv and quantize.embedding. GroupNorm's
+     * group count leaves no trace in the weights, so it is given (taming: 32). The autoencoder loads
+     * strictly; a discriminator in the file is ignored (only encoding and decoding need the model).
+     * Errors name the file and the key.
+     */
+    public static VQModel loadTaming(java.nio.file.Path file, int groups) throws java.io.IOException {
+        Map<String, Tensor> t = dev.peco4j.nn.io.SafeTensors.read(file).tensors();
+        java.util.function.Function<String, Tensor> need = k -> {
+            Tensor v = t.get(k);
+            if (v == null) throw new IllegalArgumentException("safetensors " + file + ": no " + k + " (not a VQGAN with taming's names?)");
+            return v;
+        };
+        Tensor in = need.apply("encoder.conv_in.weight");
+        int ch = in.size(0), levels = 0, blocks = 0;
+        while (t.containsKey("encoder.down." + levels + ".block.0.conv1.weight")) levels++;
+        while (t.containsKey("encoder.down.0.block." + blocks + ".conv1.weight")) blocks++;
+        if (levels == 0 || blocks == 0) throw new IllegalArgumentException("safetensors " + file + ": no encoder.down.0.block.0 (not a VQGAN with taming's names?)");
+        List<Integer> mult = new ArrayList<>();
+        List<Boolean> attn = new ArrayList<>();
+        for (int l = 0; l < levels; l++) {
+            mult.add(need.apply("encoder.down." + l + ".block." + (blocks - 1) + ".conv2.weight").size(0) / ch);
+            attn.add(t.containsKey("encoder.down." + l + ".attn.0.q.weight"));
+        }
+        Tensor book = need.apply("quantize.embedding.weight");
+        Config c = new Config(ch, mult, blocks, attn, in.size(1), need.apply("decoder.conv_out.weight").size(0), need.apply("encoder.conv_out.weight").size(0),
+                book.size(1), book.size(0), 0.25, VectorQuantizer.LossForm.PAPER, VectorQuantizer.Options.TAMING, 0, groups, 64, 3);
+        VQModel m = new VQModel(new Generator(0), c);
+        Map<String, Tensor> autoencoder = new java.util.LinkedHashMap<>();
+        t.forEach((k, v) -> {
+            if (!k.startsWith("loss.")) autoencoder.put(k, v);
+        });
+        dev.peco4j.nn.LoadReport r = m.loadStateDict(autoencoder, false);
+        List<String> missing = r.missing().stream().filter(k -> !k.startsWith("loss.")).toList();
+        if (!missing.isEmpty() || !r.unexpected().isEmpty() || !r.shapeMismatches().isEmpty()) {
+            throw new IllegalArgumentException("safetensors " + file + ": does not load as the VQGAN its tensors describe (" + c.ch() + " ch, ch_mult " + mult
+                    + ", " + blocks + " res blocks, " + c.nEmbed() + " codes of " + c.embedDim() + "): missing " + missing + ", unexpected " + r.unexpected()
+                    + ", shape mismatches " + r.shapeMismatches());
+        }
+        m.eval();
+        return m;
+    }
+
+    /**
      * A tokenizer from a safetensors file with taming's names (scripts/convert-taming.py), loaded
      * strictly into the given config; errors name the file and the key.
      */

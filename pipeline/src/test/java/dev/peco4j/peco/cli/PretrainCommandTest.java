@@ -5,7 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.peco4j.nn.io.Checkpoint;
 import dev.peco4j.nn.io.Json;
+import dev.peco4j.peco.tokenizer.TokenProbe;
+import dev.peco4j.peco.tokenizer.TokenizerTrainer;
+import dev.peco4j.peco.tokenizer.VQModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -64,6 +68,37 @@ class PretrainCommandTest {
     }
 
     @Test
+    void aConvertedTamingVqganServesAsTokenizerWithItsConfigReadFromItsTensors() throws Exception {
+        // taming's own tiny VQGAN (the parity fixture, GroupNorm with 8 groups): the config comes out of the tensors
+        Map<String, dev.peco4j.tensor.Tensor> all = dev.peco4j.peco.PyTorchFixtures.read("vqgan_tiny"), taming = new java.util.LinkedHashMap<>();
+        all.forEach((k, v) -> {
+            if (k.startsWith("param.")) taming.put(k.substring(6), v);
+        });
+        Path fixture = dir.resolve("taming-tiny.safetensors");
+        dev.peco4j.nn.io.SafeTensors.writeTensors(fixture, Map.of(), taming);
+        VQModel.Config c = VQModel.loadTaming(fixture, 8).config;
+        assertEquals(List.of(16, List.of(1, 2), 1, List.of(false, true), 3, 8, 16), List.of(c.ch(), c.chMult(), c.numResBlocks(), c.attn(), c.inChannels(),
+                c.embedDim(), c.nEmbed()));
+
+        // a train-tokenizer checkpoint's weights alone, under taming's names: the same model, the same codes, and pretrain takes it
+        VQModel trained = TokenizerTrainer.load(tokenizer).model();
+        Path file = dir.resolve("converted.safetensors");
+        Map<String, dev.peco4j.tensor.Tensor> weights = new java.util.LinkedHashMap<>(Checkpoint.load(tokenizer).modules().get("vqgan"));
+        weights.keySet().removeIf(k -> k.startsWith("quantize.") && !k.equals("quantize.embedding.weight")); // k-means and restart state: not taming's
+        dev.peco4j.nn.io.SafeTensors.writeTensors(file, Map.of(), weights);
+        VQModel read = VQModel.loadTaming(file, trained.config.groups());
+        assertEquals(trained.config.withQuantizer(read.config.quantizer()).withBeta(0.25).withLossForm(read.config.lossForm()).toString().replaceAll("discNdf=\\d+, discLayers=\\d+", ""),
+                read.config.toString().replaceAll("discNdf=\\d+, discLayers=\\d+", ""));
+        dev.peco4j.tensor.Tensor x = dev.peco4j.tensor.Tensor.rand(new dev.peco4j.tensor.Generator(1), 4, 1, 28, 28);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(TokenProbe.codes(trained, x).toIntArray(), TokenProbe.codes(read, x).toIntArray());
+        ErrorsTest.Result r = peco(pretrain("taming", "--tokenizer", file.toString(), "--tokenizer-groups", Integer.toString(trained.config.groups())));
+        assertEquals(0, r.code(), r.err());
+        r = peco(pretrain("taming2", "--tokenizer", file.toString()));
+        assertEquals(1, r.code(), r.out());
+        assertTrue(r.err().contains("neither a train-tokenizer checkpoint nor a converted taming VQGAN") && r.err().contains("GroupNorm"), r.err());
+    }
+
+    @Test
     void resumingWithAnotherTokenizerIsRefused() throws Exception {
         ErrorsTest.Result r = peco(pretrain("resume", "--tokenizer", tokenizer.toString()));
         assertEquals(0, r.code(), r.err());
@@ -82,7 +117,7 @@ class PretrainCommandTest {
         Path corrupt = Files.write(dir.resolve("corrupt.safetensors"), new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9});
         Map<String[], String> cases = new java.util.LinkedHashMap<>();
         cases.put(pretrain("e1", "--tokenizer", dir.resolve("missing.safetensors").toString()), "--tokenizer " + dir.resolve("missing.safetensors") + ": no such file");
-        cases.put(pretrain("e2", "--tokenizer", corrupt.toString()), "--tokenizer " + corrupt + " is not a usable train-tokenizer checkpoint");
+        cases.put(pretrain("e2", "--tokenizer", corrupt.toString()), "--tokenizer " + corrupt + " is neither a train-tokenizer checkpoint nor a converted taming VQGAN: safetensors " + corrupt);
         cases.put(pretrain("e3", "--tokenizer", tokenizer.toString(), "--tokenizer-size", "32"),
                 "the tokenizer's code grid does not match the patch grid: --tokenizer-size 32 with its downsampling factor 4 gives 8x8 codes, the ViT has 7x7 patches");
         cases.put(pretrain("e4", "--tokenizer", tokenizer.toString(), "--mask-patches", "50"), "--mask-patches 50 is more than the 7x7 = 49 patches");

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 /** The data side of pre-training: BEiT's two views of one crop, masks per (seed, epoch, index), and targets that line up with the patches. */
 class MimTrainerTest {
     static PretrainConfig config(int imgSize, int patch, double cropMin) {
-        return new PretrainConfig("subset", 0, 1, 8, 1e-3, 1e-5, 0, 0.05, 3, 0.1, 0.1, "tiny", imgSize, patch, false, "pixels", "", "", 0, 0, 0, 0, 0.3,
+        return new PretrainConfig("subset", 0, 1, 8, 1e-3, 1e-5, 0, 0.05, 3, 0.1, 0.1, "tiny", imgSize, patch, false, "pixels", "", "", 0, 32, 0, 0, 0, 0.3,
                 cropMin, 0.4, 0, 0, 0);
     }
 
