@@ -242,6 +242,37 @@ public final class Transforms {
         return new Image(c, w, h, out);
     }
 
+    /**
+     * timm's RandomErasing (Zhong et al.) in its "pixel" mode, on normalized images: with probability p,
+     * one box of area uniform in [minArea, maxArea] of the image and aspect log-uniform in [minAspect,
+     * 1/minAspect] (up to 10 tries for one that fits) is filled with per-pixel, per-channel N(0, 1).
+     * BEiT fine-tunes with p 0.25, areas 0.02..1/3, aspect 0.3.
+     */
+    public static Transform randomErasing(double p, double minArea, double maxArea, double minAspect) {
+        if (!(p >= 0 && p <= 1) || !(0 < minArea && minArea <= maxArea && maxArea <= 1) || !(minAspect > 0 && minAspect <= 1)) {
+            throw new IllegalArgumentException("randomErasing: need p in [0, 1], 0 < min area " + minArea + " <= max area " + maxArea + " <= 1, aspect in (0, 1]");
+        }
+        double logLo = Math.log(minAspect), logHi = -Math.log(minAspect);
+        return (img, g) -> {
+            if (g.nextDouble() >= p) return img;
+            int c = img.channels(), h = img.height(), w = img.width();
+            for (int attempt = 0; attempt < 10; attempt++) {
+                double area = (minArea + (maxArea - minArea) * g.nextDouble()) * h * w;
+                double aspect = Math.exp(logLo + (logHi - logLo) * g.nextDouble());
+                int eh = (int) Math.rint(Math.sqrt(area * aspect)), ew = (int) Math.rint(Math.sqrt(area / aspect));
+                if (ew < w && eh < h) {
+                    int top = g.nextInt(h - eh + 1), left = g.nextInt(w - ew + 1);
+                    float[] out = img.data().clone();
+                    for (int ch = 0; ch < c; ch++) {
+                        for (int y = top; y < top + eh; y++) for (int x = left; x < left + ew; x++) out[(ch * h + y) * w + x] = (float) g.nextGaussian();
+                    }
+                    return new Image(c, h, w, out);
+                }
+            }
+            return img;
+        };
+    }
+
     /** BYOL's solarization of images in [0, 1]: x below the threshold stays, above it becomes 1 − x. */
     public static Transform solarize(double threshold) {
         return (img, g) -> {

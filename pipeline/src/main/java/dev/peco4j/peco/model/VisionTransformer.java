@@ -46,15 +46,19 @@ public class VisionTransformer extends Module {
         SINCOS
     }
 
+    /** BEiT's relative position bias: none, one table shared by all blocks (pre-training), or one per block (fine-tuning). */
+    public enum RelPos { NONE, SHARED, PER_BLOCK }
+
     /** How the head sees the tokens: timm's global_pool 'token' (the cls token after norm) or 'avg' (mean of patch tokens, then fc_norm). */
     public enum Pool { TOKEN, AVG }
 
     /**
-     * relPosBias: one relative position bias shared by all blocks (BEiT's use_shared_rel_pos_bias).
+     * relPos: BEiT's relative position bias: none, one shared by all blocks (pre-training's
+     * use_shared_rel_pos_bias) or one table per block (fine-tuning's use_rel_pos_bias).
      * Build one with {@link #of} and the withers, or take a preset.
      */
     public record Config(int imgSize, int patchSize, int inChans, int numClasses, int embedDim, int depth, int heads, double mlpRatio,
-                         double dropPath, double layerScaleInit, PosEmbed posEmbed, boolean relPosBias, Pool pool, Attention.QkvBias qkvBias) {
+                         double dropPath, double layerScaleInit, PosEmbed posEmbed, RelPos relPos, Pool pool, Attention.QkvBias qkvBias) {
         public Config {
             if (imgSize < 1 || patchSize < 1 || imgSize % patchSize != 0) {
                 throw new IllegalArgumentException("ViT: image size " + imgSize + " is not a multiple of patch size " + patchSize);
@@ -78,43 +82,43 @@ public class VisionTransformer extends Module {
          * pooled, BEiT's q/v bias.
          */
         public static Config of(int imgSize, int patchSize, int embedDim, int depth, int heads) {
-            return new Config(imgSize, patchSize, 3, 0, embedDim, depth, heads, 4.0, 0, 0, PosEmbed.LEARNED, false, Pool.TOKEN, Attention.QkvBias.QV);
+            return new Config(imgSize, patchSize, 3, 0, embedDim, depth, heads, 4.0, 0, 0, PosEmbed.LEARNED, RelPos.NONE, Pool.TOKEN, Attention.QkvBias.QV);
         }
 
         public Config withInChans(int n) {
-            return new Config(imgSize, patchSize, n, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPosBias, pool, qkvBias);
+            return new Config(imgSize, patchSize, n, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPos, pool, qkvBias);
         }
 
         public Config withNumClasses(int n) {
-            return new Config(imgSize, patchSize, inChans, n, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPosBias, pool, qkvBias);
+            return new Config(imgSize, patchSize, inChans, n, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPos, pool, qkvBias);
         }
 
         public Config withMlpRatio(double r) {
-            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, r, dropPath, layerScaleInit, posEmbed, relPosBias, pool, qkvBias);
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, r, dropPath, layerScaleInit, posEmbed, relPos, pool, qkvBias);
         }
 
         public Config withDropPath(double rate) {
-            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, rate, layerScaleInit, posEmbed, relPosBias, pool, qkvBias);
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, rate, layerScaleInit, posEmbed, relPos, pool, qkvBias);
         }
 
         public Config withLayerScaleInit(double v) {
-            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, v, posEmbed, relPosBias, pool, qkvBias);
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, v, posEmbed, relPos, pool, qkvBias);
         }
 
         public Config withPosEmbed(PosEmbed p) {
-            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, p, relPosBias, pool, qkvBias);
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, p, relPos, pool, qkvBias);
         }
 
-        public Config withRelPosBias(boolean on) {
-            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, on, pool, qkvBias);
+        public Config withRelPos(RelPos r) {
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, r, pool, qkvBias);
         }
 
         public Config withPool(Pool p) {
-            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPosBias, p, qkvBias);
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPos, p, qkvBias);
         }
 
         public Config withQkvBias(Attention.QkvBias b) {
-            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPosBias, pool, b);
+            return new Config(imgSize, patchSize, inChans, numClasses, embedDim, depth, heads, mlpRatio, dropPath, layerScaleInit, posEmbed, relPos, pool, b);
         }
 
         /**
@@ -138,7 +142,7 @@ public class VisionTransformer extends Module {
             return of(32, 4, width, 6, heads).withInChans(inChans).withNumClasses(numClasses).withMlpRatio(2.0).withDropPath(0.1).withPool(Pool.AVG);
         }
 
-        /** ViT-B/16 as BEiT fine-tunes it (timm's beit_base_patch16_224 at 224): shared relative bias, LayerScale 0.1, mean pooling. */
+        /** ViT-B/16 as BEiT fine-tunes it (timm's beit_base_patch16_224 at 224): a relative bias table per block, LayerScale 0.1, mean pooling. */
         public static Config base(int imgSize, int numClasses) {
             return beit(imgSize, 16, 768, 12, 12, 0.1, 0.1, numClasses);
         }
@@ -155,7 +159,7 @@ public class VisionTransformer extends Module {
 
         private static Config beit(int imgSize, int patch, int width, int depth, int heads, double dropPath, double layerScale, int classes) {
             return of(imgSize, patch, width, depth, heads).withNumClasses(classes).withDropPath(dropPath).withLayerScaleInit(layerScale)
-                    .withPosEmbed(PosEmbed.NONE).withRelPosBias(true).withPool(Pool.AVG);
+                    .withPosEmbed(PosEmbed.NONE).withRelPos(RelPos.PER_BLOCK).withPool(Pool.AVG);
         }
     }
 
@@ -177,11 +181,12 @@ public class VisionTransformer extends Module {
             case NONE -> null;
         };
         this.patchEmbed = child("patch_embed", new PatchEmbed(gen, c)).proj;
-        this.relPos = c.relPosBias() ? child("rel_pos_bias", new RelativePositionBias(c.gridSize(), c.gridSize(), c.heads())) : null;
+        this.relPos = c.relPos() == RelPos.SHARED ? child("rel_pos_bias", new RelativePositionBias(c.gridSize(), c.gridSize(), c.heads())) : null;
         this.blocks = child("blocks", new ModuleList<>());
         for (int i = 0; i < c.depth(); i++) {
             double dpr = c.depth() == 1 ? 0 : c.dropPath() * i / (c.depth() - 1); // linear decay rule, as timm/BEiT
-            blocks.add(new Block(gen, new Block.Config(c.embedDim(), c.heads(), c.mlpRatio(), c.qkvBias(), 0, 0, dpr, c.layerScaleInit(), 0, 0, 1e-6)));
+            int window = c.relPos() == RelPos.PER_BLOCK ? c.gridSize() : 0;
+            blocks.add(new Block(gen, new Block.Config(c.embedDim(), c.heads(), c.mlpRatio(), c.qkvBias(), 0, 0, dpr, c.layerScaleInit(), window, window, 1e-6)));
         }
         boolean avg = c.pool() == Pool.AVG;
         this.norm = avg ? null : child("norm", new LayerNorm(c.embedDim(), 1e-6));

@@ -84,7 +84,7 @@ public final class MaskedImageModel extends VisionTransformer {
 
         /** BEiT pre-training's backbone settings: shared relative position bias, no absolute position embedding, no head, the final norm. */
         public static VisionTransformer.Config pretraining(VisionTransformer.Config v, double dropPath, double layerScale) {
-            return v.withNumClasses(0).withPool(Pool.TOKEN).withPosEmbed(PosEmbed.NONE).withRelPosBias(true).withDropPath(dropPath)
+            return v.withNumClasses(0).withPool(Pool.TOKEN).withPosEmbed(PosEmbed.NONE).withRelPos(RelPos.SHARED).withDropPath(dropPath)
                     .withLayerScaleInit(layerScale);
         }
     }

@@ -78,8 +78,9 @@ public final class MimTrainer {
         return this;
     }
 
+    /** The config stored in a checkpoint written by this trainer (tokenizer_groups, added later, is taming's 32 where absent); errors name the file and the field. */
     public static PretrainConfig savedConfig(Checkpoint c, Path file) {
-        return ConfigFields.saved(c, file, "pretrain", PretrainConfig.class);
+        return ConfigFields.saved(c, file, "pretrain", PretrainConfig.class, Map.of("tokenizer_groups", 32));
     }
 
     /** The SHA-256 of a file, in hex; a missing or unreadable file is an error naming it and what it is for. */

@@ -88,12 +88,18 @@ public final class ConfigFields {
      * name the file and the field.
      */
     public static <R extends Record> R saved(dev.peco4j.nn.io.Checkpoint c, java.nio.file.Path file, String key, Class<R> t) {
+        return saved(c, file, key, t, Map.of());
+    }
+
+    /** {@link #saved(dev.peco4j.nn.io.Checkpoint, java.nio.file.Path, String, Class)} with values for fields added after a checkpoint was written. */
+    public static <R extends Record> R saved(dev.peco4j.nn.io.Checkpoint c, java.nio.file.Path file, String key, Class<R> t, Map<String, Object> addedLater) {
         if (!(c.configMap().get(key) instanceof Map<?, ?> m)) {
             throw new IllegalArgumentException("checkpoint " + file + ": metadata 'config' holds no \"" + key + "\" object");
         }
         try {
             @SuppressWarnings("unchecked")
-            Map<String, Object> cm = (Map<String, Object>) m;
+            Map<String, Object> cm = new java.util.LinkedHashMap<>((Map<String, Object>) m);
+            addedLater.forEach(cm::putIfAbsent);
             return fromMap(t, cm, key + " config");
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("checkpoint " + file + ": metadata 'config': " + e.getMessage(), e);

@@ -29,9 +29,9 @@ public final class RunDir {
     public enum Mode { NEW, RESUME, OVERWRITE }
 
     public static final String CONFIG = "config.json", METRICS = "metrics.jsonl", TIMING = "timing.jsonl", CHECKPOINT = "last.safetensors",
-            PLOT = "plot.png", PROBES = "probes.json", CODES = "codes.png";
+            PLOT = "plot.png", PROBES = "probes.json", CODES = "codes.png", BEST = "best.safetensors";
     /** Every file a run writes. */
-    public static final List<String> FILES = List.of(CONFIG, METRICS, TIMING, CHECKPOINT, PLOT, PROBES, CODES);
+    public static final List<String> FILES = List.of(CONFIG, METRICS, TIMING, CHECKPOINT, PLOT, PROBES, CODES, BEST);
 
     private final Path dir;
     private final Mode mode;

@@ -39,7 +39,7 @@ class VisionTransformerTest {
     void everyParameterGetsAGradient() {
         VisionTransformer vit = new VisionTransformer(new Generator(0),
                 VisionTransformer.Config.of(8, 4, 16, 2, 2).withInChans(2).withNumClasses(3).withMlpRatio(2.0).withLayerScaleInit(0.1)
-                        .withRelPosBias(true));
+                        .withRelPos(VisionTransformer.RelPos.SHARED));
         Tensor loss = Functional.crossEntropy(vit.forward(Tensor.randn(new Generator(2), 2, 2, 8, 8)), Tensor.ofInts(new int[] {0, 2}, 2), 0.1);
         loss.backward();
         vit.namedParameters().forEach((n, p) -> assertNotNull(p.grad(), n + " has a gradient"));
@@ -51,7 +51,7 @@ class VisionTransformerTest {
     void gradientsMatchFiniteDifferencesInFloat64() {
         VisionTransformer vit = new VisionTransformer(new Generator(3),
                 VisionTransformer.Config.of(4, 2, 8, 1, 2).withInChans(1).withNumClasses(3).withMlpRatio(2.0).withLayerScaleInit(0.1)
-                        .withRelPosBias(true).withPool(VisionTransformer.Pool.AVG));
+                        .withRelPos(VisionTransformer.RelPos.SHARED).withPool(VisionTransformer.Pool.AVG));
         vit.to(DType.FLOAT64);
         Tensor x = Tensor.randn(new Generator(4), 2, 1, 4, 4).to(DType.FLOAT64);
         Tensor y = Tensor.ofInts(new int[] {1, 2}, 2);
@@ -146,7 +146,7 @@ class VisionTransformerTest {
         VisionTransformer.Config b = VisionTransformer.Config.base(224, 1000);
         assertEquals(List.of(224, 16, 768, 12, 12), List.of(b.imgSize(), b.patchSize(), b.embedDim(), b.depth(), b.heads()));
         assertEquals(VisionTransformer.PosEmbed.NONE, b.posEmbed());
-        assertTrue(b.relPosBias());
+        assertEquals(VisionTransformer.RelPos.PER_BLOCK, b.relPos());
         assertEquals(VisionTransformer.Pool.AVG, b.pool());
         assertEquals(0.1, b.layerScaleInit());
     }

@@ -37,7 +37,7 @@ class MaskedImageModelTest {
         for (String prefix : new String[] {"", "abs."}) {
             boolean abs = !prefix.isEmpty();
             VisionTransformer.Config v = VisionTransformer.Config.of(16, 4, 32, 2, 4).withLayerScaleInit(0.1)
-                    .withPosEmbed(abs ? VisionTransformer.PosEmbed.LEARNED : VisionTransformer.PosEmbed.NONE).withRelPosBias(!abs);
+                    .withPosEmbed(abs ? VisionTransformer.PosEmbed.LEARNED : VisionTransformer.PosEmbed.NONE).withRelPos(abs ? VisionTransformer.RelPos.NONE : VisionTransformer.RelPos.SHARED);
             MaskedImageModel m = new MaskedImageModel(new Generator(0), MaskedImageModel.Config.of(v, 24));
             Map<String, Tensor> state = new LinkedHashMap<>();
             all.forEach((k, t) -> {

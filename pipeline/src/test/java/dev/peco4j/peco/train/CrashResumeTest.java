@@ -89,6 +89,17 @@ class CrashResumeTest {
         crashAndResume();
     }
 
+    @Test
+    void theSameForFineTuning() throws Exception {
+        run = List.of("pretrain", "--data", "subset", "--target", "pixels", "--limit-train", "32", "--batch-size", "16", "--epochs", "1", "--eval-images", "16");
+        Path mim = dir.resolve("mim");
+        finish(start(mim, 2, false, "mim.log"), "mim.log");
+        // mixup/CutMix, random erasing, drop path and the EMA all on: each draws or keeps state that must replay
+        run = List.of("finetune", "--data", "subset", "--limit-train", "192", "--batch-size", "32", "--epochs", "3", "--save-every", "2", "--seed", "9",
+                "--model-ema", "0.9", "--init", mim.resolve(ClassifierTrainer.CHECKPOINT).toString());
+        crashAndResume();
+    }
+
     private List<String> optimizers = List.of("optimizer.");
 
     private void crashAndResume() throws Exception {

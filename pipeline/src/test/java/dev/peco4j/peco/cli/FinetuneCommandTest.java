@@ -1,0 +1,70 @@
+package dev.peco4j.peco.cli;
+
+import static dev.peco4j.peco.cli.ErrorsTest.peco;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.peco4j.nn.io.Checkpoint;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code peco finetune} from a pretrain checkpoint and from scratch, its best checkpoint, and its bad inputs. */
+class FinetuneCommandTest {
+    @TempDir
+    static Path dir;
+    static Path pretrained, other;
+
+    @BeforeAll
+    static void pretrainTwo() {
+        for (String name : new String[] {"mim", "mim2"}) {
+            ErrorsTest.Result r = peco("pretrain", "--data", "subset", "--target", "pixels", "--limit-train", "64", "--batch-size", "16", "--epochs", "1",
+                    "--eval-images", "16", "--seed", name.equals("mim") ? "1" : "2", "--out", dir.resolve(name).toString());
+            assertEquals(0, r.code(), r.err());
+        }
+        pretrained = dir.resolve("mim").resolve("last.safetensors");
+        other = dir.resolve("mim2").resolve("last.safetensors");
+    }
+
+    static String[] finetune(String out, String... more) {
+        return ErrorsTest.with(new String[] {"finetune", "--data", "subset", "--limit-train", "64", "--batch-size", "16", "--epochs", "1", "--out",
+                dir.resolve(out).toString()}, more);
+    }
+
+    @Test
+    void fineTunesFromAPretrainCheckpointAndKeepsTheBestModel() throws Exception {
+        ErrorsTest.Result r = peco(finetune("ft", "--init", pretrained.toString(), "--model-ema", "0.9"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("from " + pretrained) && r.out().contains("final test accuracy"), r.out());
+        Checkpoint best = Checkpoint.load(dir.resolve("ft").resolve("best.safetensors"));
+        assertTrue(best.modules().get("model").containsKey("blocks.0.attn.relative_position_bias_table"), "per-block tables");
+        assertTrue(best.trainerStateMap().get("test_accuracy") instanceof Number, "the best accuracy is recorded");
+        assertTrue(Checkpoint.load(dir.resolve("ft").resolve("last.safetensors")).modules().containsKey("model_ema"));
+
+        r = peco(finetune("scratch"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("from scratch"), r.out());
+    }
+
+    @Test
+    void resumingFromAnotherInitIsRefusedAndBadInitsAreNamed() throws Exception {
+        ErrorsTest.Result r = peco(finetune("resume", "--init", pretrained.toString()));
+        assertEquals(0, r.code(), r.err());
+        r = peco(ErrorsTest.with(finetune("resume", "--init", other.toString(), "--epochs", "2"), "--resume"));
+        assertEquals(1, r.code(), r.out());
+        assertTrue(r.err().contains("fine-tunes " + pretrained) && r.err().contains("not " + other), r.err());
+
+        Path missing = dir.resolve("none.safetensors");
+        r = peco(finetune("e1", "--init", missing.toString()));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("--init " + missing + ": no such file"), r.err());
+        r = peco(finetune("e2", "--init", dir.resolve("mim").resolve("plot.png").toString()));
+        assertEquals(1, r.code());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().contains("plot.png"), r.err());
+        assertFalse(Files.exists(dir.resolve("e1")) || Files.exists(dir.resolve("e2")));
+    }
+}

@@ -1,0 +1,142 @@
+package dev.peco4j.peco.finetune;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.peco4j.nn.ParamGroup;
+import dev.peco4j.peco.data.Image;
+import dev.peco4j.peco.data.Transforms;
+import dev.peco4j.peco.model.VisionTransformer;
+import dev.peco4j.peco.pretrain.MaskedImageModel;
+import dev.peco4j.tensor.Autograd;
+import dev.peco4j.tensor.Generator;
+import dev.peco4j.tensor.Tensor;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** BEiT's fine-tuning pieces: layer-wise lr decay, the checkpoint conversion, timm's Mixup/CutMix and random erasing. */
+class FinetuneTest {
+    @Test
+    void layerDecayScalesAreBeitsForVitB() {
+        double[] s = LayerDecay.scales(12, 0.65);
+        assertEquals(Math.pow(0.65, 13), s[0], 1e-15);
+        assertEquals(0.0037, s[0], 5e-5, "patch embed / cls ≈ 0.0037 (peco-spec §4.2)");
+        assertEquals(0.0057, s[1], 5e-5, "block 0");
+        assertEquals(0.4225, s[11], 1e-12, "block 10");
+        assertEquals(0.65, s[12], 1e-12, "block 11");
+        assertEquals(1.0, s[13], "head");
+        assertEquals(0, LayerDecay.layerId("patch_embed.proj.weight", 12));
+        assertEquals(0, LayerDecay.layerId("cls_token", 12));
+        assertEquals(4, LayerDecay.layerId("blocks.3.attn.qkv.weight", 12));
+        assertEquals(13, LayerDecay.layerId("fc_norm.weight", 12));
+        assertEquals(13, LayerDecay.layerId("head.weight", 12));
+        assertEquals(13, LayerDecay.layerId("rel_pos_bias.relative_position_bias_table", 12));
+    }
+
+    @Test
+    void groupsSplitByLayerAndDecayAndCoverEveryParameterOnce() {
+        VisionTransformer m = new VisionTransformer(new Generator(1), VisionTransformer.Config.of(16, 4, 32, 3, 4).withNumClasses(5)
+                .withRelPos(VisionTransformer.RelPos.PER_BLOCK).withPool(VisionTransformer.Pool.AVG).withLayerScaleInit(0.1).withPosEmbed(VisionTransformer.PosEmbed.NONE));
+        List<ParamGroup> groups = LayerDecay.groups(m, 1e-3, 0.05, 0.5, true);
+        int count = 0;
+        for (ParamGroup g : groups) {
+            count += g.params.size();
+            int id = Integer.parseInt(g.name.split("_")[1]);
+            assertEquals(Math.pow(0.5, 4 - id), g.lrScale, 1e-15, g.name);
+            assertEquals(g.name.endsWith("_no_decay") ? 0 : 0.05, g.weightDecay, g.name);
+        }
+        assertEquals(m.namedParameters().size(), count);
+        Map<String, Tensor> p = m.namedParameters();
+        assertTrue(LayerDecay.noWeightDecay("blocks.0.gamma_1", p.get("blocks.0.gamma_1"), true));
+        assertTrue(!LayerDecay.noWeightDecay("blocks.0.attn.relative_position_bias_table", p.get("blocks.0.attn.relative_position_bias_table"), true));
+        assertTrue(LayerDecay.noWeightDecay("blocks.0.attn.relative_position_bias_table", p.get("blocks.0.attn.relative_position_bias_table"), false));
+    }
+
+    @Test
+    void aPretrainedModelConvertsToPerBlockTablesWithTheSameFeatures() {
+        VisionTransformer.Config v = MaskedImageModel.Config.pretraining(VisionTransformer.Config.of(16, 4, 32, 3, 4), 0, 0.1);
+        MaskedImageModel mim = new MaskedImageModel(new Generator(2), MaskedImageModel.Config.of(v, 24));
+        try (var ignored = Autograd.noGrad()) {
+            mim.relPos.table.copyFrom(Tensor.randn(new Generator(3), mim.relPos.table.shape().dims()));
+        }
+        VisionTransformer ft = new VisionTransformer(new Generator(4), v.withRelPos(VisionTransformer.RelPos.PER_BLOCK));
+        var report = ft.loadStateDict(FineTuner.fromPretrained(mim.stateDict(), 3, false), false);
+        assertTrue(report.unexpected().isEmpty() && report.shapeMismatches().isEmpty(), report.toString());
+        assertTrue(report.missing().stream().allMatch(k -> k.endsWith("relative_position_index")), report.toString());
+        mim.eval();
+        ft.eval();
+        Tensor x = Tensor.randn(new Generator(5), 2, 3, 16, 16);
+        try (var ignored = Autograd.noGrad()) {
+            assertArrayEquals(mim.forwardFeatures(x).toFloatArray(), ft.forwardFeatures(x).toFloatArray(), 1e-6f,
+                    "the shared table copied into each block gives the same tokens");
+        }
+        Map<String, Tensor> meanPooled = FineTuner.fromPretrained(mim.stateDict(), 3, true);
+        assertTrue(meanPooled.keySet().stream().noneMatch(k -> k.startsWith("norm.") || k.startsWith("lm_head.") || k.equals("mask_token")), meanPooled.keySet().toString());
+    }
+
+    @Test
+    void mixupAndCutmixMixImagesAndSmoothedTargetsAlike() {
+        Mixup mix = new Mixup(0.8, 1.0, 1.0, 0.5, 0.1, 4);
+        Tensor x = Tensor.randn(new Generator(6), 6, 1, 8, 8), y = Tensor.ofInts(new int[] {0, 1, 2, 3, 0, 1}, 6);
+        int cutmixes = 0;
+        for (int step = 0; step < 200; step++) {
+            Mixup.Result r = mix.apply(x, y, Generator.derive(7, step));
+            assertTrue(r.lambda() >= 0 && r.lambda() <= 1, "lambda " + r.lambda());
+            float[] t = r.targets().toFloatArray();
+            for (int i = 0; i < 6; i++) {
+                double sum = 0;
+                for (int k = 0; k < 4; k++) sum += t[i * 4 + k];
+                assertEquals(1, sum, 1e-5, "row " + i + " is a distribution");
+            }
+            // image 0's own class (0) holds lambda·(0.9 + 0.025) + (1 − lambda)·(its partner's weight on class 0)
+            double own = r.lambda() * 0.925 + (1 - r.lambda()) * (y.toIntArray()[5] == 0 ? 0.925 : 0.025);
+            assertEquals(own, t[0], 1e-5);
+            if (r.cutmix()) {
+                cutmixes++;
+                float[] a = x.toFloatArray(), b = r.images().toFloatArray(), f = x.flip(0).toFloatArray();
+                int fromPartner = 0;
+                for (int j = 0; j < 64; j++) {
+                    if (b[j] == f[j] && b[j] != a[j]) fromPartner++;
+                    else assertEquals(a[j], b[j], "outside the box image 0 keeps its pixels");
+                }
+                assertEquals(1 - fromPartner / 64.0, r.lambda(), 1e-9, "lambda corrected to the pasted box");
+            }
+        }
+        assertTrue(cutmixes > 50 && cutmixes < 150, "CutMix on about half the batches: " + cutmixes);
+        Mixup.Result none = new Mixup(0.8, 1.0, 0.0, 0.5, 0.1, 4).apply(x, y, new Generator(8));
+        assertEquals(1.0, none.lambda());
+        assertArrayEquals(x.toFloatArray(), none.images().toFloatArray());
+    }
+
+    @Test
+    void betaDrawsHaveTheRightMoments() {
+        Generator g = new Generator(9);
+        double a = 0.8, sum = 0, sq = 0;
+        int n = 20000;
+        for (int i = 0; i < n; i++) {
+            double v = Mixup.beta(g, a);
+            sum += v;
+            sq += v * v;
+        }
+        double mean = sum / n, var = sq / n - mean * mean;
+        assertEquals(0.5, mean, 0.01);
+        assertEquals(1 / (4 * (2 * a + 1)), var, 0.005, "Beta(a, a) variance 1/(4(2a+1))");
+    }
+
+    @Test
+    void randomErasingFillsOneBoxWithNoise() {
+        Image img = new Image(1, 20, 20, new float[400]);
+        int erased = 0;
+        for (int i = 0; i < 100; i++) {
+            Image out = Transforms.randomErasing(1.0, 0.02, 1.0 / 3, 0.3).apply(img, Generator.derive(10, i));
+            int changed = 0;
+            for (float v : out.data()) if (v != 0) changed++;
+            if (changed > 0) erased++;
+            assertTrue(changed <= 400 / 3 + 20, "at most a third of the image (rounding aside): " + changed);
+        }
+        assertTrue(erased > 90, "p 1: almost every image erased (a box may not fit in 10 tries): " + erased);
+        assertArrayEquals(img.data(), Transforms.randomErasing(0.0, 0.02, 1.0 / 3, 0.3).apply(img, new Generator(11)).data());
+    }
+}
