@@ -77,6 +77,47 @@ class FinetuneTest {
     }
 
     @Test
+    void everyBackboneTensorOfAMimCheckpointArrivesInTheClassifier() {
+        VisionTransformer.Config v = MaskedImageModel.Config.pretraining(VisionTransformer.Config.of(16, 4, 32, 3, 4), 0.1, 0.1);
+        MaskedImageModel mim = new MaskedImageModel(new Generator(12), MaskedImageModel.Config.of(v, 24));
+        try (var ignored = Autograd.noGrad()) {
+            for (Tensor p : mim.parameters()) p.copyFrom(Tensor.randn(new Generator(p.numel()), p.shape().dims()));   // nothing left at its init value
+        }
+        VisionTransformer ft = new VisionTransformer(new Generator(13), v.withNumClasses(10).withRelPos(VisionTransformer.RelPos.PER_BLOCK)
+                .withPool(VisionTransformer.Pool.AVG));
+        Map<String, Tensor> converted = FineTuner.fromPretrained(mim.stateDict(), 3, true);
+        ft.loadStateDict(converted, false);
+        Map<String, Tensor> mimState = mim.stateDict(), ftState = ft.stateDict();
+        int arrived = 0;
+        for (var e : mimState.entrySet()) {
+            String k = e.getKey();
+            if (k.equals("mask_token") || k.startsWith("lm_head.") || k.startsWith("norm.") || k.startsWith("rel_pos_bias.")) continue;
+            assertTrue(ftState.containsKey(k), k + " has a place in the classifier");
+            assertArrayEquals(e.getValue().shape().dims(), ftState.get(k).shape().dims(), k);
+            assertArrayEquals(e.getValue().toDoubleArray(), ftState.get(k).toDoubleArray(), 0, k + " arrived");
+            arrived++;
+        }
+        for (int i = 0; i < 3; i++) {
+            assertArrayEquals(mimState.get("rel_pos_bias.relative_position_bias_table").toDoubleArray(),
+                    ftState.get("blocks." + i + ".attn.relative_position_bias_table").toDoubleArray(), 0, "the shared table copied into block " + i);
+        }
+        assertEquals(3 + 3 * 15, arrived, "cls_token, patch_embed.proj.{weight,bias} and 15 per block (gamma 2, norms 4, q/v bias 2, qkv 1, proj 2, mlp 4)");
+    }
+
+    @Test
+    void layerIdsFollowBeitsRuleOnEveryNameOfAVitB() {
+        // ViT-B's names, on a narrow model of the same depth (building ViT-B itself takes half a minute)
+        VisionTransformer m = new VisionTransformer(new Generator(14), VisionTransformer.Config.of(32, 16, 16, 12, 2).withNumClasses(1000)
+                .withRelPos(VisionTransformer.RelPos.PER_BLOCK).withPool(VisionTransformer.Pool.AVG).withLayerScaleInit(0.1).withPosEmbed(VisionTransformer.PosEmbed.NONE));
+        for (String n : m.namedParameters().keySet()) {
+            int want = n.startsWith("blocks.") ? Integer.parseInt(n.split("\\.")[1]) + 1 : n.equals("cls_token") || n.startsWith("patch_embed.") ? 0 : 13;
+            assertEquals(want, LayerDecay.layerId(n, 12), n);
+        }
+        List<ParamGroup> groups = LayerDecay.groups(m, 4e-3, 0.05, 0.65, true);
+        assertEquals(2 * 14, groups.size(), "a decay and a no-decay group for each of the 14 layer ids");
+    }
+
+    @Test
     void mixupAndCutmixMixImagesAndSmoothedTargetsAlike() {
         Mixup mix = new Mixup(0.8, 1.0, 1.0, 0.5, 0.1, 4);
         Tensor x = Tensor.randn(new Generator(6), 6, 1, 8, 8), y = Tensor.ofInts(new int[] {0, 1, 2, 3, 0, 1}, 6);
