@@ -67,7 +67,7 @@ public final class ClassifierTrainer {
     }
 
     /** The transform to 32×32: pad 28 → 32 for IDX data, resize otherwise; augment: random crop (pad 2) and flip. */
-    static Transform transform(DataSources.Splits s, boolean train, boolean augment) {
+    public static Transform transform(DataSources.Splits s, boolean train, boolean augment) {
         var img = DataSources.sample(s.train());
         Transform base = img.height() == 28 && img.width() == 28 ? Transforms.pad(2) : Transforms.resize(32, 32);
         Transform norm = Transforms.normalize(s.mean(), s.std());

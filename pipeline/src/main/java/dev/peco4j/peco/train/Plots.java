@@ -75,6 +75,16 @@ public final class Plots {
         AtomicFiles.write(png, bytes.toByteArray());
     }
 
+    /** One chart of curves over the same x values (e.g. accuracy per block), each point marked. */
+    public static void lines(Path png, String title, String xTitle, String yTitle, double[] x, Map<String, double[]> curves) throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        XYChart c = new XYChartBuilder().width(640).height(420).title(title).xAxisTitle(xTitle).yAxisTitle(yTitle).build();
+        curves.forEach((name, y) -> c.addSeries(name, x, y).setMarker(SeriesMarkers.CIRCLE));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ImageIO.write(BitmapEncoder.getBufferedImage(c), "png", bytes);
+        AtomicFiles.write(png, bytes.toByteArray());
+    }
+
     private static XYChart chart(List<Map<String, Object>> records, String title, String yTitle, List<Series> curves) {
         XYChart c = new XYChartBuilder().width(640).height(420).title(title).xAxisTitle("step").yAxisTitle(yTitle).build();
         for (Series s : curves) series(c, records, s.type(), s.key(), s.name(), s.scale(), s.type().equals("train") ? SeriesMarkers.NONE : SeriesMarkers.CIRCLE);

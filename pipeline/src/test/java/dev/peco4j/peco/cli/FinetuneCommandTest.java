@@ -50,6 +50,30 @@ class FinetuneCommandTest {
     }
 
     @Test
+    void probesEveryBlockOfAnyVitCheckpointAndRefusesOneWithoutAVit() throws Exception {
+        for (String spec : new String[] {pretrained.toString(), "random:" + pretrained}) {
+            Path out = dir.resolve(spec.startsWith("random") ? "probe-random" : "probe");
+            ErrorsTest.Result r = peco("probe", "--checkpoint", spec, "--data", "subset", "--limit-train", "200", "--probe-epochs", "2", "--out", out.toString());
+            assertEquals(0, r.code(), r.err());
+            String md = Files.readString(out.resolve("probes.md"));
+            assertEquals(4, md.lines().filter(l -> l.matches("\\| \\d+ \\|.*")).count(), "one row per block of the tiny ViT:\n" + md);
+            assertTrue(Files.exists(out.resolve("probes.png")) && Files.exists(out.resolve("probes.json")));
+        }
+        ErrorsTest.Result r = peco("probe", "--checkpoint", dir.resolve("mim").resolve("config.json").toString(), "--out", dir.resolve("p2").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("is not a checkpoint of this project"), r.err());
+        // a checkpoint without a ViT: a tokenizer's
+        r = peco("train-tokenizer", "--data", "subset", "--limit-train", "16", "--batch-size", "16", "--epochs", "1", "--eval-images", "16", "--codes", "16",
+                "--out", dir.resolve("tok").toString());
+        assertEquals(0, r.code(), r.err());
+        Path tok = dir.resolve("tok").resolve("last.safetensors");
+        r = peco("probe", "--checkpoint", tok.toString(), "--out", dir.resolve("p3").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("checkpoint " + tok + " holds no ViT"), r.err());
+        assertFalse(Files.exists(dir.resolve("p3")));
+    }
+
+    @Test
     void resumingFromAnotherInitIsRefusedAndBadInitsAreNamed() throws Exception {
         ErrorsTest.Result r = peco(finetune("resume", "--init", pretrained.toString()));
         assertEquals(0, r.code(), r.err());
