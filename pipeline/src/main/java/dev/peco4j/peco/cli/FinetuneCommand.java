@@ -38,7 +38,8 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "128", description = "Batch size (default ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--base-lr", defaultValue = "1e-3", description = "AdamW lr = base-lr × batch / 256 (BEiT ViT-B: 4e-3 at 1024, i.e. ${DEFAULT-VALUE}).")
+    @Option(names = "--base-lr", defaultValue = "0", description = {"AdamW lr = base-lr × batch / 256 (default 0: the model's: BEiT's 1e-3, i.e. 4e-3 at",
+            "batch 1024, for the BEiT presets; 4e-3 for tiny and small, measured on the embedded subset)."})
     double baseLr;
 
     @Option(names = "--min-lr", defaultValue = "1e-6", description = "End of the cosine (BEiT: ${DEFAULT-VALUE}).")
@@ -108,7 +109,7 @@ final class FinetuneCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RunDir.Mode mode = run.apply();
-        FinetuneConfig cfg = new FinetuneConfig(data, seed, epochs, batchSize, baseLr, minLr, warmupEpochs, weightDecay, layerDecay, dropPath, clipGrad, smoothing,
+        FinetuneConfig cfg = new FinetuneConfig(data, seed, epochs, batchSize, baseLr > 0 ? baseLr : FinetuneConfig.defaultBaseLr(model), minLr, warmupEpochs, weightDecay, layerDecay, dropPath, clipGrad, smoothing,
                 mixup, cutmix, mixupProb, mixupSwitchProb, reprob, modelEma, headInitScale, decayRelPos, init, "", model, imgSize, patchSize, layerScale, saveEvery,
                 limitTrain);
         Path ckpt = out.resolve(RunDir.CHECKPOINT);
