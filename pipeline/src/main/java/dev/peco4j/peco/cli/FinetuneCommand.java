@@ -75,6 +75,9 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--mixup-switch-prob", defaultValue = "0.5", description = "Probability of CutMix when both are on (BEiT: ${DEFAULT-VALUE}).")
     double mixupSwitchProb;
 
+    @Option(names = "--aa", defaultValue = "rand-m9-mstd0.5-inc1", description = "RandAugment as timm's string, or none (BEiT: ${DEFAULT-VALUE}).")
+    String aa;
+
     @Option(names = "--reprob", defaultValue = "0.25", description = "Random erasing probability (BEiT: ${DEFAULT-VALUE}).")
     double reprob;
 
@@ -110,7 +113,7 @@ final class FinetuneCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         RunDir.Mode mode = run.apply();
         FinetuneConfig cfg = new FinetuneConfig(data, seed, epochs, batchSize, baseLr > 0 ? baseLr : FinetuneConfig.defaultBaseLr(model), minLr, warmupEpochs, weightDecay, layerDecay, dropPath, clipGrad, smoothing,
-                mixup, cutmix, mixupProb, mixupSwitchProb, reprob, modelEma, headInitScale, decayRelPos, init, "", model, imgSize, patchSize, layerScale, saveEvery,
+                mixup, cutmix, mixupProb, mixupSwitchProb, aa, reprob, modelEma, headInitScale, decayRelPos, init, "", model, imgSize, patchSize, layerScale, saveEvery,
                 limitTrain);
         Path ckpt = out.resolve(RunDir.CHECKPOINT);
         if (mode == RunDir.Mode.RESUME && Files.exists(ckpt)) {   // the stored config, with the options given here over it

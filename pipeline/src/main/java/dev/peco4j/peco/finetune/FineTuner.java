@@ -13,6 +13,7 @@ import dev.peco4j.peco.data.BadImages;
 import dev.peco4j.peco.data.DataLoader;
 import dev.peco4j.peco.data.DataSources;
 import dev.peco4j.peco.data.Dataset;
+import dev.peco4j.peco.data.RandAugment;
 import dev.peco4j.peco.data.Transform;
 import dev.peco4j.peco.data.Transforms;
 import dev.peco4j.peco.model.VisionTransformer;
@@ -45,8 +46,9 @@ import java.util.Map;
  * a soft-target cross-entropy ({@link Mixup}), random erasing, optionally an EMA of the weights.
  *
  * <p>Augmentation for images of at most 32 px is BEiT's (its build_transform replaces the random
- * resized crop by RandomCrop(size, padding 4) there): crop, horizontal flip, normalization, random
- * erasing. RandAugment (rand-m9-mstd0.5-inc1) is not built yet. The test images are only normalized.
+ * resized crop by RandomCrop(size, padding 4) there): crop, horizontal flip, RandAugment
+ * (rand-m9-mstd0.5-inc1, {@link RandAugment}), normalization, random erasing. The test images are only
+ * normalized.
  *
  * <p>After each epoch: test loss and accuracy (and the EMA's); best.safetensors holds the model of the
  * best test accuracy so far, last.safetensors everything needed to resume.
@@ -114,8 +116,10 @@ public final class FineTuner {
 
     /** BEiT's training transform for images of at most 32 px (see the class comment). */
     static Transform trainTransform(DataSources.Splits s, FinetuneConfig cfg) {
+        double fill = java.util.Arrays.stream(s.mean()).average().orElse(0);         // timm fills geometric ops with the data's mean
+        RandAugment ra = RandAugment.parse(cfg.aa(), fill);
         Transform t = Transform.compose(Transforms.resize(cfg.imgSize(), cfg.imgSize()), Transforms.randomCrop(cfg.imgSize(), 4),
-                Transforms.randomHorizontalFlip(0.5), Transforms.normalize(s.mean(), s.std()));
+                Transforms.randomHorizontalFlip(0.5), ra == null ? Transform.identity() : ra, Transforms.normalize(s.mean(), s.std()));
         return cfg.reprob() > 0 ? Transform.compose(t, Transforms.randomErasing(cfg.reprob(), 0.02, 1.0 / 3, 0.3)) : t;
     }
 
@@ -165,8 +169,8 @@ public final class FineTuner {
             log.printf("model  ViT %s %dx%d patch %d, width %d, depth %d, heads %d: %,d parameters, %s%n", cfg.model(), mc.imgSize(), mc.imgSize(), mc.patchSize(),
                     mc.embedDim(), mc.depth(), mc.heads(), model.parameterCount(), init == null ? "from scratch" : "from " + cfg.init());
             log.printf("train  %d epochs x %d steps of %d images, AdamW lr %.3g, layer decay %.3g (patch embedding x %.2g), mixup %.2g / cutmix %.2g, smoothing %.2g, "
-                    + "erasing %.2g%s, %s threads, output %s%n", cfg.epochs(), spe, cfg.batchSize(), cfg.lr(), cfg.layerDecay(),
-                    LayerDecay.scales(mc.depth(), cfg.layerDecay())[0], cfg.mixup(), cfg.cutmix(), cfg.labelSmoothing(), cfg.reprob(),
+                    + "RandAugment %s, erasing %.2g%s, %s threads, output %s%n", cfg.epochs(), spe, cfg.batchSize(), cfg.lr(), cfg.layerDecay(),
+                    LayerDecay.scales(mc.depth(), cfg.layerDecay())[0], cfg.mixup(), cfg.cutmix(), cfg.labelSmoothing(), cfg.aa(), cfg.reprob(),
                     ema == null ? "" : String.format(", EMA %.6g", cfg.modelEma()), Backends.threads(), out.toAbsolutePath());
 
             TrainLoop.Stage stage = new TrainLoop.Stage() {

@@ -15,13 +15,14 @@ import java.util.Set;
  * @param baseLr        lr = baseLr × batch / 256 (BEiT ViT-B: 4e-3 at batch 1024, i.e. 1e-3 per 256; see {@link #defaultBaseLr})
  * @param layerDecay    layer-wise lr decay ρ ({@link LayerDecay}; BEiT: 0.65 for ViT-B, 0.75 for ViT-L)
  * @param mixup         mixup α, {@code cutmix} CutMix α, {@code mixupProb} and {@code mixupSwitchProb} as timm's Mixup (BEiT: 0.8, 1.0, 1.0, 0.5)
+ * @param aa            RandAugment as timm's string (BEiT: rand-m9-mstd0.5-inc1; "none")
  * @param reprob        random erasing probability (BEiT: 0.25)
  * @param modelEma      decay of an EMA of the weights, evaluated beside the model (0 = off; timm: 0.9999)
  * @param headInitScale the head's trunc_normal(0.02) init times this (BEiT: 0.001)
  */
 public record FinetuneConfig(String data, long seed, int epochs, int batchSize, double baseLr, double minLr, double warmupEpochs, double weightDecay,
                              double layerDecay, double dropPath, double clipGrad, double labelSmoothing, double mixup, double cutmix, double mixupProb,
-                             double mixupSwitchProb, double reprob, double modelEma, double headInitScale, boolean decayRelPos, String init,
+                             double mixupSwitchProb, String aa, double reprob, double modelEma, double headInitScale, boolean decayRelPos, String init,
                              String initSha256, String model, int imgSize, int patchSize, double layerScale, int saveEvery, int limitTrain) {
     public FinetuneConfig {
         String what = "finetune: ";
@@ -36,6 +37,7 @@ public record FinetuneConfig(String data, long seed, int epochs, int batchSize, 
             throw new IllegalArgumentException(what + "need --drop-path, --smoothing in [0, 1), --reprob in [0, 1], --model-ema in [0, 1), --head-init-scale > 0");
         }
         new Mixup(mixup, cutmix, mixupProb, mixupSwitchProb, labelSmoothing, 1);  // checks the mixing options
+        dev.peco4j.peco.data.RandAugment.parse(aa, 0);                            // and the RandAugment string
         if (!model.equals("tiny") && !model.equals("small") && !MaskedImageModel.Config.PRESETS.contains(model)) {
             throw new IllegalArgumentException(what + "--model must be tiny, small or one of " + MaskedImageModel.Config.PRESETS + ", got '" + model + "'");
         }
@@ -73,7 +75,7 @@ public record FinetuneConfig(String data, long seed, int epochs, int batchSize, 
     /** This config with the pre-trained model's architecture and the checkpoint's digest. */
     public FinetuneConfig withInit(String sha, String model, int imgSize, int patchSize, double layerScale) {
         return new FinetuneConfig(data, seed, epochs, batchSize, baseLr, minLr, warmupEpochs, weightDecay, layerDecay, dropPath, clipGrad, labelSmoothing, mixup,
-                cutmix, mixupProb, mixupSwitchProb, reprob, modelEma, headInitScale, decayRelPos, init, sha, model, imgSize, patchSize, layerScale, saveEvery,
+                cutmix, mixupProb, mixupSwitchProb, aa, reprob, modelEma, headInitScale, decayRelPos, init, sha, model, imgSize, patchSize, layerScale, saveEvery,
                 limitTrain);
     }
 
