@@ -94,7 +94,8 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "tiny", description = "Without --init: tiny, small or a BEiT preset (as pretrain; default ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--img-size", defaultValue = "28", description = "Without --init: the input size (default ${DEFAULT-VALUE}).")
+    @Option(names = "--img-size", defaultValue = "0", description = {"The input size (default 0: the pre-training's, or 28 from scratch). Another",
+            "size than the pre-training's resizes the position biases as BEiT does."})
     int imgSize;
 
     @Option(names = "--patch-size", defaultValue = "4", description = "Without --init: the patch size of tiny and small (default ${DEFAULT-VALUE}).")

@@ -4,6 +4,7 @@ import dev.peco4j.nn.AdamW;
 import dev.peco4j.nn.GradClip;
 import dev.peco4j.nn.Losses;
 import dev.peco4j.nn.ModelEma;
+import dev.peco4j.nn.RelativePositionBias;
 import dev.peco4j.nn.Module;
 import dev.peco4j.nn.Optimizer;
 import dev.peco4j.nn.Schedule;
@@ -27,6 +28,7 @@ import dev.peco4j.peco.train.TrainLoop;
 import dev.peco4j.tensor.Autograd;
 import dev.peco4j.tensor.Backends;
 import dev.peco4j.tensor.Generator;
+import dev.peco4j.tensor.Interpolation;
 import dev.peco4j.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -80,19 +82,36 @@ public final class FineTuner {
      * A pretrain checkpoint's weights under the fine-tuning model's names (BEiT's checkpoint
      * conversion): rel_pos_bias.relative_position_bias_table copied to blocks.i.attn.relative_position_bias_table
      * for every block; mask_token, lm_head.*, the shared index and (with mean pooling) norm.* dropped.
+     * When the patch grid changes (fine-tuning at another resolution) each table is resized as BEiT
+     * does ({@link RelativePositionBias#resizeTable}) and an absolute pos_embed is resized bicubically on
+     * its grid, the [CLS] entry kept.
      */
-    public static Map<String, Tensor> fromPretrained(Map<String, Tensor> mim, int depth, boolean meanPooling) {
+    public static Map<String, Tensor> fromPretrained(Map<String, Tensor> mim, int depth, boolean meanPooling, int srcGrid, int dstGrid) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         mim.forEach((k, v) -> {
             if (k.equals("mask_token") || k.startsWith("lm_head.") || k.equals("rel_pos_bias.relative_position_index")) return;
             if (meanPooling && k.startsWith("norm.")) return;
             if (k.equals("rel_pos_bias.relative_position_bias_table")) {
-                for (int i = 0; i < depth; i++) out.put("blocks." + i + ".attn.relative_position_bias_table", v);
+                Tensor t = srcGrid == dstGrid ? v : RelativePositionBias.resizeTable(v, srcGrid, dstGrid);
+                for (int i = 0; i < depth; i++) out.put("blocks." + i + ".attn.relative_position_bias_table", t);
+                return;
+            }
+            if (k.equals("pos_embed") && srcGrid != dstGrid) {
+                int d = v.size(2);
+                Tensor grid = v.narrow(1, 1, srcGrid * srcGrid).reshape(1, srcGrid, srcGrid, d).permute(0, 3, 1, 2);
+                Tensor resized = Interpolation.resize(grid, dstGrid, dstGrid, Interpolation.Mode.BICUBIC, false).permute(0, 2, 3, 1)
+                        .reshape(1, dstGrid * dstGrid, d);
+                out.put(k, Tensor.cat(List.of(v.narrow(1, 0, 1), resized), 1).contiguous());
                 return;
             }
             out.put(k, v);
         });
         return out;
+    }
+
+    /** {@link #fromPretrained(Map, int, boolean, int, int)} at the pre-training resolution. */
+    public static Map<String, Tensor> fromPretrained(Map<String, Tensor> mim, int depth, boolean meanPooling) {
+        return fromPretrained(mim, depth, meanPooling, 0, 0);
     }
 
     /** The classifier for this run, its weights from the init checkpoint when there is one; the head scaled by headInitScale. */
@@ -103,7 +122,11 @@ public final class FineTuner {
             m.head.bias.mulInPlace(cfg.headInitScale());
         }
         if (init == null) return m;
-        Map<String, Tensor> state = fromPretrained(init.modules().getOrDefault("mim", Map.of()), m.config.depth(), true);
+        PretrainConfig p = MimTrainer.savedConfig(init, initFile);
+        int srcGrid = p.imgSize() / p.modelPatchSize(), dstGrid = m.config.gridSize();
+        if (srcGrid != dstGrid) System.out.printf("finetune: position biases resized from a %dx%d grid (%d px) to %dx%d (%d px), as BEiT does%n", srcGrid, srcGrid,
+                p.imgSize(), dstGrid, dstGrid, m.config.imgSize());
+        Map<String, Tensor> state = fromPretrained(init.modules().getOrDefault("mim", Map.of()), m.config.depth(), true, srcGrid, dstGrid);
         var report = m.loadStateDict(state, false);
         List<String> missing = report.missing().stream()
                 .filter(k -> !k.startsWith("head.") && !k.startsWith("fc_norm.") && !k.endsWith("attn.relative_position_index")).toList();
@@ -127,9 +150,12 @@ public final class FineTuner {
         return Transform.compose(Transforms.resize(cfg.imgSize(), cfg.imgSize()), Transforms.normalize(s.mean(), s.std()));
     }
 
-    /** The init checkpoint and this config completed from it (architecture, digest); a missing or wrong file is an error naming it. */
+    /**
+     * The init checkpoint and this config completed from it (architecture, digest; the image size its own
+     * unless one is given); a missing or wrong file is an error naming it. From scratch, image size 0 means 28.
+     */
     public static FinetuneConfig resolveInit(FinetuneConfig cfg) throws IOException {
-        if (cfg.init().isEmpty()) return cfg;
+        if (cfg.init().isEmpty()) return cfg.imgSize() > 0 ? cfg : cfg.withInit("", cfg.model(), 28, cfg.patchSize(), cfg.layerScale());
         Path file = Path.of(cfg.init());
         String sha = MimTrainer.sha256(file, "--init");
         PretrainConfig p;
@@ -138,7 +164,7 @@ public final class FineTuner {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("finetune: --init " + file + " is not a pretrain checkpoint: " + e.getMessage(), e);
         }
-        return cfg.withInit(sha, p.model(), p.imgSize(), p.patchSize(), p.layerScale());
+        return cfg.withInit(sha, p.model(), cfg.imgSize() > 0 ? cfg.imgSize() : p.imgSize(), p.patchSize(), p.layerScale());
     }
 
     public TrainLoop.Result run(RunDir.Mode mode) throws IOException {

@@ -44,6 +44,10 @@ class FinetuneCommandTest {
         assertTrue(best.trainerStateMap().get("test_accuracy") instanceof Number, "the best accuracy is recorded");
         assertTrue(Checkpoint.load(dir.resolve("ft").resolve("last.safetensors")).modules().containsKey("model_ema"));
 
+        r = peco(finetune("ft32", "--init", pretrained.toString(), "--img-size", "32"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("position biases resized from a 7x7 grid (28 px) to 8x8 (32 px)"), r.out());
+
         r = peco(finetune("scratch"));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("from scratch"), r.out());

@@ -118,6 +118,63 @@ class FinetuneTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void relativeTablesResizeAsBeitDoesWithScipy() throws Exception {
+        // BEiT's algorithm with scipy 1.10's interp2d (pipeline/src/test/python/beit_relpos_resize.py)
+        String text = java.nio.file.Files.readString(java.nio.file.Path.of(getClass().getResource("/fixtures/beit_relpos_resize.json").toURI()));
+        for (Object o : (List<Object>) dev.peco4j.nn.io.Json.parseObject(text, "fixture").get("cases")) {
+            Map<String, Object> c = (Map<String, Object>) o;
+            int src = ((Number) c.get("src")).intValue(), dst = ((Number) c.get("dst")).intValue();
+            Tensor table = matrix((List<Object>) c.get("table")), want = matrix((List<Object>) c.get("resized"));
+            Tensor got = dev.peco4j.nn.RelativePositionBias.resizeTable(table, src, dst);
+            assertArrayEquals(want.shape().dims(), got.shape().dims());
+            assertArrayEquals(want.toDoubleArray(), got.toDoubleArray(), 1e-6, src + "x" + src + " -> " + dst + "x" + dst);
+        }
+        Tensor t = Tensor.randn(new Generator(15), 172, 2);
+        assertTrue(t == dev.peco4j.nn.RelativePositionBias.resizeTable(t, 7, 7), "the same window: the table as it is");
+    }
+
+    @Test
+    void anotherResolutionResizesTablesAndPositionsAndTheSameOneChangesNothing() {
+        VisionTransformer.Config v = MaskedImageModel.Config.pretraining(VisionTransformer.Config.of(28, 4, 32, 2, 4), 0, 0.1)
+                .withPosEmbed(VisionTransformer.PosEmbed.LEARNED);
+        MaskedImageModel mim = new MaskedImageModel(new Generator(16), MaskedImageModel.Config.of(v, 24));
+        try (var ignored = Autograd.noGrad()) {
+            mim.relPos.table.copyFrom(Tensor.randn(new Generator(17), mim.relPos.table.shape().dims()));
+        }
+        Map<String, Tensor> same = FineTuner.fromPretrained(mim.stateDict(), 2, true, 7, 7), plain = FineTuner.fromPretrained(mim.stateDict(), 2, true);
+        assertEquals(plain.keySet(), same.keySet());
+        for (String k : plain.keySet()) assertArrayEquals(plain.get(k).toDoubleArray(), same.get(k).toDoubleArray(), 0, k + " at the same resolution");
+        VisionTransformer at28 = new VisionTransformer(new Generator(18), v.withNumClasses(10).withRelPos(VisionTransformer.RelPos.PER_BLOCK).withPool(VisionTransformer.Pool.AVG));
+        at28.loadStateDict(same, false);
+        VisionTransformer again = new VisionTransformer(new Generator(18), at28.config);
+        again.loadStateDict(plain, false);
+        at28.eval();
+        again.eval();
+        Tensor x = Tensor.randn(new Generator(19), 2, 3, 28, 28);
+        try (var ignored = Autograd.noGrad()) {
+            assertArrayEquals(again.forward(x).toFloatArray(), at28.forward(x).toFloatArray(), 0f, "the same resolution: the same model output");
+        }
+
+        Map<String, Tensor> at32 = FineTuner.fromPretrained(mim.stateDict(), 2, true, 7, 8);
+        assertArrayEquals(new int[] {15 * 15 + 3, 4}, at32.get("blocks.1.attn.relative_position_bias_table").shape().dims());
+        assertArrayEquals(new int[] {1, 65, 32}, at32.get("pos_embed").shape().dims());
+        assertArrayEquals(mim.stateDict().get("pos_embed").narrow(1, 0, 1).toDoubleArray(), at32.get("pos_embed").narrow(1, 0, 1).toDoubleArray(), 0,
+                "the [CLS] position is kept");
+        VisionTransformer big = new VisionTransformer(new Generator(20), VisionTransformer.Config.of(32, 4, 32, 2, 4).withLayerScaleInit(0.1).withNumClasses(10)
+                .withRelPos(VisionTransformer.RelPos.PER_BLOCK).withPool(VisionTransformer.Pool.AVG));
+        var report = big.loadStateDict(at32, false);
+        assertTrue(report.unexpected().isEmpty() && report.shapeMismatches().isEmpty(), report.toString());
+    }
+
+    private static Tensor matrix(List<Object> rows) {
+        int r = rows.size(), c = ((List<?>) rows.get(0)).size();
+        double[] d = new double[r * c];
+        for (int i = 0; i < r; i++) for (int j = 0; j < c; j++) d[i * c + j] = ((Number) ((List<?>) rows.get(i)).get(j)).doubleValue();
+        return Tensor.of(d, r, c);
+    }
+
+    @Test
     void mixupAndCutmixMixImagesAndSmoothedTargetsAlike() {
         Mixup mix = new Mixup(0.8, 1.0, 1.0, 0.5, 0.1, 4);
         Tensor x = Tensor.randn(new Generator(6), 6, 1, 8, 8), y = Tensor.ofInts(new int[] {0, 1, 2, 3, 0, 1}, 6);
