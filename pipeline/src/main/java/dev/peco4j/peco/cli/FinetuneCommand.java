@@ -104,6 +104,9 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--layer-scale", defaultValue = "0.1", description = "Without --init: LayerScale init (default ${DEFAULT-VALUE}).")
     double layerScale;
 
+    @Option(names = "--label-fraction", defaultValue = "1", description = "Share of each class's training labels to fine-tune on (0.01, 0.1: label-scarce; default ${DEFAULT-VALUE}).")
+    double labelFraction;
+
     @Option(names = "--save-every", defaultValue = "0", description = "Also checkpoint every N steps (default ${DEFAULT-VALUE}: once per epoch).")
     int saveEvery;
 
@@ -114,7 +117,7 @@ final class FinetuneCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         RunDir.Mode mode = run.apply();
         FinetuneConfig cfg = new FinetuneConfig(data, seed, epochs, batchSize, baseLr > 0 ? baseLr : FinetuneConfig.defaultBaseLr(model), minLr, warmupEpochs, weightDecay, layerDecay, dropPath, clipGrad, smoothing,
-                mixup, cutmix, mixupProb, mixupSwitchProb, aa, reprob, modelEma, headInitScale, decayRelPos, init, "", model, imgSize, patchSize, layerScale, saveEvery,
+                mixup, cutmix, mixupProb, mixupSwitchProb, aa, reprob, modelEma, headInitScale, decayRelPos, init, "", model, imgSize, patchSize, layerScale, labelFraction, saveEvery,
                 limitTrain);
         Path ckpt = out.resolve(RunDir.CHECKPOINT);
         if (mode == RunDir.Mode.RESUME && Files.exists(ckpt)) {   // the stored config, with the options given here over it

@@ -45,4 +45,44 @@ public interface Dataset {
             }
         };
     }
+
+    /**
+     * A label-scarce subset: the first ⌈fraction · n_c⌉ images of each class c, in the dataset's order
+     * (the whole dataset at fraction 1). Reads every label once.
+     */
+    default Dataset perClass(double fraction) {
+        if (!(fraction > 0 && fraction <= 1)) throw new IllegalArgumentException("label fraction must be in (0, 1], got " + fraction);
+        if (fraction == 1) return this;
+        int n = size();
+        int[] labels = new int[n], perClass = new int[classes().size()];
+        for (int i = 0; i < n; i++) perClass[labels[i] = get(i).label()]++;
+        int[] keep = new int[perClass.length], taken = new int[perClass.length];
+        for (int c = 0; c < keep.length; c++) keep[c] = (int) Math.ceil(fraction * perClass[c]);
+        int[] index = new int[n];
+        int m = 0;
+        for (int i = 0; i < n; i++) if (taken[labels[i]]++ < keep[labels[i]]) index[m++] = i;
+        int[] chosen = java.util.Arrays.copyOf(index, m);
+        Dataset base = this;
+        return new Dataset() {
+            @Override
+            public int size() {
+                return chosen.length;
+            }
+
+            @Override
+            public Sample get(int i) {
+                return base.get(chosen[i]);
+            }
+
+            @Override
+            public List<String> classes() {
+                return base.classes();
+            }
+
+            @Override
+            public String describe() {
+                return base.describe() + String.format(", %s%% of each class's labels (%d images)", fraction * 100, chosen.length);
+            }
+        };
+    }
 }

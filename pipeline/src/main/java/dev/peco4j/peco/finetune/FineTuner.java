@@ -174,7 +174,7 @@ public final class FineTuner {
         boolean abs = init != null && MimTrainer.savedConfig(init, Path.of(cfg.init())).absPosEmbed();
         VisionTransformer model = model(cfg, init, init == null ? null : Path.of(cfg.init()), abs, splits.channels(), classes);
         RunDir runDir = RunDir.open(out, mode);
-        Dataset train = splits.train().first(cfg.limitTrain());
+        Dataset train = splits.train().first(cfg.limitTrain()).perClass(cfg.labelFraction());
         AdamW opt = new AdamW(LayerDecay.groups(model, cfg.lr(), cfg.weightDecay(), cfg.layerDecay(), cfg.decayRelPos()), AdamW.Config.DEFAULT);
         ModelEma ema = cfg.modelEma() > 0 ? new ModelEma(model, new VisionTransformer(new Generator(0), model.config), cfg.modelEma()) : null;
         Mixup mixup = new Mixup(cfg.mixup(), cfg.cutmix(), cfg.mixupProb(), cfg.mixupSwitchProb(), cfg.labelSmoothing(), classes);

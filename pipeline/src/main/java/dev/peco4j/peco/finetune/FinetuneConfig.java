@@ -19,11 +19,12 @@ import java.util.Set;
  * @param reprob        random erasing probability (BEiT: 0.25)
  * @param modelEma      decay of an EMA of the weights, evaluated beside the model (0 = off; timm: 0.9999)
  * @param headInitScale the head's trunc_normal(0.02) init times this (BEiT: 0.001)
+ * @param labelFraction the share of each class's training labels used (1: all; 0.01 and 0.1: the label-scarce settings)
  */
 public record FinetuneConfig(String data, long seed, int epochs, int batchSize, double baseLr, double minLr, double warmupEpochs, double weightDecay,
                              double layerDecay, double dropPath, double clipGrad, double labelSmoothing, double mixup, double cutmix, double mixupProb,
                              double mixupSwitchProb, String aa, double reprob, double modelEma, double headInitScale, boolean decayRelPos, String init,
-                             String initSha256, String model, int imgSize, int patchSize, double layerScale, int saveEvery, int limitTrain) {
+                             String initSha256, String model, int imgSize, int patchSize, double layerScale, double labelFraction, int saveEvery, int limitTrain) {
     public FinetuneConfig {
         String what = "finetune: ";
         if (epochs < 1 || batchSize < 1) throw new IllegalArgumentException(what + "need --epochs >= 1 and --batch-size >= 1");
@@ -41,6 +42,7 @@ public record FinetuneConfig(String data, long seed, int epochs, int batchSize, 
         if (!model.equals("tiny") && !model.equals("small") && !MaskedImageModel.Config.PRESETS.contains(model)) {
             throw new IllegalArgumentException(what + "--model must be tiny, small or one of " + MaskedImageModel.Config.PRESETS + ", got '" + model + "'");
         }
+        if (!(labelFraction > 0 && labelFraction <= 1)) throw new IllegalArgumentException(what + "--label-fraction must be in (0, 1], got " + labelFraction);
         if (saveEvery < 0 || limitTrain < 0) throw new IllegalArgumentException(what + "need --save-every, --limit-train >= 0");
     }
 
@@ -75,7 +77,7 @@ public record FinetuneConfig(String data, long seed, int epochs, int batchSize, 
     /** This config with the pre-trained model's architecture and the checkpoint's digest. */
     public FinetuneConfig withInit(String sha, String model, int imgSize, int patchSize, double layerScale) {
         return new FinetuneConfig(data, seed, epochs, batchSize, baseLr, minLr, warmupEpochs, weightDecay, layerDecay, dropPath, clipGrad, labelSmoothing, mixup,
-                cutmix, mixupProb, mixupSwitchProb, aa, reprob, modelEma, headInitScale, decayRelPos, init, sha, model, imgSize, patchSize, layerScale, saveEvery,
+                cutmix, mixupProb, mixupSwitchProb, aa, reprob, modelEma, headInitScale, decayRelPos, init, sha, model, imgSize, patchSize, layerScale, labelFraction, saveEvery,
                 limitTrain);
     }
 

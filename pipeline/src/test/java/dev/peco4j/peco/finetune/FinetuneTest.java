@@ -167,6 +167,19 @@ class FinetuneTest {
         assertTrue(report.unexpected().isEmpty() && report.shapeMismatches().isEmpty(), report.toString());
     }
 
+    @Test
+    void aLabelFractionKeepsTheFirstShareOfEveryClass() throws Exception {
+        dev.peco4j.peco.data.Dataset all = dev.peco4j.peco.data.DataSources.subset().train();
+        int[] total = new int[10];
+        for (int i = 0; i < all.size(); i++) total[all.get(i).label()]++;
+        dev.peco4j.peco.data.Dataset tenth = all.perClass(0.1);
+        int[] kept = new int[10];
+        for (int i = 0; i < tenth.size(); i++) kept[tenth.get(i).label()]++;
+        for (int c = 0; c < 10; c++) assertEquals((int) Math.ceil(0.1 * total[c]), kept[c], "class " + c);
+        assertTrue(all.perClass(1.0) == all);
+        assertEquals(10, all.perClass(0.001).size(), "at least one image of each class");
+    }
+
     private static Tensor matrix(List<Object> rows) {
         int r = rows.size(), c = ((List<?>) rows.get(0)).size();
         double[] d = new double[r * c];
