@@ -20,7 +20,7 @@ import picocli.CommandLine.ScopeType;
  */
 @Command(name = "peco", mixinStandardHelpOptions = true, version = "peco4j 0.1.0-SNAPSHOT",
         description = "peco4j: a pure-Java deep-learning stack and an open implementation of PeCo.",
-        subcommands = {TrainClassifierCommand.class, TrainPerceptualCommand.class, TrainTokenizerCommand.class, PretrainCommand.class, FinetuneCommand.class, ProbeCommand.class, DemoCommand.class, TokenizerCommands.Tokenize.class, TokenizerCommands.Reconstruct.class, TokenizerCommands.ProbeTokens.class, InfoCommand.class, SpiralsCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainClassifierCommand.class, TrainPerceptualCommand.class, TrainTokenizerCommand.class, PretrainCommand.class, FinetuneCommand.class, ProbeCommand.class, DemoCommand.class, AblationCommand.class, TokenizerCommands.Tokenize.class, TokenizerCommands.Reconstruct.class, TokenizerCommands.ProbeTokens.class, InfoCommand.class, SpiralsCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print the stack trace of an error.")
     boolean verbose;

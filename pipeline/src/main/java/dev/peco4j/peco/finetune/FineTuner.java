@@ -184,7 +184,9 @@ public final class FineTuner {
         if (mode == RunDir.Mode.RESUME && Files.exists(best) && Checkpoint.load(best).trainerStateMap().get("test_accuracy") instanceof Number n) {
             bestAccuracy[0] = n.doubleValue();
         }
-        try (DataLoader loader = new DataLoader(train, trainTransform(splits, cfg), cfg.seed(), badImages.apply(DataLoader.Config.train(cfg.batchSize())));
+        int batch = Math.min(cfg.batchSize(), train.size());                         // a label-scarce set smaller than a batch: one batch of all
+        if (batch < cfg.batchSize()) log.printf("finetune: %d training images, fewer than --batch-size %d: batches of %d%n", train.size(), cfg.batchSize(), batch);
+        try (DataLoader loader = new DataLoader(train, trainTransform(splits, cfg), cfg.seed(), badImages.apply(DataLoader.Config.train(batch)));
              DataLoader testLoader = new DataLoader(splits.test(), evalTransform(splits, cfg), cfg.seed(), badImages.apply(DataLoader.Config.eval(256)))) {
             int spe = loader.batchesPerEpoch();
             if (spe == 0) throw new IllegalArgumentException("finetune: " + train.size() + " images make no batch of " + cfg.batchSize());
@@ -195,7 +197,7 @@ public final class FineTuner {
             log.printf("model  ViT %s %dx%d patch %d, width %d, depth %d, heads %d: %,d parameters, %s%n", cfg.model(), mc.imgSize(), mc.imgSize(), mc.patchSize(),
                     mc.embedDim(), mc.depth(), mc.heads(), model.parameterCount(), init == null ? "from scratch" : "from " + cfg.init());
             log.printf("train  %d epochs x %d steps of %d images, AdamW lr %.3g, layer decay %.3g (patch embedding x %.2g), mixup %.2g / cutmix %.2g, smoothing %.2g, "
-                    + "RandAugment %s, erasing %.2g%s, %s threads, output %s%n", cfg.epochs(), spe, cfg.batchSize(), cfg.lr(), cfg.layerDecay(),
+                    + "RandAugment %s, erasing %.2g%s, %s threads, output %s%n", cfg.epochs(), spe, batch, cfg.lr(), cfg.layerDecay(),
                     LayerDecay.scales(mc.depth(), cfg.layerDecay())[0], cfg.mixup(), cfg.cutmix(), cfg.labelSmoothing(), cfg.aa(), cfg.reprob(),
                     ema == null ? "" : String.format(", EMA %.6g", cfg.modelEma()), Backends.threads(), out.toAbsolutePath());
 

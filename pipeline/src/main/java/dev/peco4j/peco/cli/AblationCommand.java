@@ -1,0 +1,52 @@
+package dev.peco4j.peco.cli;
+
+import dev.peco4j.peco.experiments.Ablation;
+import dev.peco4j.peco.experiments.AblationConfig;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code peco ablation}: the mini-PeCo ablation (see {@link Ablation}). */
+@Command(name = "ablation", mixinStandardHelpOptions = true,
+        description = {"The mini-PeCo ablation: MIM targets (pixel-trained tokenizer, PeCo tokenizers, pixels) and no pre-training, each fine-tuned and probed,",
+                "over seeds; results.md, results.json and report.html in --out. A re-run keeps finished stages and resumes the others."})
+final class AblationCommand implements Callable<Integer> {
+    @Option(names = "--data", defaultValue = "full", description = "The data (default ${DEFAULT-VALUE}).")
+    String data;
+
+    @Option(names = "--out", defaultValue = "runs/ablation", description = "Output folder (default ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(names = "--seeds", defaultValue = "3", description = "Seeds per cell (default ${DEFAULT-VALUE}).")
+    int seeds;
+
+    @Option(names = "--perceptual-epochs", defaultValue = "5", description = "MoCo v3 epochs (default ${DEFAULT-VALUE}).")
+    int perceptualEpochs;
+
+    @Option(names = "--tokenizer-epochs", defaultValue = "1", description = "Epochs of each tokenizer (default ${DEFAULT-VALUE}).")
+    int tokenizerEpochs;
+
+    @Option(names = "--pretrain-epochs", defaultValue = "1", description = "MIM epochs per cell and seed (default ${DEFAULT-VALUE}).")
+    int pretrainEpochs;
+
+    @Option(names = "--finetune-epochs", defaultValue = "2", description = "Fine-tuning epochs (default ${DEFAULT-VALUE}).")
+    int finetuneEpochs;
+
+    @Option(names = "--probe-epochs", defaultValue = "20", description = "Epochs of each linear probe (default ${DEFAULT-VALUE}).")
+    int probeEpochs;
+
+    @Option(names = "--fractions", defaultValue = "1,0.1,0.01", description = "Label fractions to fine-tune on (default ${DEFAULT-VALUE}).")
+    String fractions;
+
+    @Option(names = "--limit-train", defaultValue = "0", description = "The first N training images for every stage (0 = all).")
+    int limitTrain;
+
+    @Override
+    public Integer call() throws Exception {
+        AblationConfig cfg = new AblationConfig(data, seeds, perceptualEpochs, tokenizerEpochs, pretrainEpochs, finetuneEpochs, probeEpochs, fractions, limitTrain);
+        new Ablation(cfg, out, args -> Main.commandLine().execute(args.toArray(String[]::new)), System.out).run();
+        System.out.println("results: " + out.resolve("results.md") + ", " + out.resolve("report.html"));
+        return 0;
+    }
+}

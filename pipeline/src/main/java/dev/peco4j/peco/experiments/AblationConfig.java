@@ -1,0 +1,50 @@
+package dev.peco4j.peco.experiments;
+
+import dev.peco4j.peco.train.ConfigFields;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What decides an ablation's results (stored in ablation.json; a folder written by another config is refused).
+ *
+ * @param fractions comma-separated label fractions to fine-tune on, e.g. "1,0.1,0.01"
+ * @param limitTrain the first N training images for every stage (0 = all)
+ */
+public record AblationConfig(String data, int seeds, int perceptualEpochs, int tokenizerEpochs, int pretrainEpochs, int finetuneEpochs, int probeEpochs,
+                             String fractions, int limitTrain) {
+    public AblationConfig {
+        if (seeds < 1 || perceptualEpochs < 1 || tokenizerEpochs < 1 || pretrainEpochs < 1 || finetuneEpochs < 1 || probeEpochs < 1 || limitTrain < 0) {
+            throw new IllegalArgumentException("ablation: need --seeds and every --*-epochs >= 1, --limit-train >= 0");
+        }
+        parse(fractions);
+    }
+
+    private static List<Double> parse(String fractions) {
+        List<Double> out = new ArrayList<>();
+        for (String f : fractions.split(",")) {
+            double v;
+            try {
+                v = Double.parseDouble(f.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("ablation: --fractions '" + fractions + "': '" + f + "' is not a number", e);
+            }
+            if (!(v > 0 && v <= 1)) throw new IllegalArgumentException("ablation: --fractions '" + fractions + "': " + v + " is not in (0, 1]");
+            out.add(v);
+        }
+        if (!out.contains(1.0)) throw new IllegalArgumentException("ablation: --fractions '" + fractions + "' must include 1 (all labels)");
+        return out;
+    }
+
+    public List<Double> fractionList() {
+        return parse(fractions);
+    }
+
+    public static AblationConfig fromMap(Map<String, Object> m) {
+        return ConfigFields.fromMap(AblationConfig.class, m, "ablation config");
+    }
+
+    public Map<String, Object> toMap() {
+        return ConfigFields.toMap(this);
+    }
+}
