@@ -2,6 +2,7 @@ package dev.peco4j.peco.cli;
 
 import dev.peco4j.nn.io.Json;
 import dev.peco4j.peco.experiments.HtmlReport;
+import dev.peco4j.peco.train.MetricsLog;
 import dev.peco4j.peco.train.RunDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,36 +75,22 @@ final class DemoCommand implements Callable<Integer> {
         int rc = Main.commandLine().execute("reconstruct", "--checkpoint", out.resolve("tokenizer").resolve(RunDir.CHECKPOINT).toString(), "--data", "subset",
                 "--out", recon.toString());
         if (rc != 0) throw new IllegalStateException("demo: the reconstruction grid failed (exit " + rc + ")");
-        Map<String, Object> pre = lastEval(out.resolve("finetune")), scr = lastEval(out.resolve("scratch"));
-        double a = num(pre, "test_accuracy"), b = num(scr, "test_accuracy");
+        Map<String, Object> pre = MetricsLog.lastEval(out.resolve("finetune")), scr = MetricsLog.lastEval(out.resolve("scratch"));
+        double a = MetricsLog.number(pre, "test_accuracy"), b = MetricsLog.number(scr, "test_accuracy");
         report(seconds, recon, a, b);
         System.out.printf("%nfine-tuned after MIM pre-training on the perceptual codes: test accuracy %.2f%%%nthe same ViT from scratch, same budget:             "
                 + "test accuracy %.2f%%%nreport: %s%n", 100 * a, 100 * b, out.resolve("report.html").toAbsolutePath());
         return 0;
     }
 
-    /** The last "eval" record of a run's metrics.jsonl. */
-    static Map<String, Object> lastEval(Path run) throws java.io.IOException {
-        Map<String, Object> last = Map.of();
-        for (String line : Files.readAllLines(run.resolve(RunDir.METRICS))) {
-            Map<String, Object> r = Json.parseObject(line, run.resolve(RunDir.METRICS).toString());
-            if ("eval".equals(r.get("type"))) last = r;
-        }
-        return last;
-    }
-
-    static double num(Map<String, Object> r, String k) {
-        return r.get(k) instanceof Number n ? n.doubleValue() : Double.NaN;
-    }
-
     private void report(Map<String, Double> seconds, Path recon, double pretrained, double scratch) throws java.io.IOException {
-        Map<String, Object> perc = lastEval(out.resolve("perceptual")), tok = lastEval(out.resolve("tokenizer")), mim = lastEval(out.resolve("pretrain"));
+        Map<String, Object> perc = MetricsLog.lastEval(out.resolve("perceptual")), tok = MetricsLog.lastEval(out.resolve("tokenizer")), mim = MetricsLog.lastEval(out.resolve("pretrain"));
         List<List<String>> rows = new ArrayList<>();
-        rows.add(List.of("perceptual", "MoCo v3 ViT", String.format("k-NN accuracy %.2f%%", 100 * num(perc, "knn_accuracy")), time(seconds, "perceptual")));
-        rows.add(List.of("tokenizer", "VQGAN, MoCo v3 perceptual loss", String.format("PSNR %.2f dB, %.1f%% of codes used, perplexity %.1f", num(tok, "psnr"),
-                100 * num(tok, "codes_used"), num(tok, "perplexity")), time(seconds, "tokenizer")));
+        rows.add(List.of("perceptual", "MoCo v3 ViT", String.format("k-NN accuracy %.2f%%", 100 * MetricsLog.number(perc, "knn_accuracy")), time(seconds, "perceptual")));
+        rows.add(List.of("tokenizer", "VQGAN, MoCo v3 perceptual loss", String.format("PSNR %.2f dB, %.1f%% of codes used, perplexity %.1f", MetricsLog.number(tok, "psnr"),
+                100 * MetricsLog.number(tok, "codes_used"), MetricsLog.number(tok, "perplexity")), time(seconds, "tokenizer")));
         rows.add(List.of("pretrain", "MIM on the codes", String.format("masked-token accuracy %.2f%% (chance %.2f%%, most frequent code %.2f%%)",
-                100 * num(mim, "test_accuracy"), 100 * num(mim, "chance_accuracy"), 100 * num(mim, "majority_accuracy")), time(seconds, "pretrain")));
+                100 * MetricsLog.number(mim, "test_accuracy"), 100 * MetricsLog.number(mim, "chance_accuracy"), 100 * MetricsLog.number(mim, "majority_accuracy")), time(seconds, "pretrain")));
         rows.add(List.of("finetune", "from the MIM checkpoint", String.format("test accuracy %.2f%%", 100 * pretrained), time(seconds, "finetune")));
         rows.add(List.of("scratch", "from scratch, same recipe", String.format("test accuracy %.2f%%", 100 * scratch), time(seconds, "scratch")));
         HtmlReport r = new HtmlReport("peco demo: PeCo end to end on the embedded Fashion-MNIST subset");

@@ -3,6 +3,7 @@ package dev.peco4j.peco.experiments;
 import dev.peco4j.nn.io.AtomicFiles;
 import dev.peco4j.nn.io.Json;
 import dev.peco4j.peco.train.ConfigFields;
+import dev.peco4j.peco.train.MetricsLog;
 import dev.peco4j.peco.train.RunDir;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -152,10 +153,10 @@ public final class Ablation {
                 for (int seed = 0; seed < a.cfg.seeds(); seed++) {
                     Path dir = out.resolve("cells").resolve(cell).resolve("seed" + seed);
                     for (double f : a.cfg.fractionList()) {
-                        put(m, "fine-tune " + label(f), cell, seed, a.cfg.seeds(), num(lastEval(dir.resolve(finetuneDir(f))), "test_accuracy"));
+                        put(m, "fine-tune " + label(f), cell, seed, a.cfg.seeds(), MetricsLog.number(MetricsLog.lastEval(dir.resolve(finetuneDir(f))), "test_accuracy"));
                     }
                     if (cell.equals("scratch")) continue;
-                    double mim = num(lastEval(dir.resolve("pretrain")), "test_accuracy");                // none for the pixel target
+                    double mim = MetricsLog.number(MetricsLog.lastEval(dir.resolve("pretrain")), "test_accuracy");                // none for the pixel target
                     if (!Double.isNaN(mim)) put(m, "MIM masked-token accuracy", cell, seed, a.cfg.seeds(), mim);
                     Map<String, Object> probes = Json.parseObject(Files.readString(dir.resolve("probe").resolve("probes.json")), "probes.json");
                     List<?> blocks = (List<?>) probes.get("blocks");
@@ -173,19 +174,6 @@ public final class Ablation {
 
         private static void put(Map<String, Map<String, double[]>> m, String measure, String cell, int seed, int seeds, double v) {
             m.computeIfAbsent(measure, k -> new LinkedHashMap<>()).computeIfAbsent(cell, k -> new double[seeds])[seed] = v;
-        }
-
-        static Map<String, Object> lastEval(Path run) throws IOException {
-            Map<String, Object> last = Map.of();
-            for (String line : Files.readAllLines(run.resolve(RunDir.METRICS))) {
-                Map<String, Object> r = Json.parseObject(line, run.resolve(RunDir.METRICS).toString());
-                if ("eval".equals(r.get("type"))) last = r;
-            }
-            return last;
-        }
-
-        static double num(Map<String, Object> r, String k) {
-            return r.get(k) instanceof Number n ? n.doubleValue() : Double.NaN;
         }
 
         static void write(Ablation a, Path out) throws IOException {

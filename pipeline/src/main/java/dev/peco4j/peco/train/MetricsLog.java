@@ -67,4 +67,20 @@ public final class MetricsLog {
     public Path file() {
         return file;
     }
+
+    /** The last "eval" record of a run folder's metrics.jsonl (empty when it has none); errors name the file. */
+    public static Map<String, Object> lastEval(Path runDir) throws IOException {
+        Path file = runDir.resolve(RunDir.METRICS);
+        Map<String, Object> last = Map.of();
+        for (String line : java.nio.file.Files.readAllLines(file)) {
+            Map<String, Object> r = dev.peco4j.nn.io.Json.parseObject(line, file.toString());
+            if ("eval".equals(r.get("type"))) last = r;
+        }
+        return last;
+    }
+
+    /** A record's number under key, NaN when absent. */
+    public static double number(Map<String, Object> record, String key) {
+        return record.get(key) instanceof Number n ? n.doubleValue() : Double.NaN;
+    }
 }
