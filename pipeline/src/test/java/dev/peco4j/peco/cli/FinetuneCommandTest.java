@@ -85,6 +85,18 @@ class FinetuneCommandTest {
         assertEquals(1, r.code(), r.out());
         assertTrue(r.err().contains("fine-tunes " + pretrained) && r.err().contains("not " + other), r.err());
 
+        // a checkpoint of another architecture (MoCo v3's ViT) as --init: named, and an existing run in --out is left as it was, even with --overwrite
+        r = peco("train-perceptual", "--data", "subset", "--limit-train", "128", "--batch-size", "64", "--epochs", "1", "--probe-epochs", "0", "--knn-train", "64",
+                "--width", "16", "--depth", "1", "--heads", "2", "--out", dir.resolve("moco").toString());
+        assertEquals(0, r.code(), r.err());
+        Path moco = dir.resolve("moco").resolve("last.safetensors");
+        byte[] before = Files.readAllBytes(dir.resolve("resume").resolve("last.safetensors"));
+        r = peco(ErrorsTest.with(finetune("resume", "--init", moco.toString()), "--overwrite"));
+        assertEquals(1, r.code());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().contains("--init " + moco + " is not a pretrain checkpoint") && r.err().contains("\"pretrain\""), r.err());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(before, Files.readAllBytes(dir.resolve("resume").resolve("last.safetensors")), "nothing overwritten");
+
         Path missing = dir.resolve("none.safetensors");
         r = peco(finetune("e1", "--init", missing.toString()));
         assertEquals(1, r.code());
