@@ -42,8 +42,12 @@ final class AblationCommand implements Callable<Integer> {
     @Option(names = "--limit-train", defaultValue = "0", description = "The first N training images for every stage (0 = all).")
     int limitTrain;
 
+    @Option(names = "--threads", description = "Kernel threads (default: all cores). Results do not depend on it.")
+    Integer threads;
+
     @Override
     public Integer call() throws Exception {
+        if (threads != null) System.setProperty("peco4j.threads", threads.toString());
         AblationConfig cfg = new AblationConfig(data, seeds, perceptualEpochs, tokenizerEpochs, pretrainEpochs, finetuneEpochs, probeEpochs, fractions, limitTrain);
         new Ablation(cfg, out, args -> Main.commandLine().execute(args.toArray(String[]::new)), System.out).run();
         System.out.println("results: " + out.resolve("results.md") + ", " + out.resolve("report.html"));

@@ -100,6 +100,28 @@ class CrashResumeTest {
         crashAndResume();
     }
 
+    /** Acceptance of the ablation: killed with kill -9 mid-way, run again (another thread count), it ends with the uninterrupted run's table. */
+    @Test
+    void anInterruptedAblationEndsWithTheSameTable() throws Exception {
+        long seed = Long.getLong("peco4j.seed", System.nanoTime());
+        SplittableRandom rnd = new SplittableRandom(seed);
+        run = List.of("ablation", "--data", "subset", "--seeds", "1", "--perceptual-epochs", "1", "--tokenizer-epochs", "1", "--pretrain-epochs", "1",
+                "--finetune-epochs", "1", "--probe-epochs", "1", "--fractions", "1", "--limit-train", "256");
+        Path reference = dir.resolve("ablation-reference"), crashed = dir.resolve("ablation-crashed");
+        finish(start(reference, 1, false, "ablation-reference.log"), "ablation-reference.log");
+        Process p = start(crashed, 2, false, "ablation-crash.log");
+        Thread.sleep(8000 + rnd.nextInt(15000));                                          // somewhere among the ~20 stages
+        assertTrue(p.isAlive(), "the ablation finished before the kill (replay with -Dpeco4j.seed=" + seed + ")");
+        p.destroyForcibly();
+        p.waitFor();
+        finish(start(crashed, 3, false, "ablation-again.log"), "ablation-again.log");
+        String again = Files.readString(dir.resolve("ablation-again.log"));
+        System.out.println("ablation crash-resume (seed " + seed + "): " + again.lines().filter(l -> l.contains("finished before, kept")).count()
+                + " stages kept after the kill");
+        assertEquals(Files.readString(reference.resolve("results.md")).replace(reference.toString(), "X"),
+                Files.readString(crashed.resolve("results.md")).replace(crashed.toString(), "X"), "the same table (replay with -Dpeco4j.seed=" + seed + ")");
+    }
+
     private List<String> optimizers = List.of("optimizer.");
 
     private void crashAndResume() throws Exception {
