@@ -40,6 +40,7 @@ public interface Schedule {
         return it -> {
             int i = Math.max(0, Math.min(it, totalIters - 1));
             if (i < warmupIters) {
+                if (warmupIters == 1) return warmupStart; // np.linspace(start, base, 1) is [start]
                 if (i == warmupIters - 1) return base; // numpy's linspace sets the endpoint exactly
                 double step = (base - warmupStart) / (warmupIters - 1);
                 return warmupStart + i * step;

@@ -42,15 +42,29 @@ final class AblationCommand implements Callable<Integer> {
     @Option(names = "--limit-train", defaultValue = "0", description = "The first N training images for every stage (0 = all).")
     int limitTrain;
 
+    @Option(names = "--resume", description = "Continue the ablation in --out (finished stages are kept, unfinished ones resumed).")
+    boolean resume;
+
     @Option(names = "--threads", description = "Kernel threads (default: all cores). Results do not depend on it.")
     Integer threads;
 
     @Override
     public Integer call() throws Exception {
         if (threads != null) System.setProperty("peco4j.threads", threads.toString());
-        AblationConfig cfg = new AblationConfig(data, seeds, perceptualEpochs, tokenizerEpochs, pretrainEpochs, finetuneEpochs, probeEpochs, fractions, limitTrain);
-        new Ablation(cfg, out, args -> Main.commandLine().execute(args.toArray(String[]::new)), System.out).run();
+        java.nio.file.Path saved = out.resolve("ablation.json");
+        String tokenizers = resume && java.nio.file.Files.exists(saved) ? savedTokenizers(saved) : Ablation.availableTokenizers();
+        AblationConfig cfg = new AblationConfig(data, tokenizers, seeds, perceptualEpochs, tokenizerEpochs, pretrainEpochs, finetuneEpochs, probeEpochs, fractions, limitTrain);
+        new Ablation(cfg, out, args -> Main.commandLine().execute(args.toArray(String[]::new)), System.out).run(resume);
         System.out.println("results: " + out.resolve("results.md") + ", " + out.resolve("report.html"));
         return 0;
+    }
+
+    /** The tokenizer cells an existing ablation was started with (they are part of its config). */
+    private static String savedTokenizers(java.nio.file.Path file) throws java.io.IOException {
+        if (dev.peco4j.nn.io.Json.parseObject(java.nio.file.Files.readString(file), file.toString()).get("ablation") instanceof java.util.Map<?, ?> m
+                && m.get("tokenizers") instanceof String t) {
+            return t;
+        }
+        throw new IllegalArgumentException("ablation: " + file + " records no tokenizer cells (written by an older version?); choose another --out");
     }
 }

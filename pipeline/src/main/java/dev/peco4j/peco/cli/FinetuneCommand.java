@@ -60,7 +60,7 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--clip-grad", defaultValue = "0", description = "Gradient-norm clipping; 0 = none (BEiT's default).")
     double clipGrad;
 
-    @Option(names = "--smoothing", defaultValue = "0.1", description = "Label smoothing (BEiT: ${DEFAULT-VALUE}).")
+    @Option(names = "--label-smoothing", defaultValue = "0.1", description = "Label smoothing (BEiT: ${DEFAULT-VALUE}).")
     double smoothing;
 
     @Option(names = "--mixup", defaultValue = "0.8", description = "Mixup alpha; 0 = off (BEiT: ${DEFAULT-VALUE}).")

@@ -38,9 +38,15 @@ final class ProbeCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Kernel threads (default: all cores).")
     Integer threads;
 
+    @Option(names = "--overwrite", description = "Replace the probes already in --out.")
+    boolean overwrite;
+
     @Override
     public Integer call() throws Exception {
         if (threads != null) System.setProperty("peco4j.threads", Integer.toString(threads));
+        if (!overwrite && java.nio.file.Files.exists(out.resolve("probes.md"))) {
+            throw new IllegalArgumentException("probe: " + out + " already holds probes (probes.md); add --overwrite to replace them, or choose another --out");
+        }
         VitCheckpoints.Loaded m = VitCheckpoints.load(checkpoint);
         DataSources.Splits s = DataSources.resolve(data);
         Dataset train = s.train().first(limitTrain);

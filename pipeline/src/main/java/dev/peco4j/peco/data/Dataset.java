@@ -57,7 +57,7 @@ public interface Dataset {
         int[] labels = new int[n], perClass = new int[classes().size()];
         for (int i = 0; i < n; i++) perClass[labels[i] = get(i).label()]++;
         int[] keep = new int[perClass.length], taken = new int[perClass.length];
-        for (int c = 0; c < keep.length; c++) keep[c] = (int) Math.ceil(fraction * perClass[c]);
+        for (int c = 0; c < keep.length; c++) keep[c] = (int) Math.ceil(fraction * perClass[c] - 1e-9);   // 0.07 · 100 is 7, not 8
         int[] index = new int[n];
         int m = 0;
         for (int i = 0; i < n; i++) if (taken[labels[i]]++ < keep[labels[i]]) index[m++] = i;

@@ -19,7 +19,9 @@ import java.util.List;
  *   <li>Color, Contrast, Brightness, Sharpness with factor 1 ± 0.9·m/10 (PIL's ImageEnhance: blend with
  *       the gray image, the mean gray level, black, the 3×3 smoothed image).</li>
  * </ul>
- * On one-channel images Color is the identity (it blends with the gray image, which the image is).
+ * Built for the project's one-channel data: Color is the identity (it blends with the gray image,
+ * which such an image is), Contrast takes the mean of all values and the fill is one value. On RGB
+ * images these three differ from PIL's (the luma blend, the luma mean, a fill per channel).
  */
 public final class RandAugment implements Transform {
     public enum Op { AUTO_CONTRAST, EQUALIZE, INVERT, ROTATE, POSTERIZE, SOLARIZE, SOLARIZE_ADD, COLOR, CONTRAST, BRIGHTNESS, SHARPNESS, SHEAR_X, SHEAR_Y,
@@ -167,7 +169,7 @@ public final class RandAugment implements Transform {
         return new Image(img.channels(), img.height(), img.width(), out);
     }
 
-    /** PIL's ImageOps.equalize on one channel: the cumulative histogram of 256 levels, the most frequent level's count left out of the step. */
+    /** PIL's ImageOps.equalize on one channel: the cumulative histogram of 256 levels, the highest non-empty level's count left out of the step. */
     private static void equalize(float[] d, int from, int to) {
         int[] hist = new int[256];
         for (int i = from; i < to; i++) hist[level(d[i])]++;

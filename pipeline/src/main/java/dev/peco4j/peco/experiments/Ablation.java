@@ -42,10 +42,24 @@ public final class Ablation {
         this.log = log;
     }
 
-    /** Refuses a folder written by another config (naming the file and the fields); writes ablation.json for a new one. */
-    void checkFolder() throws IOException {
+    /**
+     * A new ablation needs an empty or new folder; an existing one continues only with resume, and only
+     * under the same config (else an error naming the file and the fields; nothing is changed). Writes
+     * ablation.json for a new one.
+     */
+    void checkFolder(boolean resume) throws IOException {
         Path file = out.resolve("ablation.json");
         String json = Json.write(Map.of("ablation", cfg.toMap()));
+        if (!Files.exists(file) && Files.isDirectory(out)) {
+            try (var entries = Files.list(out)) {
+                if (entries.findAny().isPresent()) {
+                    throw new IllegalArgumentException("ablation: " + out + " is not empty and holds no ablation.json; choose another --out");
+                }
+            }
+        }
+        if (Files.exists(file) && !resume) {
+            throw new IllegalArgumentException("ablation: " + out + " already holds an ablation (" + file + "); add --resume to continue it, or choose another --out");
+        }
         if (Files.exists(file)) {
             Map<String, Object> saved = Json.parseObject(Files.readString(file), file.toString());
             if (!(saved.get("ablation") instanceof Map<?, ?> m)) throw new IllegalArgumentException("ablation: " + file + " holds no \"ablation\" object");
@@ -70,17 +84,20 @@ public final class Ablation {
         }
         List<String> full = new ArrayList<>(args);
         full.addAll(List.of("--data", cfg.data(), "--out", dir.toString()));
-        if (!args.get(0).equals("probe")) full.add("--resume");
+        full.add(args.get(0).equals("probe") ? "--overwrite" : "--resume");          // a probe has no state to resume: an interrupted one starts again
         log.println("\n== ablation: peco " + String.join(" ", full));
         int rc = peco.apply(full);
         if (rc != 0) throw new IllegalStateException("ablation: the stage " + out.relativize(dir) + " failed (exit " + rc + "); run again with the same options to resume");
         AtomicFiles.writeString(dir.resolve("done"), "");
     }
 
+    /** The tokenizer cells of a new ablation: the MobileNetV2 one only where its weights are installed. */
+    public static String availableTokenizers() {
+        return Files.exists(dev.peco4j.peco.perceptual.MobileNetV2.NSFWJS_TGZ) ? "tok-none,tok-moco,tok-mobilenetv2" : "tok-none,tok-moco";
+    }
+
     public List<String> tokenizers() {
-        List<String> t = new ArrayList<>(List.of("tok-none", "tok-moco"));
-        if (Files.exists(Path.of("data/npm/nsfwjs-4.4.0.tgz"))) t.add("tok-mobilenetv2");
-        return t;
+        return List.of(cfg.tokenizers().split(","));
     }
 
     public List<String> cells() {
@@ -89,8 +106,8 @@ public final class Ablation {
         return c;
     }
 
-    public void run() throws IOException {
-        checkFolder();
+    public void run(boolean resume) throws IOException {
+        checkFolder(resume);
         Path shared = out.resolve("shared"), perceptual = shared.resolve("perceptual");
         stage(perceptual, List.of("train-perceptual", "--epochs", Integer.toString(cfg.perceptualEpochs()), "--probe-epochs", "0", "--limit-train",
                 Integer.toString(cfg.limitTrain())));
@@ -134,8 +151,7 @@ public final class Ablation {
 
     /** 0.1 → "10", 0.005 → "0.5". */
     static String percent(double fraction) {
-        double p = fraction * 100;
-        return p == Math.rint(p) ? Long.toString(Math.round(p)) : Double.toString(p);
+        return java.math.BigDecimal.valueOf(fraction * 100).round(new java.math.MathContext(6)).stripTrailingZeros().toPlainString();
     }
 
     public AblationConfig config() {
@@ -180,7 +196,7 @@ public final class Ablation {
             Map<String, Map<String, double[]>> m = collect(a, out);
             List<String> cells = a.cells();
             StringBuilder md = new StringBuilder("# mini-PeCo ablation\n\nMean ± std over " + a.cfg.seeds() + " seeds, in %; in brackets Welch's p against "
-                    + BASELINE + " (the pixel-trained tokenizer). Config: " + Json.write(a.cfg.toMap()) + "\n\n| measure |");
+                    + BASELINE + " (the pixel-trained tokenizer; none on the MIM row, whose targets differ; the tokenizers are shared by the seeds). Config: " + Json.write(a.cfg.toMap()) + "\n\n| measure |");
             for (String c : cells) md.append(" ").append(c).append(" |");
             md.append("\n|---|").append("---|".repeat(cells.size())).append("\n");
             Map<String, Object> json = new LinkedHashMap<>();
@@ -195,7 +211,8 @@ public final class Ablation {
                     String cellText = "–";
                     if (v != null) {
                         Stats.Summary s = Stats.summary(v);
-                        double p = c.equals(BASELINE) || base == null ? Double.NaN : Stats.welchP(v, base);
+                        // masked-token accuracies of different tokenizers are not comparable (other targets): no test on that row
+                        double p = c.equals(BASELINE) || base == null || e.getKey().startsWith("MIM") ? Double.NaN : Stats.welchP(v, base);
                         cellText = s.percent() + (Double.isNaN(p) ? "" : String.format(" (p %.3f)", p));
                         Map<String, Object> cj = new LinkedHashMap<>();
                         cj.put("values", java.util.Arrays.stream(v).boxed().toList());
@@ -212,18 +229,22 @@ public final class Ablation {
                 rows.add(row);
             }
             AtomicFiles.writeString(out.resolve("results.md"), md.toString());
-            AtomicFiles.writeString(out.resolve("results.json"), Json.write(Map.of("config", a.cfg.toMap(), "results", json)) + "\n");
+            Map<String, Object> all = new LinkedHashMap<>();
+            all.put("config", a.cfg.toMap());
+            all.put("results", json);
+            AtomicFiles.writeString(out.resolve("results.json"), Json.write(all) + "\n");
             HtmlReport r = new HtmlReport("mini-PeCo ablation");
             List<String> header = new ArrayList<>(List.of("measure"));
             header.addAll(cells);
-            r.paragraph("Mean ± std over " + a.cfg.seeds() + " seeds (%), Welch's p against " + BASELINE + " in brackets; one table, every cell a folder under "
-                    + out.resolve("cells") + ".").table(header, rows);
+            r.paragraph("Mean ± std over " + a.cfg.seeds() + " seeds (%), Welch's p against " + BASELINE + " in brackets (none on the MIM row: "
+                    + "other tokenizers are other targets). The tokenizers are trained once and shared by the seeds, so the p-values hold no "
+                    + "tokenizer-training variance. Every cell is a folder under " + out.resolve("cells") + ".").table(header, rows);
             r.heading("Tokenizers: reconstructions, code maps, codebook usage");
             for (String t : a.tokenizers()) {
                 Path recon = out.resolve("shared").resolve(t).resolve("reconstruction.png");
-                if (!Files.exists(recon)) {
-                    a.peco.apply(List.of("reconstruct", "--checkpoint", out.resolve("shared").resolve(t).resolve(RunDir.CHECKPOINT).toString(), "--data", a.cfg.data(),
-                            "--out", recon.toString()));
+                if (!Files.exists(recon) && a.peco.apply(List.of("reconstruct", "--checkpoint", out.resolve("shared").resolve(t).resolve(RunDir.CHECKPOINT).toString(), "--data", a.cfg.data(),
+                            "--out", recon.toString())) != 0) {
+                    throw new IllegalStateException("ablation: the reconstruction grid of " + t + " failed; its output is above");
                 }
                 r.figure(recon, t + ": originals, reconstructions, code maps").figure(out.resolve("shared").resolve(t).resolve(RunDir.CODES), t + ": codebook usage");
             }

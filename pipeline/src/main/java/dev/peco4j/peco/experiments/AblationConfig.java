@@ -8,16 +8,24 @@ import java.util.Map;
 /**
  * What decides an ablation's results (stored in ablation.json; a folder written by another config is refused).
  *
+ * @param tokenizers comma-separated tokenizer cells, e.g. "tok-none,tok-moco,tok-mobilenetv2" (recorded, so that installing the
+ *                  MobileNetV2 weights later cannot change a table silently)
  * @param fractions comma-separated label fractions to fine-tune on, e.g. "1,0.1,0.01"
  * @param limitTrain the first N training images for every stage (0 = all)
  */
-public record AblationConfig(String data, int seeds, int perceptualEpochs, int tokenizerEpochs, int pretrainEpochs, int finetuneEpochs, int probeEpochs,
+public record AblationConfig(String data, String tokenizers, int seeds, int perceptualEpochs, int tokenizerEpochs, int pretrainEpochs, int finetuneEpochs, int probeEpochs,
                              String fractions, int limitTrain) {
     public AblationConfig {
         if (seeds < 1 || perceptualEpochs < 1 || tokenizerEpochs < 1 || pretrainEpochs < 1 || finetuneEpochs < 1 || probeEpochs < 1 || limitTrain < 0) {
             throw new IllegalArgumentException("ablation: need --seeds and every --*-epochs >= 1, --limit-train >= 0");
         }
         parse(fractions);
+        for (String t : tokenizers.split(",")) {
+            if (!List.of("tok-none", "tok-moco", "tok-mobilenetv2").contains(t)) {
+                throw new IllegalArgumentException("ablation: tokenizer cell '" + t + "' is not one of tok-none, tok-moco, tok-mobilenetv2");
+            }
+        }
+        if (!tokenizers.startsWith("tok-none")) throw new IllegalArgumentException("ablation: the cells need the baseline tok-none first, got " + tokenizers);
     }
 
     private static List<Double> parse(String fractions) {

@@ -59,6 +59,7 @@ public final class FineTuner {
     static final long INIT = 81, STEP = 82, MIX = 83;
 
     private final FinetuneConfig cfg;
+    private final long[] step = {0};                                                  // the steps done, for the best checkpoint
     private final Path out;
     private final PrintStream log;
     private BadImages badImages = BadImages.DEFAULT;
@@ -75,7 +76,7 @@ public final class FineTuner {
     }
 
     public static FinetuneConfig savedConfig(Checkpoint c, Path file) {
-        return ConfigFields.saved(c, file, "finetune", FinetuneConfig.class);
+        return ConfigFields.saved(c, file, "finetune", FinetuneConfig.class, Map.of("aa", "none", "label_fraction", 1.0)); // fields added later
     }
 
     /**
@@ -175,7 +176,9 @@ public final class FineTuner {
         VisionTransformer model = model(cfg, init, init == null ? null : Path.of(cfg.init()), abs, splits.channels(), classes);
         RunDir runDir = RunDir.open(out, mode);
         Dataset train = splits.train().first(cfg.limitTrain()).perClass(cfg.labelFraction());
-        AdamW opt = new AdamW(LayerDecay.groups(model, cfg.lr(), cfg.weightDecay(), cfg.layerDecay(), cfg.decayRelPos()), AdamW.Config.DEFAULT);
+        int batch = Math.min(cfg.batchSize(), train.size());                         // a label-scarce set smaller than a batch: one batch of all
+        double lrPeak = cfg.baseLr() * batch / 256;                                   // the rule on the batch actually used
+        AdamW opt = new AdamW(LayerDecay.groups(model, lrPeak, cfg.weightDecay(), cfg.layerDecay(), cfg.decayRelPos()), AdamW.Config.DEFAULT);
         ModelEma ema = cfg.modelEma() > 0 ? new ModelEma(model, new VisionTransformer(new Generator(0), model.config), cfg.modelEma()) : null;
         Mixup mixup = new Mixup(cfg.mixup(), cfg.cutmix(), cfg.mixupProb(), cfg.mixupSwitchProb(), cfg.labelSmoothing(), classes);
         String configJson = Json.write(Map.of("finetune", cfg.toMap()));
@@ -184,20 +187,19 @@ public final class FineTuner {
         if (mode == RunDir.Mode.RESUME && Files.exists(best) && Checkpoint.load(best).trainerStateMap().get("test_accuracy") instanceof Number n) {
             bestAccuracy[0] = n.doubleValue();
         }
-        int batch = Math.min(cfg.batchSize(), train.size());                         // a label-scarce set smaller than a batch: one batch of all
         if (batch < cfg.batchSize()) log.printf("finetune: %d training images, fewer than --batch-size %d: batches of %d%n", train.size(), cfg.batchSize(), batch);
         try (DataLoader loader = new DataLoader(train, trainTransform(splits, cfg), cfg.seed(), badImages.apply(DataLoader.Config.train(batch)));
              DataLoader testLoader = new DataLoader(splits.test(), evalTransform(splits, cfg), cfg.seed(), badImages.apply(DataLoader.Config.eval(256)))) {
             int spe = loader.batchesPerEpoch();
             if (spe == 0) throw new IllegalArgumentException("finetune: " + train.size() + " images make no batch of " + cfg.batchSize());
-            Schedule lr = Schedule.cosine(cfg.lr(), cfg.minLr(), spe * cfg.epochs(), (int) Math.round(cfg.warmupEpochs() * spe));
+            Schedule lr = Schedule.cosine(lrPeak, cfg.minLr(), spe * cfg.epochs(), (int) Math.round(cfg.warmupEpochs() * spe));
             var mc = model.config;
             log.println("config " + configJson);
             log.printf("data   train %s, test %s%n", train.describe(), splits.test().describe());
             log.printf("model  ViT %s %dx%d patch %d, width %d, depth %d, heads %d: %,d parameters, %s%n", cfg.model(), mc.imgSize(), mc.imgSize(), mc.patchSize(),
                     mc.embedDim(), mc.depth(), mc.heads(), model.parameterCount(), init == null ? "from scratch" : "from " + cfg.init());
             log.printf("train  %d epochs x %d steps of %d images, AdamW lr %.3g, layer decay %.3g (patch embedding x %.2g), mixup %.2g / cutmix %.2g, smoothing %.2g, "
-                    + "RandAugment %s, erasing %.2g%s, %s threads, output %s%n", cfg.epochs(), spe, batch, cfg.lr(), cfg.layerDecay(),
+                    + "RandAugment %s, erasing %.2g%s, %s threads, output %s%n", cfg.epochs(), spe, batch, lrPeak, cfg.layerDecay(),
                     LayerDecay.scales(mc.depth(), cfg.layerDecay())[0], cfg.mixup(), cfg.cutmix(), cfg.labelSmoothing(), cfg.aa(), cfg.reprob(),
                     ema == null ? "" : String.format(", EMA %.6g", cfg.modelEma()), Backends.threads(), out.toAbsolutePath());
 
@@ -230,6 +232,7 @@ public final class FineTuner {
 
                 @Override
                 public TrainLoop.Forward forward(DataLoader.Batch b, long step) {
+                    FineTuner.this.step[0] = step + 1;
                     model.train(true);
                     model.setGenerator(Generator.derive(cfg.seed(), STEP, step));
                     opt.applySchedule(lr.at((int) step));
@@ -263,10 +266,10 @@ public final class FineTuner {
                     m.put("test_loss", ev[0]);
                     m.put("test_accuracy", ev[1]);
                     if (ema != null) m.put("ema_test_accuracy", ClassifierTrainer.evaluate((VisionTransformer) ema.shadow(), testLoader)[1]);
-                    if (ev[1] > bestAccuracy[0]) {
+                    if (Double.isFinite(ev[0]) && ev[1] > bestAccuracy[0]) {                 // a NaN evaluation never becomes the best
                         bestAccuracy[0] = ev[1];
                         try {
-                            Checkpoint.save(best, Map.of("model", model), Map.of(), null, 0, configJson, Json.write(Map.of("test_accuracy", ev[1])));
+                            Checkpoint.save(best, modules(), Map.of(), null, step[0], configJson, Json.write(Map.of("test_accuracy", ev[1])));
                         } catch (IOException e) {
                             throw new java.io.UncheckedIOException(e);
                         }

@@ -39,6 +39,9 @@ import java.util.function.UnaryOperator;
  * }</pre>
  */
 public final class MobileNetV2 extends Module {
+    /** Where scripts/setup-data.sh puts nsfwjs 4.4.0 (its MobileNetV2 weights), relative to the project. */
+    public static final java.nio.file.Path NSFWJS_TGZ = java.nio.file.Path.of("data/npm/nsfwjs-4.4.0.tgz");
+
     /** nsfwjs's classes, in the order of its head's outputs. */
     public static final List<String> NSFWJS_CLASSES = List.of("Drawing", "Hentai", "Neutral", "Porn", "Sexy");
     /** The perceptual taps of ../shared/docs/data-sources.md §3.1: strides 2, 4 and 8 (16, 24 and 32 channels). */

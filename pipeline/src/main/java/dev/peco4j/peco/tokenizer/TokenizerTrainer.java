@@ -110,7 +110,7 @@ public final class TokenizerTrainer {
         PerceptualLoss.Norm norm = PerceptualLoss.Norm.valueOf(cfg.perceptualNorm().toUpperCase(java.util.Locale.ROOT));
         if (cfg.perceptual().equals("none")) return null;
         if (cfg.perceptual().equals("mobilenetv2")) {
-            MobileNetV2 net = MobileNetV2.nsfwjs(Path.of("data/npm/nsfwjs-4.4.0.tgz"));
+            MobileNetV2 net = MobileNetV2.nsfwjs(MobileNetV2.NSFWJS_TGZ);
             return new PerceptualLoss(FeatureNet.mobileNetV2(net, MobileNetV2.DEFAULT_TAPS, 0), norm, null);
         }
         if (cfg.perceptual().startsWith("vit:")) {

@@ -140,7 +140,8 @@ public final class TrainLoop {
                         bar.update(step, window[0].describe() + String.format(" %.0f img/s", ips));
                         if (step % settings.logEvery() == 0 || step % spe == 0) {
                             Map<String, Object> values = new LinkedHashMap<>(window[0].means());
-                            values.put("lr", new TreeMap<>(stage.optimizers()).firstEntry().getValue().groups().get(0).lr); // the first by name
+                            values.put("lr", new TreeMap<>(stage.optimizers()).firstEntry().getValue().groups().stream().mapToDouble(g -> g.lr).max()
+                                    .orElse(0)); // the first optimizer by name, its largest group (layer decay scales the others down)
                             metrics.add(record("train", step, epoch, values));
                             window[0] = new Window();
                         }

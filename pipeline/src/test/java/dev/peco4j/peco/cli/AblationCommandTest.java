@@ -30,14 +30,24 @@ class AblationCommandTest {
         assertTrue(Files.exists(out.resolve("results.json")) && Files.exists(out.resolve("report.html")));
 
         r = peco(tiny(out, "2"));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("already holds an ablation") && r.err().contains("add --resume"), r.err());
+        r = peco(ErrorsTest.with(tiny(out, "2"), "--resume"));
         assertEquals(0, r.code(), r.err());
         assertTrue(!r.out().contains("== ablation: peco"), "every stage kept on a re-run:\n" + r.out());
         assertEquals(md, Files.readString(out.resolve("results.md")), "the same table");
 
         String before = Files.readString(out.resolve("ablation.json"));
-        r = peco(tiny(out, "3"));
+        r = peco(ErrorsTest.with(tiny(out, "3"), "--resume"));
         assertEquals(1, r.code());
         assertTrue(r.err().contains("was written by another config (" + out.resolve("ablation.json") + "): --seeds 3 (saved: 2)"), r.err());
         assertEquals(before, Files.readString(out.resolve("ablation.json")), "nothing overwritten");
+
+        Path other = Files.createDirectories(dir.resolve("mine"));
+        Files.writeString(other.resolve("notes.txt"), "mine");
+        r = peco(tiny(other, "2"));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains(other + " is not empty and holds no ablation.json"), r.err());
+        assertEquals("mine", Files.readString(other.resolve("notes.txt")));
     }
 }

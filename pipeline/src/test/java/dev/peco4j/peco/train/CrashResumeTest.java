@@ -114,7 +114,7 @@ class CrashResumeTest {
         assertTrue(p.isAlive(), "the ablation finished before the kill (replay with -Dpeco4j.seed=" + seed + ")");
         p.destroyForcibly();
         p.waitFor();
-        finish(start(crashed, 3, false, "ablation-again.log"), "ablation-again.log");
+        finish(start(crashed, 3, true, "ablation-again.log"), "ablation-again.log");
         String again = Files.readString(dir.resolve("ablation-again.log"));
         System.out.println("ablation crash-resume (seed " + seed + "): " + again.lines().filter(l -> l.contains("finished before, kept")).count()
                 + " stages kept after the kill");
