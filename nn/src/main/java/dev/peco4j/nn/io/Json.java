@@ -67,6 +67,16 @@ public final class Json {
         return b.build();
     }
 
+    /**
+     * A JSON file holding one object, read strictly: a file larger than {@link #MAX_DOCUMENT} is refused
+     * before it is read; errors name the file.
+     */
+    public static Map<String, Object> readObject(java.nio.file.Path file) throws java.io.IOException {
+        long size = java.nio.file.Files.size(file);
+        if (size > MAX_DOCUMENT) throw new IllegalArgumentException(file + ": " + size + " bytes, more than a JSON document may hold (" + MAX_DOCUMENT + ")");
+        return parseObject(java.nio.file.Files.readAllBytes(file), file.toString());
+    }
+
     /** Parses one JSON value from text; {@code source} names it in errors. */
     public static Object parse(String text, String source) {
         return parse(text, source, Syntax.STRICT);

@@ -61,7 +61,7 @@ final class AblationCommand implements Callable<Integer> {
 
     /** The tokenizer cells an existing ablation was started with (they are part of its config). */
     private static String savedTokenizers(java.nio.file.Path file) throws java.io.IOException {
-        if (dev.peco4j.nn.io.Json.parseObject(java.nio.file.Files.readString(file), file.toString()).get("ablation") instanceof java.util.Map<?, ?> m
+        if (dev.peco4j.nn.io.Json.readObject(file).get("ablation") instanceof java.util.Map<?, ?> m
                 && m.get("tokenizers") instanceof String t) {
             return t;
         }

@@ -61,7 +61,7 @@ public final class Ablation {
             throw new IllegalArgumentException("ablation: " + out + " already holds an ablation (" + file + "); add --resume to continue it, or choose another --out");
         }
         if (Files.exists(file)) {
-            Map<String, Object> saved = Json.parseObject(Files.readString(file), file.toString());
+            Map<String, Object> saved = Json.readObject(file);
             if (!(saved.get("ablation") instanceof Map<?, ?> m)) throw new IllegalArgumentException("ablation: " + file + " holds no \"ablation\" object");
             @SuppressWarnings("unchecked")
             AblationConfig before = AblationConfig.fromMap((Map<String, Object>) m);
@@ -174,7 +174,7 @@ public final class Ablation {
                     if (cell.equals("scratch")) continue;
                     double mim = MetricsLog.number(MetricsLog.lastEval(dir.resolve("pretrain")), "test_accuracy");                // none for the pixel target
                     if (!Double.isNaN(mim)) put(m, "MIM masked-token accuracy", cell, seed, a.cfg.seeds(), mim);
-                    Map<String, Object> probes = Json.parseObject(Files.readString(dir.resolve("probe").resolve("probes.json")), "probes.json");
+                    Map<String, Object> probes = Json.readObject(dir.resolve("probe").resolve("probes.json"));
                     List<?> blocks = (List<?>) probes.get("blocks");
                     Map<?, ?> last = (Map<?, ?>) blocks.getLast();
                     put(m, "linear probe (last block)", cell, seed, a.cfg.seeds(), ((Number) last.get("linear_accuracy")).doubleValue());

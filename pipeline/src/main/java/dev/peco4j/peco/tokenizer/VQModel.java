@@ -154,25 +154,33 @@ public final class VQModel extends Module {
      * Errors name the file and the key.
      */
     public static VQModel loadTaming(java.nio.file.Path file, int groups) throws java.io.IOException {
-        Map<String, Tensor> t = dev.peco4j.nn.io.SafeTensors.read(file).tensors();
-        java.util.function.Function<String, Tensor> need = k -> {
+        return loadTaming(dev.peco4j.nn.io.SafeTensors.read(file).tensors(), "safetensors " + file, groups);
+    }
+
+    /** {@link #loadTaming(java.nio.file.Path, int)} on tensors already read; source names them in errors. */
+    public static VQModel loadTaming(Map<String, Tensor> t, String source, int groups) {
+        java.util.function.BiFunction<String, Integer, Tensor> need = (k, rank) -> {
             Tensor v = t.get(k);
-            if (v == null) throw new IllegalArgumentException("safetensors " + file + ": no " + k + " (not a VQGAN with taming's names?)");
+            if (v == null) throw new IllegalArgumentException(source + ": no " + k + " (not a VQGAN with taming's names?)");
+            if (v.dim() != rank || v.numel() == 0) throw new IllegalArgumentException(source + ": " + k + " is " + v.shape() + ", expected a non-empty " + rank + "-d tensor");
             return v;
         };
-        Tensor in = need.apply("encoder.conv_in.weight");
+        Tensor in = need.apply("encoder.conv_in.weight", 4);
         int ch = in.size(0), levels = 0, blocks = 0;
         while (t.containsKey("encoder.down." + levels + ".block.0.conv1.weight")) levels++;
         while (t.containsKey("encoder.down.0.block." + blocks + ".conv1.weight")) blocks++;
-        if (levels == 0 || blocks == 0) throw new IllegalArgumentException("safetensors " + file + ": no encoder.down.0.block.0 (not a VQGAN with taming's names?)");
+        if (levels == 0 || blocks == 0) throw new IllegalArgumentException(source + ": no encoder.down.0.block.0 (not a VQGAN with taming's names?)");
         List<Integer> mult = new ArrayList<>();
         List<Boolean> attn = new ArrayList<>();
         for (int l = 0; l < levels; l++) {
-            mult.add(need.apply("encoder.down." + l + ".block." + (blocks - 1) + ".conv2.weight").size(0) / ch);
+            String k = "encoder.down." + l + ".block." + (blocks - 1) + ".conv2.weight";
+            int width = need.apply(k, 4).size(0);
+            if (width % ch != 0) throw new IllegalArgumentException(source + ": " + k + " has " + width + " channels, not a multiple of conv_in's " + ch);
+            mult.add(width / ch);
             attn.add(t.containsKey("encoder.down." + l + ".attn.0.q.weight"));
         }
-        Tensor book = need.apply("quantize.embedding.weight");
-        Config c = new Config(ch, mult, blocks, attn, in.size(1), need.apply("decoder.conv_out.weight").size(0), need.apply("encoder.conv_out.weight").size(0),
+        Tensor book = need.apply("quantize.embedding.weight", 2);
+        Config c = new Config(ch, mult, blocks, attn, in.size(1), need.apply("decoder.conv_out.weight", 4).size(0), need.apply("encoder.conv_out.weight", 4).size(0),
                 book.size(1), book.size(0), 0.25, VectorQuantizer.LossForm.PAPER, VectorQuantizer.Options.TAMING, 0, groups, 64, 3);
         VQModel m = new VQModel(new Generator(0), c);
         Map<String, Tensor> autoencoder = new java.util.LinkedHashMap<>();
@@ -182,7 +190,7 @@ public final class VQModel extends Module {
         dev.peco4j.nn.LoadReport r = m.loadStateDict(autoencoder, false);
         List<String> missing = r.missing().stream().filter(k -> !k.startsWith("loss.")).toList();
         if (!missing.isEmpty() || !r.unexpected().isEmpty() || !r.shapeMismatches().isEmpty()) {
-            throw new IllegalArgumentException("safetensors " + file + ": does not load as the VQGAN its tensors describe (" + c.ch() + " ch, ch_mult " + mult
+            throw new IllegalArgumentException(source + ": does not load as the VQGAN its tensors describe (" + c.ch() + " ch, ch_mult " + mult
                     + ", " + blocks + " res blocks, " + c.nEmbed() + " codes of " + c.embedDim() + "): missing " + missing + ", unexpected " + r.unexpected()
                     + ", shape mismatches " + r.shapeMismatches());
         }

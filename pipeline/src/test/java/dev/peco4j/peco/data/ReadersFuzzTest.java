@@ -92,6 +92,20 @@ class ReadersFuzzTest {
                 .assertClean());
     }
 
+    /** A converted taming VQGAN (pretrain --tokenizer): its config is read from the tensors, so odd shapes must give named errors too. */
+    @Test
+    void tamingVqgan() throws Exception {
+        java.util.Map<String, dev.peco4j.tensor.Tensor> params = new java.util.LinkedHashMap<>();
+        dev.peco4j.peco.PyTorchFixtures.read("vqgan_tiny").forEach((k, v) -> {
+            if (k.startsWith("param.") && !k.startsWith("param.loss.")) params.put(k.substring(6), v);
+        });
+        Path f = dir.resolve("taming.safetensors");
+        dev.peco4j.nn.io.SafeTensors.writeTensors(f, java.util.Map.of(), params);
+        fuzz("taming-vqgan", (b, n) -> dev.peco4j.peco.tokenizer.VQModel.loadTaming(
+                dev.peco4j.nn.io.SafeTensors.parse(java.lang.foreign.MemorySegment.ofArray(b), n).tensors(), n, 8), Fuzz.Checker.anything(),
+                Files.readAllBytes(f), IllegalArgumentException.class);
+    }
+
     @Test
     void idxPlain() throws Exception {
         fuzz("idx", (b, n) -> Idx.read(new ByteArrayInputStream(b), n), (o, m, a) ->
