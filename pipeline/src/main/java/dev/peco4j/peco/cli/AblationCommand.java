@@ -27,14 +27,21 @@ final class AblationCommand implements Callable<Integer> {
     @Option(names = "--tokenizer-epochs", defaultValue = "1", description = "Epochs of each tokenizer (default ${DEFAULT-VALUE}).")
     int tokenizerEpochs;
 
-    @Option(names = "--pretrain-epochs", defaultValue = "1", description = "MIM epochs per cell and seed (default ${DEFAULT-VALUE}).")
-    int pretrainEpochs;
+    @Option(names = "--tokenizer-images", defaultValue = "20000", description = "Training images of each tokenizer (0 = all; default ${DEFAULT-VALUE}).")
+    int tokenizerImages;
 
-    @Option(names = "--finetune-epochs", defaultValue = "2", description = "Fine-tuning epochs (default ${DEFAULT-VALUE}).")
-    int finetuneEpochs;
+    @Option(names = "--pretrain-steps", defaultValue = "240", description = "MIM steps of 128 images per cell and seed (default ${DEFAULT-VALUE}).")
+    long pretrainSteps;
+
+    @Option(names = "--finetune-steps", defaultValue = "100", description = {"Fine-tuning steps of 128 images of every run, whatever its label fraction",
+            "(default ${DEFAULT-VALUE}; a fifth of them warm up)."})
+    long finetuneSteps;
 
     @Option(names = "--probe-epochs", defaultValue = "20", description = "Epochs of each linear probe (default ${DEFAULT-VALUE}).")
     int probeEpochs;
+
+    @Option(names = "--probe-images", defaultValue = "10000", description = "Training images of the probes (0 = all; default ${DEFAULT-VALUE}).")
+    int probeImages;
 
     @Option(names = "--fractions", defaultValue = "1,0.1,0.01", description = "Label fractions to fine-tune on (default ${DEFAULT-VALUE}).")
     String fractions;
@@ -53,7 +60,8 @@ final class AblationCommand implements Callable<Integer> {
         if (threads != null) System.setProperty("peco4j.threads", threads.toString());
         java.nio.file.Path saved = out.resolve("ablation.json");
         String tokenizers = resume && java.nio.file.Files.exists(saved) ? savedTokenizers(saved) : Ablation.availableTokenizers();
-        AblationConfig cfg = new AblationConfig(data, tokenizers, seeds, perceptualEpochs, tokenizerEpochs, pretrainEpochs, finetuneEpochs, probeEpochs, fractions, limitTrain);
+        AblationConfig cfg = new AblationConfig(data, tokenizers, seeds, perceptualEpochs, tokenizerEpochs, tokenizerImages, pretrainSteps, finetuneSteps, probeEpochs,
+                probeImages, fractions, limitTrain);
         new Ablation(cfg, out, args -> Main.commandLine().execute(args.toArray(String[]::new)), System.out).run(resume);
         System.out.println("results: " + out.resolve("results.md") + ", " + out.resolve("report.html"));
         return 0;

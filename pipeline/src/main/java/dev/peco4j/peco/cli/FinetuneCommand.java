@@ -113,12 +113,21 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--limit-train", defaultValue = "0", description = "Use only the first N training images (0 = all).")
     int limitTrain;
 
+    @Option(names = "--steps", defaultValue = "0", description = "Train this many steps instead of --epochs (default 0: --epochs).")
+    long steps;
+
+    @Option(names = "--warmup-steps", defaultValue = "-1", description = "Warm-up in steps, instead of --warmup-epochs (BEiT's; default -1: --warmup-epochs).")
+    long warmupSteps;
+
+    @Option(names = "--eval-every", defaultValue = "1", description = "Evaluate every N epochs and after the last step (0: only after the last; default ${DEFAULT-VALUE}).")
+    int evalEvery;
+
     @Override
     public Integer call() throws Exception {
         RunDir.Mode mode = run.apply();
         FinetuneConfig cfg = new FinetuneConfig(data, seed, epochs, batchSize, baseLr > 0 ? baseLr : FinetuneConfig.defaultBaseLr(model), minLr, warmupEpochs, weightDecay, layerDecay, dropPath, clipGrad, smoothing,
                 mixup, cutmix, mixupProb, mixupSwitchProb, aa, reprob, modelEma, headInitScale, decayRelPos, init, "", model, imgSize, patchSize, layerScale, labelFraction, saveEvery,
-                limitTrain);
+                limitTrain, steps, warmupSteps, evalEvery);
         Path ckpt = out.resolve(RunDir.CHECKPOINT);
         if (mode == RunDir.Mode.RESUME && Files.exists(ckpt)) {   // the stored config, with the options given here over it
             var merged = run.overSaved(FineTuner.savedConfig(Checkpoint.load(ckpt), ckpt).toMap(), cfg.toMap());

@@ -118,25 +118,26 @@ public final class Ablation {
                 default -> "mobilenetv2";
             };
             stage(shared.resolve(t), List.of("train-tokenizer", "--epochs", Integer.toString(cfg.tokenizerEpochs()), "--perceptual", p, "--limit-train",
-                    Integer.toString(cfg.limitTrain())));
+                    Integer.toString(cfg.limit(cfg.tokenizerImages()))));
         }
         for (int seed = 0; seed < cfg.seeds(); seed++) {
             for (String cell : cells()) {
                 Path dir = out.resolve("cells").resolve(cell).resolve("seed" + seed);
                 String s = Integer.toString(seed), init = "";
                 if (!cell.equals("scratch")) {
-                    List<String> pre = new ArrayList<>(List.of("pretrain", "--seed", s, "--epochs", Integer.toString(cfg.pretrainEpochs()), "--limit-train",
-                            Integer.toString(cfg.limitTrain())));
+                    List<String> pre = new ArrayList<>(List.of("pretrain", "--seed", s, "--steps", Long.toString(cfg.pretrainSteps()),
+                            "--warmup-steps", Long.toString(cfg.pretrainSteps() / 10), "--limit-train", Integer.toString(cfg.limitTrain())));
                     if (cell.equals("pixels")) pre.addAll(List.of("--target", "pixels"));
                     else pre.addAll(List.of("--tokenizer", shared.resolve(cell).resolve(RunDir.CHECKPOINT).toString()));
                     stage(dir.resolve("pretrain"), pre);
                     init = dir.resolve("pretrain").resolve(RunDir.CHECKPOINT).toString();
                     stage(dir.resolve("probe"), List.of("probe", "--checkpoint", init, "--seed", s, "--probe-epochs", Integer.toString(cfg.probeEpochs()),
-                            "--limit-train", Integer.toString(cfg.limitTrain())));
+                            "--limit-train", Integer.toString(cfg.limit(cfg.probeImages()))));
                 }
                 for (double f : cfg.fractionList()) {
-                    List<String> ft = new ArrayList<>(List.of("finetune", "--seed", s, "--epochs", Integer.toString(cfg.finetuneEpochs()), "--label-fraction",
-                            Double.toString(f), "--limit-train", Integer.toString(cfg.limitTrain())));
+                    List<String> ft = new ArrayList<>(List.of("finetune", "--seed", s, "--steps", Long.toString(cfg.finetuneSteps()), "--warmup-steps",
+                            Long.toString(cfg.finetuneSteps() / 5), "--eval-every", "0", "--label-fraction", Double.toString(f), "--limit-train",
+                            Integer.toString(cfg.limitTrain())));
                     if (!init.isEmpty()) ft.addAll(List.of("--init", init));
                     stage(dir.resolve(finetuneDir(f)), ft);
                 }

@@ -10,15 +10,21 @@ import java.util.Map;
  *
  * @param tokenizers comma-separated tokenizer cells, e.g. "tok-none,tok-moco,tok-mobilenetv2" (recorded, so that installing the
  *                  MobileNetV2 weights later cannot change a table silently)
+ * @param tokenizerImages the first N training images for each tokenizer (0 = all)
+ * @param pretrainSteps  MIM steps of every pre-trained cell (the same budget for every target)
+ * @param finetuneSteps  fine-tuning steps of every run, whatever its label fraction (a small fraction
+ *                       repeats its images more often); the warm-up is a fifth of them (BEiT ViT-B: 20 of 100 epochs)
+ * @param probeImages    the first N training images the probes fit on (0 = all); they test on the whole test set
  * @param fractions comma-separated label fractions to fine-tune on, e.g. "1,0.1,0.01"
- * @param limitTrain the first N training images for every stage (0 = all)
+ * @param limitTrain the first N training images for every stage (0 = all; a toy run's knob)
  */
-public record AblationConfig(String data, String tokenizers, int seeds, int perceptualEpochs, int tokenizerEpochs, int pretrainEpochs, int finetuneEpochs, int probeEpochs,
-                             String fractions, int limitTrain) {
+public record AblationConfig(String data, String tokenizers, int seeds, int perceptualEpochs, int tokenizerEpochs, int tokenizerImages, long pretrainSteps,
+                             long finetuneSteps, int probeEpochs, int probeImages, String fractions, int limitTrain) {
     public AblationConfig {
-        if (seeds < 1 || perceptualEpochs < 1 || tokenizerEpochs < 1 || pretrainEpochs < 1 || finetuneEpochs < 1 || probeEpochs < 1 || limitTrain < 0) {
-            throw new IllegalArgumentException("ablation: need --seeds and every --*-epochs >= 1, --limit-train >= 0");
+        if (seeds < 1 || perceptualEpochs < 1 || tokenizerEpochs < 1 || pretrainSteps < 1 || finetuneSteps < 1 || probeEpochs < 1) {
+            throw new IllegalArgumentException("ablation: need --seeds, --perceptual-epochs, --tokenizer-epochs, --pretrain-steps, --finetune-steps, --probe-epochs >= 1");
         }
+        if (tokenizerImages < 0 || probeImages < 0 || limitTrain < 0) throw new IllegalArgumentException("ablation: need --tokenizer-images, --probe-images, --limit-train >= 0");
         parse(fractions);
         for (String t : tokenizers.split(",")) {
             if (!List.of("tok-none", "tok-moco", "tok-mobilenetv2").contains(t)) {
@@ -42,6 +48,11 @@ public record AblationConfig(String data, String tokenizers, int seeds, int perc
         }
         if (!out.contains(1.0)) throw new IllegalArgumentException("ablation: --fractions '" + fractions + "' must include 1 (all labels)");
         return out;
+    }
+
+    /** The training images of a stage limited to n (0 = no limit of its own), within --limit-train. */
+    public int limit(int n) {
+        return n == 0 ? limitTrain : limitTrain == 0 ? n : Math.min(n, limitTrain);
     }
 
     public List<Double> fractionList() {

@@ -76,7 +76,7 @@ public final class FineTuner {
     }
 
     public static FinetuneConfig savedConfig(Checkpoint c, Path file) {
-        return ConfigFields.saved(c, file, "finetune", FinetuneConfig.class, Map.of("aa", "none", "label_fraction", 1.0)); // fields added later
+        return ConfigFields.saved(c, file, "finetune", FinetuneConfig.class, Map.of("aa", "none", "label_fraction", 1.0, "steps", 0, "warmup_steps", -1, "eval_every", 1)); // fields added later
     }
 
     /**
@@ -192,14 +192,16 @@ public final class FineTuner {
              DataLoader testLoader = new DataLoader(splits.test(), evalTransform(splits, cfg), cfg.seed(), badImages.apply(DataLoader.Config.eval(256)))) {
             int spe = loader.batchesPerEpoch();
             if (spe == 0) throw new IllegalArgumentException("finetune: " + train.size() + " images make no batch of " + cfg.batchSize());
-            Schedule lr = Schedule.cosine(lrPeak, cfg.minLr(), spe * cfg.epochs(), (int) Math.round(cfg.warmupEpochs() * spe));
+            TrainLoop.Settings settings = new TrainLoop.Settings(cfg.epochs(), cfg.saveEvery(), 50, cfg.steps(), cfg.evalEvery());
+            long total = settings.total(spe);
+            Schedule lr = Schedule.cosine(lrPeak, cfg.minLr(), (int) total, TrainLoop.warmupSteps("finetune", cfg.warmupEpochs(), cfg.warmupSteps(), spe, total));
             var mc = model.config;
             log.println("config " + configJson);
             log.printf("data   train %s, test %s%n", train.describe(), splits.test().describe());
             log.printf("model  ViT %s %dx%d patch %d, width %d, depth %d, heads %d: %,d parameters, %s%n", cfg.model(), mc.imgSize(), mc.imgSize(), mc.patchSize(),
                     mc.embedDim(), mc.depth(), mc.heads(), model.parameterCount(), init == null ? "from scratch" : "from " + cfg.init());
-            log.printf("train  %d epochs x %d steps of %d images, AdamW lr %.3g, layer decay %.3g (patch embedding x %.2g), mixup %.2g / cutmix %.2g, smoothing %.2g, "
-                    + "RandAugment %s, erasing %.2g%s, %s threads, output %s%n", cfg.epochs(), spe, batch, lrPeak, cfg.layerDecay(),
+            log.printf("train  %s of %d images, AdamW lr %.3g, layer decay %.3g (patch embedding x %.2g), mixup %.2g / cutmix %.2g, smoothing %.2g, "
+                    + "RandAugment %s, erasing %.2g%s, %s threads, output %s%n", settings.describe(spe), batch, lrPeak, cfg.layerDecay(),
                     LayerDecay.scales(mc.depth(), cfg.layerDecay())[0], cfg.mixup(), cfg.cutmix(), cfg.labelSmoothing(), cfg.aa(), cfg.reprob(),
                     ema == null ? "" : String.format(", EMA %.6g", cfg.modelEma()), Backends.threads(), out.toAbsolutePath());
 
@@ -289,7 +291,7 @@ public final class FineTuner {
                     Plots.lossAndAccuracy(png, records, "fine-tuning on " + splits.name());
                 }
             };
-            return new TrainLoop(stage, runDir, configJson, new TrainLoop.Settings(cfg.epochs(), cfg.saveEvery(), 50), log).run(loader);
+            return new TrainLoop(stage, runDir, configJson, settings, log).run(loader);
         }
     }
 }

@@ -20,18 +20,23 @@ import java.util.Set;
  * @param modelEma      decay of an EMA of the weights, evaluated beside the model (0 = off; timm: 0.9999)
  * @param headInitScale the head's trunc_normal(0.02) init times this (BEiT: 0.001)
  * @param labelFraction the share of each class's training labels used (1: all; 0.01 and 0.1: the label-scarce settings)
+ * @param steps         the run's length in steps when > 0 (overrides epochs; 0 = epochs)
+ * @param warmupSteps   the warm-up in steps when >= 0 (overrides warmupEpochs, as BEiT's --warmup_steps; -1 = warmupEpochs)
+ * @param evalEvery     evaluate after every n-th epoch and after the last step (0 = only after the last step)
  */
 public record FinetuneConfig(String data, long seed, int epochs, int batchSize, double baseLr, double minLr, double warmupEpochs, double weightDecay,
                              double layerDecay, double dropPath, double clipGrad, double labelSmoothing, double mixup, double cutmix, double mixupProb,
                              double mixupSwitchProb, String aa, double reprob, double modelEma, double headInitScale, boolean decayRelPos, String init,
-                             String initSha256, String model, int imgSize, int patchSize, double layerScale, double labelFraction, int saveEvery, int limitTrain) {
+                             String initSha256, String model, int imgSize, int patchSize, double layerScale, double labelFraction, int saveEvery, int limitTrain,
+                             long steps, long warmupSteps, int evalEvery) {
     public FinetuneConfig {
         String what = "finetune: ";
         if (epochs < 1 || batchSize < 1) throw new IllegalArgumentException(what + "need --epochs >= 1 and --batch-size >= 1");
         if (!(baseLr > 0) || !(minLr >= 0) || !(warmupEpochs >= 0) || !(weightDecay >= 0) || !(clipGrad >= 0)) {
             throw new IllegalArgumentException(what + "need --base-lr > 0 and --min-lr, --warmup-epochs, --weight-decay, --clip-grad >= 0");
         }
-        if (warmupEpochs > epochs) throw new IllegalArgumentException(what + "--warmup-epochs " + warmupEpochs + " is longer than the run's --epochs " + epochs);
+        if (steps < 0 || warmupSteps < -1 || evalEvery < 0) throw new IllegalArgumentException(what + "need --steps >= 0, --warmup-steps >= -1, --eval-every >= 0");
+        if (steps == 0 && warmupSteps < 0 && warmupEpochs > epochs) throw new IllegalArgumentException(what + "--warmup-epochs " + warmupEpochs + " is longer than the run's --epochs " + epochs);
         if (!(layerDecay > 0 && layerDecay <= 1)) throw new IllegalArgumentException(what + "--layer-decay must be in (0, 1], got " + layerDecay);
         if (!(dropPath >= 0 && dropPath < 1) || !(labelSmoothing >= 0 && labelSmoothing < 1) || !(reprob >= 0 && reprob <= 1)
                 || !(modelEma >= 0 && modelEma < 1) || !(headInitScale > 0) || !(layerScale >= 0)) {
@@ -78,7 +83,7 @@ public record FinetuneConfig(String data, long seed, int epochs, int batchSize, 
     public FinetuneConfig withInit(String sha, String model, int imgSize, int patchSize, double layerScale) {
         return new FinetuneConfig(data, seed, epochs, batchSize, baseLr, minLr, warmupEpochs, weightDecay, layerDecay, dropPath, clipGrad, labelSmoothing, mixup,
                 cutmix, mixupProb, mixupSwitchProb, aa, reprob, modelEma, headInitScale, decayRelPos, init, sha, model, imgSize, patchSize, layerScale, labelFraction, saveEvery,
-                limitTrain);
+                limitTrain, steps, warmupSteps, evalEvery);
     }
 
     public Map<String, Object> toMap() {
@@ -90,5 +95,5 @@ public record FinetuneConfig(String data, long seed, int epochs, int batchSize, 
     }
 
     /** The fields a resumed run may change: how long it runs, how often it saves, where the init checkpoint lies. */
-    public static final Set<String> MAY_CHANGE_ON_RESUME = Set.of("epochs", "save_every", "init");
+    public static final Set<String> MAY_CHANGE_ON_RESUME = Set.of("epochs", "steps", "eval_every", "save_every", "init");
 }

@@ -80,7 +80,7 @@ public final class MimTrainer {
 
     /** The config stored in a checkpoint written by this trainer (tokenizer_groups, added later, is taming's 32 where absent); errors name the file and the field. */
     public static PretrainConfig savedConfig(Checkpoint c, Path file) {
-        return ConfigFields.saved(c, file, "pretrain", PretrainConfig.class, Map.of("tokenizer_groups", 32));
+        return ConfigFields.saved(c, file, "pretrain", PretrainConfig.class, Map.of("tokenizer_groups", 32, "steps", 0, "warmup_steps", -1)); // fields added later
     }
 
     /** The SHA-256 of a file, in hex; a missing or unreadable file is an error naming it and what it is for. */
@@ -217,9 +217,11 @@ public final class MimTrainer {
              DataLoader testLoader = new DataLoader(test, evalViews(splits, cfg, tokenSize), cfg.seed(), ec)) {
             int spe = loader.batchesPerEpoch();
             if (spe == 0) throw new IllegalArgumentException("pretrain: " + train.size() + " images make no batch of " + cfg.batchSize());
-            long total = (long) spe * cfg.epochs();
-            Schedule lr = Schedule.cosine(cfg.lr(), cfg.minLr(), (int) total, (int) Math.round(cfg.warmupEpochs() * spe));
-            logSetup(model, masking, tok, vocab, tokenSize, train, test, spe, configJson);
+            TrainLoop.Settings settings = new TrainLoop.Settings(cfg.epochs(), cfg.saveEvery(), 50, cfg.steps(), 1);
+            long total = settings.total(spe);
+            int warmup = TrainLoop.warmupSteps("pretrain", cfg.warmupEpochs(), cfg.warmupSteps(), spe, total);
+            Schedule lr = Schedule.cosine(cfg.lr(), cfg.minLr(), (int) total, warmup);
+            logSetup(model, masking, tok, vocab, tokenSize, train, test, settings.describe(spe), warmup, configJson);
 
             TrainLoop.Stage stage = new TrainLoop.Stage() {
                 @Override
@@ -291,12 +293,12 @@ public final class MimTrainer {
                     }
                 }
             };
-            return new TrainLoop(stage, runDir, configJson, new TrainLoop.Settings(cfg.epochs(), cfg.saveEvery(), 50), log).run(loader);
+            return new TrainLoop(stage, runDir, configJson, settings, log).run(loader);
         }
     }
 
     private void logSetup(MaskedImageModel model, MaskingGenerator masking, VQModel tok, int vocab, int tokenSize, Dataset train, Dataset test,
-                                       int spe, String configJson) {
+                                       String length, int warmup, String configJson) {
         var v = model.config;
         log.println("config " + configJson);
         log.printf("data   train %s (labels unused), test %s%n", train.describe(), test.describe());
@@ -309,8 +311,8 @@ public final class MimTrainer {
         } else {
             log.printf("target the masked patches' pixels, each patch normalized (MAE's norm_pix_loss), MSE%n");
         }
-        log.printf("train  %d epochs x %d steps of %d images, AdamW lr %.3g (cosine to %.1g, %.2g warm-up epochs), wd %.3g, clip %.3g, %s threads, output %s%n",
-                cfg.epochs(), spe, cfg.batchSize(), cfg.lr(), cfg.minLr(), cfg.warmupEpochs(), cfg.weightDecay(), cfg.clipGrad(), Backends.threads(),
+        log.printf("train  %s of %d images, AdamW lr %.3g (cosine to %.1g, %d warm-up steps), wd %.3g, clip %.3g, %s threads, output %s%n",
+                length, cfg.batchSize(), cfg.lr(), cfg.minLr(), warmup, cfg.weightDecay(), cfg.clipGrad(), Backends.threads(),
                 out.toAbsolutePath());
     }
 

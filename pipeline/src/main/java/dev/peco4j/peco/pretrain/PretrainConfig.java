@@ -26,7 +26,8 @@ import java.util.Set;
 public record PretrainConfig(String data, long seed, int epochs, int batchSize, double baseLr, double minLr, double warmupEpochs, double weightDecay,
                              double clipGrad, double dropPath, double layerScale, String model, int imgSize, int patchSize, boolean absPosEmbed,
                              String target, String tokenizer, String tokenizerSha256, int tokenizerSize, int tokenizerGroups, int maskPatches, int minMaskPatches,
-                             int maxMaskPatches, double minAspect, double cropMin, double colorJitter, int saveEvery, int limitTrain, int evalImages) {
+                             int maxMaskPatches, double minAspect, double cropMin, double colorJitter, int saveEvery, int limitTrain, int evalImages,
+                             long steps, long warmupSteps) {
     static final List<String> TARGETS = List.of("tokens", "pixels");
 
     public PretrainConfig {
@@ -35,7 +36,8 @@ public record PretrainConfig(String data, long seed, int epochs, int batchSize, 
         if (!(baseLr > 0) || !(minLr >= 0) || !(warmupEpochs >= 0) || !(weightDecay >= 0) || !(clipGrad >= 0)) {
             throw new IllegalArgumentException(what + "need --base-lr > 0 and --min-lr, --warmup-epochs, --weight-decay, --clip-grad >= 0");
         }
-        if (warmupEpochs > epochs) throw new IllegalArgumentException(what + "--warmup-epochs " + warmupEpochs + " is longer than the run's --epochs " + epochs);
+        if (steps < 0 || warmupSteps < -1) throw new IllegalArgumentException(what + "need --steps >= 0 and --warmup-steps >= -1");
+        if (steps == 0 && warmupSteps < 0 && warmupEpochs > epochs) throw new IllegalArgumentException(what + "--warmup-epochs " + warmupEpochs + " is longer than the run's --epochs " + epochs);
         if (!(dropPath >= 0 && dropPath < 1) || !(layerScale >= 0)) throw new IllegalArgumentException(what + "need --drop-path in [0, 1), --layer-scale >= 0");
         if (!model.equals("tiny") && !model.equals("small") && !MaskedImageModel.Config.PRESETS.contains(model)) {
             throw new IllegalArgumentException(what + "--model must be tiny, small or one of " + MaskedImageModel.Config.PRESETS + ", got '" + model + "'");
@@ -101,7 +103,7 @@ public record PretrainConfig(String data, long seed, int epochs, int batchSize, 
     public PretrainConfig withTokenizerSha256(String sha) {
         return new PretrainConfig(data, seed, epochs, batchSize, baseLr, minLr, warmupEpochs, weightDecay, clipGrad, dropPath, layerScale, model, imgSize,
                 patchSize, absPosEmbed, target, tokenizer, sha, tokenizerSize, tokenizerGroups, maskPatches, minMaskPatches, maxMaskPatches, minAspect, cropMin, colorJitter,
-                saveEvery, limitTrain, evalImages);
+                saveEvery, limitTrain, evalImages, steps, warmupSteps);
     }
 
     public Map<String, Object> toMap() {
@@ -113,5 +115,5 @@ public record PretrainConfig(String data, long seed, int epochs, int batchSize, 
     }
 
     /** The fields a resumed run may change: how long it runs, how often it saves, where the tokenizer file lies (its sha256 must not change). */
-    public static final Set<String> MAY_CHANGE_ON_RESUME = Set.of("epochs", "save_every", "tokenizer");
+    public static final Set<String> MAY_CHANGE_ON_RESUME = Set.of("epochs", "steps", "save_every", "tokenizer");
 }

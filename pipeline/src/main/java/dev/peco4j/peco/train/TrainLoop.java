@@ -65,8 +65,43 @@ public final class TrainLoop {
     /** loss: the batch's mean loss; sums: values whose per-image means go into the train record (e.g. "accuracy" → number correct). */
     public record Forward(Tensor loss, Map<String, Double> sums) {}
 
-    /** epochs to train; saveEvery: also checkpoint every n steps (0: per epoch only); logEvery: a train record every n steps. */
-    public record Settings(int epochs, int saveEvery, int logEvery) {}
+    /**
+     * epochs to train, or steps when {@code steps > 0} (it then overrides epochs, as BEiT's and Hugging
+     * Face's max steps; the last epoch may end early); saveEvery: also checkpoint every n steps (0: per
+     * epoch only); logEvery: a train record every n steps; evalEvery: evaluate after every n-th epoch
+     * and always after the last step (0: only after the last step). A checkpoint follows every epoch.
+     */
+    public record Settings(int epochs, int saveEvery, int logEvery, long steps, int evalEvery) {
+        public Settings {
+            if (steps < 0 || evalEvery < 0) throw new IllegalArgumentException("need --steps >= 0 and --eval-every >= 0, got " + steps + " and " + evalEvery);
+        }
+
+        public Settings(int epochs, int saveEvery, int logEvery) {
+            this(epochs, saveEvery, logEvery, 0, 1);
+        }
+
+        /** "2 epochs x 468 steps", or with --steps "100 steps (epochs of 4)". */
+        public String describe(int stepsPerEpoch) {
+            return steps > 0 ? steps + " steps (epochs of " + stepsPerEpoch + ")" : epochs + " epochs x " + stepsPerEpoch + " steps";
+        }
+
+        /** The run's length in steps. */
+        public long total(int stepsPerEpoch) {
+            return steps > 0 ? steps : (long) stepsPerEpoch * epochs;
+        }
+    }
+
+    /**
+     * The warm-up in steps: {@code warmupSteps} when >= 0 (BEiT's --warmup_steps overrides
+     * --warmup_epochs), else warmupEpochs × steps per epoch; an error when longer than the run.
+     */
+    public static int warmupSteps(String name, double warmupEpochs, long warmupSteps, int stepsPerEpoch, long total) {
+        long w = warmupSteps >= 0 ? warmupSteps : Math.round(warmupEpochs * stepsPerEpoch);
+        if (w > total) {
+            throw new IllegalArgumentException(name + ": the warm-up (" + w + " steps) is longer than the run (" + total + " steps); shorten --warmup-epochs or --warmup-steps");
+        }
+        return (int) w;
+    }
 
     /** The last evaluation, the steps done, and the throughput of this process. */
     public record Result(Map<String, Double> eval, long steps, double seconds, double imagesPerSecond) {}
@@ -113,7 +148,8 @@ public final class TrainLoop {
         long step = resume(window);
         int spe = loader.batchesPerEpoch();
         if (spe == 0) throw new IllegalArgumentException(stage.name() + ": " + loader.dataset().size() + " images make no batch");
-        long total = (long) spe * settings.epochs();
+        long total = settings.total(spe);
+        long epochs = (total + spe - 1) / spe;
         Path ckpt = dir.file(RunDir.CHECKPOINT);
         MetricsLog metrics = new MetricsLog(dir.file(RunDir.METRICS), dir.mode() == RunDir.Mode.RESUME ? step : -1);
         long start = System.nanoTime(), startStep = step, images = 0;
@@ -122,7 +158,7 @@ public final class TrainLoop {
             while (step < total) {
                 int epoch = (int) (step / spe);
                 try (DataLoader.Epoch it = loader.epoch(epoch, (int) (step % spe))) {
-                    while (it.hasNext()) {
+                    while (step < total && it.hasNext()) {
                         DataLoader.Batch b = it.next();
                         Forward f = stage.forward(b, step);
                         double l = f.loss().item();
@@ -138,14 +174,16 @@ public final class TrainLoop {
                         window[0].add(l, b.size(), f.sums());
                         double ips = images / ((System.nanoTime() - start) / 1e9);
                         bar.update(step, window[0].describe() + String.format(" %.0f img/s", ips));
-                        if (step % settings.logEvery() == 0 || step % spe == 0) {
+                        boolean epochEnd = step % spe == 0 || step == total;
+                        if (step % settings.logEvery() == 0 || epochEnd) {
                             Map<String, Object> values = new LinkedHashMap<>(window[0].means());
                             values.put("lr", new TreeMap<>(stage.optimizers()).firstEntry().getValue().groups().stream().mapToDouble(g -> g.lr).max()
                                     .orElse(0)); // the first optimizer by name, its largest group (layer decay scales the others down)
                             metrics.add(record("train", step, epoch, values));
                             window[0] = new Window();
                         }
-                        if (step % spe == 0) {
+                        long epochsDone = (step + spe - 1) / spe;
+                        if (step == total || epochEnd && settings.evalEvery() > 0 && epochsDone % settings.evalEvery() == 0) {
                             Map<String, Double> ev = stage.evaluate();
                             for (var e : ev.entrySet()) requireFinite(stage.name(), e.getKey(), e.getValue(), epoch, step, ckpt);
                             metrics.add(record("eval", step, epoch, new LinkedHashMap<>(ev)));
@@ -153,10 +191,10 @@ public final class TrainLoop {
                             stage.plot(dir.file(RunDir.PLOT), metrics.records());
                             double secs = (System.nanoTime() - start) / 1e9;
                             timing(dir.file(RunDir.TIMING), step, epoch, secs, images / secs);
-                            bar.println(String.format("epoch %d/%d: %s (%.0f img/s, %s elapsed)", epoch + 1, settings.epochs(), stage.describe(ev),
+                            bar.println(String.format("epoch %d/%d: %s (%.0f img/s, %s elapsed)", epoch + 1, epochs, stage.describe(ev),
                                     images / secs, Progress.formatSeconds(secs)));
                             last = new Result(ev, step, secs, images / secs);
-                        } else if (settings.saveEvery() > 0 && step % settings.saveEvery() == 0) {
+                        } else if (epochEnd || settings.saveEvery() > 0 && step % settings.saveEvery() == 0) {
                             Checkpoint.save(ckpt, stage.modules(), stage.optimizers(), null, step, configJson, window[0].toJson());
                         }
                     }

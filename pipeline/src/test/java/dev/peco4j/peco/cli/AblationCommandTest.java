@@ -16,7 +16,7 @@ class AblationCommandTest {
 
     static String[] tiny(Path out, String seeds) {
         return new String[] {"ablation", "--data", "subset", "--out", out.toString(), "--seeds", seeds, "--perceptual-epochs", "1", "--tokenizer-epochs", "1",
-                "--pretrain-epochs", "1", "--finetune-epochs", "1", "--probe-epochs", "1", "--fractions", "1", "--limit-train", "256"};
+                "--pretrain-steps", "2", "--finetune-steps", "2", "--probe-epochs", "1", "--fractions", "1", "--limit-train", "256"};
     }
 
     @Test

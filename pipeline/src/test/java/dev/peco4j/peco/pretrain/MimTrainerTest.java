@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 class MimTrainerTest {
     static PretrainConfig config(int imgSize, int patch, double cropMin) {
         return new PretrainConfig("subset", 0, 1, 8, 1e-3, 1e-5, 0, 0.05, 3, 0.1, 0.1, "tiny", imgSize, patch, false, "pixels", "", "", 0, 32, 0, 0, 0, 0.3,
-                cropMin, 0.4, 0, 0, 0);
+                cropMin, 0.4, 0, 0, 0, 0, -1);
     }
 
     /** Asymmetric images: a ramp plus a bright block in one corner, so that a flip, a transpose or another crop shows. */

@@ -105,8 +105,8 @@ class CrashResumeTest {
     void anInterruptedAblationEndsWithTheSameTable() throws Exception {
         long seed = Long.getLong("peco4j.seed", System.nanoTime());
         SplittableRandom rnd = new SplittableRandom(seed);
-        run = List.of("ablation", "--data", "subset", "--seeds", "1", "--perceptual-epochs", "1", "--tokenizer-epochs", "1", "--pretrain-epochs", "1",
-                "--finetune-epochs", "1", "--probe-epochs", "1", "--fractions", "1", "--limit-train", "256");
+        run = List.of("ablation", "--data", "subset", "--seeds", "1", "--perceptual-epochs", "1", "--tokenizer-epochs", "1", "--pretrain-steps", "2",
+                "--finetune-steps", "2", "--probe-epochs", "1", "--fractions", "1", "--limit-train", "256");
         Path reference = dir.resolve("ablation-reference"), crashed = dir.resolve("ablation-crashed");
         finish(start(reference, 1, false, "ablation-reference.log"), "ablation-reference.log");
         Process p = start(crashed, 2, false, "ablation-crash.log");
