@@ -34,3 +34,18 @@ out('SHARPNESS', ImageEnhance.Sharpness(img).enhance(1.81))
 out('SHEAR_X', img.transform(img.size, Image.AFFINE, (1, 0.27, 0, 0, 1, 0), resample=Image.BILINEAR, fillcolor=73))
 out('TRANSLATE_Y', img.transform(img.size, Image.AFFINE, (1, 0, 0, 0, 1, -0.405 * 16), resample=Image.BILINEAR, fillcolor=73))
 out('ROTATE', img.rotate(27, resample=Image.BILINEAR, fillcolor=73))
+
+# RGB: the ops that differ from the one-channel case (the luma blend of Color, the luma mean of Contrast, a fill per
+# channel); each line the R, G and B planes one after the other (the project's channel-major layout)
+rgb = Image.new('RGB', (w, h))
+rgb.putdata([tuple(min(255, max(0, int(random.gauss(110, 60)))) for _ in range(3)) for _ in range(w * h)])
+
+
+def out_rgb(name, im):
+    print('rgb:' + name, ','.join(str(px[c]) for c in range(3) for px in im.getdata()))
+
+
+out_rgb('src', rgb)
+out_rgb('COLOR', ImageEnhance.Color(rgb).enhance(1.81))
+out_rgb('CONTRAST', ImageEnhance.Contrast(rgb).enhance(1.81))
+out_rgb('ROTATE', rgb.rotate(27, resample=Image.BILINEAR, fillcolor=(73, 20, 200)))

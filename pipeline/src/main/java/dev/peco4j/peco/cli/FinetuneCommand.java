@@ -38,9 +38,9 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "128", description = "Batch size (default ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--base-lr", defaultValue = "0", description = {"AdamW lr = base-lr × batch / 256 (default 0: the model's: BEiT's 1e-3, i.e. 4e-3 at",
-            "batch 1024, for the BEiT presets; 4e-3 for tiny and small, measured on the embedded subset)."})
-    double baseLr;
+    @Option(names = "--base-lr", description = {"AdamW lr = base-lr × batch / 256 (default: the model's, --init's when given: BEiT's 1e-3 (4e-3 at",
+            "batch 1024) for ViT-B, 2.5e-4 for ViT-L; 4e-3 for tiny and small, measured on the embedded subset)."})
+    Double baseLr;
 
     @Option(names = "--min-lr", defaultValue = "1e-6", description = "End of the cosine (BEiT: ${DEFAULT-VALUE}).")
     double minLr;
@@ -51,11 +51,11 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--weight-decay", defaultValue = "0.05", description = "AdamW weight decay (BEiT: ${DEFAULT-VALUE}).")
     double weightDecay;
 
-    @Option(names = "--layer-decay", defaultValue = "0.75", description = "Layer-wise lr decay (BEiT: 0.65 for ViT-B, 0.75 for ViT-L; default ${DEFAULT-VALUE}).")
-    double layerDecay;
+    @Option(names = "--layer-decay", description = "Layer-wise lr decay (default: the model's: BEiT's 0.65 for ViT-B, 0.75 for ViT-L; 0.75 for tiny and small).")
+    Double layerDecay;
 
-    @Option(names = "--drop-path", defaultValue = "0.1", description = "Stochastic depth of the last block (BEiT ViT-B: ${DEFAULT-VALUE}).")
-    double dropPath;
+    @Option(names = "--drop-path", description = "Stochastic depth of the last block (default: the model's: BEiT's 0.1 for ViT-B, 0.2 for ViT-L; 0.1 for tiny, small).")
+    Double dropPath;
 
     @Option(names = "--clip-grad", defaultValue = "0", description = "Gradient-norm clipping; 0 = none (BEiT's default).")
     double clipGrad;
@@ -125,7 +125,9 @@ final class FinetuneCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RunDir.Mode mode = run.apply();
-        FinetuneConfig cfg = new FinetuneConfig(data, seed, epochs, batchSize, baseLr > 0 ? baseLr : FinetuneConfig.defaultBaseLr(model), minLr, warmupEpochs, weightDecay, layerDecay, dropPath, clipGrad, smoothing,
+        FinetuneConfig.Recipe recipe = FinetuneConfig.recipe(init.isEmpty() ? model : FineTuner.initConfig(Path.of(init)).model());
+        FinetuneConfig cfg = new FinetuneConfig(data, seed, epochs, batchSize, baseLr != null ? baseLr : recipe.baseLr(), minLr, warmupEpochs, weightDecay,
+                layerDecay != null ? layerDecay : recipe.layerDecay(), dropPath != null ? dropPath : recipe.dropPath(), clipGrad, smoothing,
                 mixup, cutmix, mixupProb, mixupSwitchProb, aa, reprob, modelEma, headInitScale, decayRelPos, init, "", model, imgSize, patchSize, layerScale, labelFraction, saveEvery,
                 limitTrain, steps, warmupSteps, evalEvery);
         Path ckpt = out.resolve(RunDir.CHECKPOINT);

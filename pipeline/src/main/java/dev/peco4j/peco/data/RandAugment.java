@@ -19,9 +19,9 @@ import java.util.List;
  *   <li>Color, Contrast, Brightness, Sharpness with factor 1 ± 0.9·m/10 (PIL's ImageEnhance: blend with
  *       the gray image, the mean gray level, black, the 3×3 smoothed image).</li>
  * </ul>
- * Built for the project's one-channel data: Color is the identity (it blends with the gray image,
- * which such an image is), Contrast takes the mean of all values and the fill is one value. On RGB
- * images these three differ from PIL's (the luma blend, the luma mean, a fill per channel).
+ * The gray image of Color and Contrast is PIL's luma, L = (19595 R + 38470 G + 7471 B + 2¹⁵) >> 16 on
+ * 8-bit levels, for RGB; a one-channel image is its own gray image (Color is then the identity). The
+ * fill is one value per channel (timm's img_mean: the data's mean, rounded to a level), or one for all.
  */
 public final class RandAugment implements Transform {
     public enum Op { AUTO_CONTRAST, EQUALIZE, INVERT, ROTATE, POSTERIZE, SOLARIZE, SOLARIZE_ADD, COLOR, CONTRAST, BRIGHTNESS, SHARPNESS, SHEAR_X, SHEAR_Y,
@@ -31,10 +31,13 @@ public final class RandAugment implements Transform {
 
     private final int layers;
     private final double magnitude, magnitudeStd, prob;
-    private final float fill;
+    private final float[] fill;
 
-    /** layers ops per image at magnitude (of 10) ± magnitudeStd, each with probability prob; fill: the value geometric ops leave behind. */
-    public RandAugment(int layers, double magnitude, double magnitudeStd, double prob, double fill) {
+    /**
+     * layers ops per image at magnitude (of 10) ± magnitudeStd, each with probability prob; fill: what
+     * geometric ops leave behind, in [0, 1], one value per channel or one for all (each rounded to a level, as PIL's fillcolor).
+     */
+    public RandAugment(int layers, double magnitude, double magnitudeStd, double prob, double... fill) {
         if (layers < 0 || !(magnitude >= 0 && magnitude <= 10) || !(magnitudeStd >= 0) || !(prob >= 0 && prob <= 1)) {
             throw new IllegalArgumentException("RandAugment: need layers >= 0, magnitude in [0, 10], std >= 0, p in [0, 1]; got " + layers + ", " + magnitude
                     + ", " + magnitudeStd + ", " + prob);
@@ -43,7 +46,9 @@ public final class RandAugment implements Transform {
         this.magnitude = magnitude;
         this.magnitudeStd = magnitudeStd;
         this.prob = prob;
-        this.fill = (float) fill;
+        if (fill.length == 0) throw new IllegalArgumentException("RandAugment: need a fill value");
+        this.fill = new float[fill.length];
+        for (int i = 0; i < fill.length; i++) this.fill[i] = level((float) fill[i]) / 255f;
     }
 
     /**
@@ -51,7 +56,7 @@ public final class RandAugment implements Transform {
      * (defaults m 10, n 2, mstd 0, p 0.5), e.g. BEiT's "rand-m9-mstd0.5-inc1". Only the increasing op set
      * (inc1) is built; "none" gives null.
      */
-    public static RandAugment parse(String spec, double fill) {
+    public static RandAugment parse(String spec, double... fill) {
         if (spec.equals("none")) return null;
         String[] parts = spec.split("-");
         if (!parts[0].equals("rand")) throw new IllegalArgumentException("--aa '" + spec + "': expected rand-... (timm's RandAugment string) or none");
@@ -116,11 +121,18 @@ public final class RandAugment implements Transform {
                 int add = (int) (m * 110);
                 yield map(img, v -> level(v) < 128 ? Math.min(level(v) + add, 255) / 255f : v);
             }
-            case COLOR -> img;
+            case COLOR -> {
+                if (img.channels() == 1) yield img;
+                float[] gray = luma(img), out = img.data().clone();
+                float f = (float) (1 + sign * 0.9 * m);
+                for (int i = 0; i < out.length; i++) out[i] = clamp(gray[i % gray.length] + f * (out[i] - gray[i % gray.length]));
+                yield new Image(img.channels(), img.height(), img.width(), out);
+            }
             case CONTRAST -> {
                 double mean = 0;
-                for (float v : img.data()) mean += level(v);
-                float gray = Math.round(mean / img.data().length) / 255f, f = (float) (1 + sign * 0.9 * m);
+                float[] l = luma(img);
+                for (float v : l) mean += level(v);
+                float gray = (float) Math.floor(mean / l.length + 0.5) / 255f, f = (float) (1 + sign * 0.9 * m);     // PIL: int(mean + 0.5)
                 yield map(img, v -> clamp(gray + f * (v - gray)));
             }
             case BRIGHTNESS -> {
@@ -142,6 +154,20 @@ public final class RandAugment implements Transform {
 
     private static int level(float v) {
         return Math.min(Math.max(Math.round(v * 255), 0), 255);
+    }
+
+    /**
+     * The gray image PIL's Color and Contrast blend with, one plane in [0, 1]: the image itself for one
+     * channel, PIL's 8-bit RGB → L luma for three; other channel counts are refused.
+     */
+    static float[] luma(Image img) {
+        int plane = img.height() * img.width();
+        float[] d = img.data();
+        if (img.channels() == 1) return d;
+        if (img.channels() != 3) throw new IllegalArgumentException("RandAugment: Color and Contrast take 1 or 3 channels, got " + img.channels());
+        float[] out = new float[plane];
+        for (int i = 0; i < plane; i++) out[i] = ((level(d[i]) * 19595 + level(d[plane + i]) * 38470 + level(d[2 * plane + i]) * 7471 + 0x8000) >> 16) / 255f;
+        return out;
     }
 
     private static float clamp(float v) {
@@ -216,12 +242,13 @@ public final class RandAugment implements Transform {
      */
     private Image affine(Image img, double a, double b, double c, double d, double e, double f) {
         int ch = img.channels(), h = img.height(), w = img.width();
+        if (fill.length != 1 && fill.length != ch) throw new IllegalArgumentException("RandAugment: " + fill.length + " fill values for an image of " + ch + " channels");
         float[] src = img.data(), out = new float[src.length];
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
                 double ux = a * (x + 0.5) + b * (y + 0.5) + c, uy = d * (x + 0.5) + e * (y + 0.5) + f;
                 if (ux < 0 || ux >= w || uy < 0 || uy >= h) {
-                    for (int k = 0; k < ch; k++) out[(k * h + y) * w + x] = fill;
+                    for (int k = 0; k < ch; k++) out[(k * h + y) * w + x] = fill[fill.length == 1 ? 0 : k];
                     continue;
                 }
                 double sx = ux - 0.5, sy = uy - 0.5;

@@ -50,6 +50,19 @@ public final class Transforms {
     }
 
     /**
+     * torchvision's Resize(size) with one number: the shorter side to size, the longer to
+     * ⌊size · longer / shorter⌋, with a PIL filter; an image of that size already is left as it is.
+     */
+    public static Transform resizeShorter(int size, Resample filter) {
+        if (size < 1) throw new IllegalArgumentException("resize: size must be >= 1, got " + size);
+        return (img, g) -> {
+            int h = img.height(), w = img.width();
+            int nh = h <= w ? size : (int) ((long) size * h / w), nw = h <= w ? (int) ((long) size * w / h) : size;
+            return nh == h && nw == w ? img : resizeRegion(img, 0, 0, h, w, nh, nw, filter);
+        };
+    }
+
+    /**
      * torchvision RandomResizedCrop: an area fraction in scale and a log-uniform aspect ratio in
      * ratio (10 tries, then the center crop with the ratio clamped), resized bilinearly to size×size.
      */

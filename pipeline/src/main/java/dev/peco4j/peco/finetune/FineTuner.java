@@ -15,6 +15,7 @@ import dev.peco4j.peco.data.DataLoader;
 import dev.peco4j.peco.data.DataSources;
 import dev.peco4j.peco.data.Dataset;
 import dev.peco4j.peco.data.RandAugment;
+import dev.peco4j.peco.data.Resample;
 import dev.peco4j.peco.data.Transform;
 import dev.peco4j.peco.data.Transforms;
 import dev.peco4j.peco.model.VisionTransformer;
@@ -47,10 +48,11 @@ import java.util.Map;
  * a per-step cosine with linear warm-up to min lr, drop path, mixup/CutMix with label smoothing through
  * a soft-target cross-entropy ({@link Mixup}), random erasing, optionally an EMA of the weights.
  *
- * <p>Augmentation for images of at most 32 px is BEiT's (its build_transform replaces the random
- * resized crop by RandomCrop(size, padding 4) there): crop, horizontal flip, RandAugment
- * (rand-m9-mstd0.5-inc1, {@link RandAugment}), normalization, random erasing. The test images are only
- * normalized.
+ * <p>Augmentation is BEiT's build_transform (timm's create_transform): a random resized crop (area
+ * 0.08–1, aspect 3/4–4/3, bicubic), horizontal flip, RandAugment (rand-m9-mstd0.5-inc1,
+ * {@link RandAugment}), normalization, random erasing; for inputs of at most 32 px the crop is
+ * RandomCrop(size, padding 4), as BEiT's. Test images: resized (bicubic) so that the shorter side is
+ * size / 0.875 (size itself from 384 px up), center-cropped to size; at most 32 px only resized.
  *
  * <p>After each epoch: test loss and accuracy (and the EMA's); best.safetensors holds the model of the
  * best test accuracy so far, last.safetensors everything needed to resume.
@@ -138,17 +140,30 @@ public final class FineTuner {
         return m;
     }
 
-    /** BEiT's training transform for images of at most 32 px (see the class comment). */
-    static Transform trainTransform(DataSources.Splits s, FinetuneConfig cfg) {
-        double fill = java.util.Arrays.stream(s.mean()).average().orElse(0);         // timm fills geometric ops with the data's mean
-        RandAugment ra = RandAugment.parse(cfg.aa(), fill);
-        Transform t = Transform.compose(Transforms.resize(cfg.imgSize(), cfg.imgSize()), Transforms.randomCrop(cfg.imgSize(), 4),
-                Transforms.randomHorizontalFlip(0.5), ra == null ? Transform.identity() : ra, Transforms.normalize(s.mean(), s.std()));
-        return cfg.reprob() > 0 ? Transform.compose(t, Transforms.randomErasing(cfg.reprob(), 0.02, 1.0 / 3, 0.3)) : t;
+    /** BEiT's training transform (see the class comment). */
+    static Transform trainTransform(double[] mean, double[] std, int size, String aa, double reprob) {
+        RandAugment ra = RandAugment.parse(aa, mean);                                 // timm fills geometric ops with the data's mean
+        Transform crop = size <= 32 ? Transform.compose(Transforms.resize(size, size), Transforms.randomCrop(size, 4))
+                : Transforms.randomResizedCrop(size, 0.08, 1, 3.0 / 4, 4.0 / 3, Resample.BICUBIC);
+        Transform t = Transform.compose(crop, Transforms.randomHorizontalFlip(0.5), ra == null ? Transform.identity() : ra,
+                Transforms.normalize(mean, std));
+        return reprob > 0 ? Transform.compose(t, Transforms.randomErasing(reprob, 0.02, 1.0 / 3, 0.3)) : t;
     }
 
-    static Transform evalTransform(DataSources.Splits s, FinetuneConfig cfg) {
-        return Transform.compose(Transforms.resize(cfg.imgSize(), cfg.imgSize()), Transforms.normalize(s.mean(), s.std()));
+    static Transform evalTransform(double[] mean, double[] std, int size) {
+        if (size <= 32) return Transform.compose(Transforms.resize(size, size), Transforms.normalize(mean, std));
+        int shorter = size < 384 ? (int) (size / (224.0 / 256)) : size;              // BEiT: crop_pct 224/256 below 384 px, 1 from there
+        return Transform.compose(Transforms.resizeShorter(shorter, Resample.BICUBIC), Transforms.centerCrop(size), Transforms.normalize(mean, std));
+    }
+
+    /** The pretrain config stored in an --init checkpoint (an error naming the file when it holds none). */
+    public static PretrainConfig initConfig(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) throw new IllegalArgumentException("finetune: --init " + file + ": no such file");
+        try {
+            return MimTrainer.savedConfig(Checkpoint.load(file), file);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("finetune: --init " + file + " is not a pretrain checkpoint: " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -159,12 +174,7 @@ public final class FineTuner {
         if (cfg.init().isEmpty()) return cfg.imgSize() > 0 ? cfg : cfg.withInit("", cfg.model(), 28, cfg.patchSize(), cfg.layerScale());
         Path file = Path.of(cfg.init());
         String sha = MimTrainer.sha256(file, "--init");
-        PretrainConfig p;
-        try {
-            p = MimTrainer.savedConfig(Checkpoint.load(file), file);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("finetune: --init " + file + " is not a pretrain checkpoint: " + e.getMessage(), e);
-        }
+        PretrainConfig p = initConfig(file);
         return cfg.withInit(sha, p.model(), cfg.imgSize() > 0 ? cfg.imgSize() : p.imgSize(), p.patchSize(), p.layerScale());
     }
 
@@ -188,8 +198,8 @@ public final class FineTuner {
             bestAccuracy[0] = n.doubleValue();
         }
         if (batch < cfg.batchSize()) log.printf("finetune: %d training images, fewer than --batch-size %d: batches of %d%n", train.size(), cfg.batchSize(), batch);
-        try (DataLoader loader = new DataLoader(train, trainTransform(splits, cfg), cfg.seed(), badImages.apply(DataLoader.Config.train(batch)));
-             DataLoader testLoader = new DataLoader(splits.test(), evalTransform(splits, cfg), cfg.seed(), badImages.apply(DataLoader.Config.eval(256)))) {
+        try (DataLoader loader = new DataLoader(train, trainTransform(splits.mean(), splits.std(), cfg.imgSize(), cfg.aa(), cfg.reprob()), cfg.seed(), badImages.apply(DataLoader.Config.train(batch)));
+             DataLoader testLoader = new DataLoader(splits.test(), evalTransform(splits.mean(), splits.std(), cfg.imgSize()), cfg.seed(), badImages.apply(DataLoader.Config.eval(256)))) {
             int spe = loader.batchesPerEpoch();
             if (spe == 0) throw new IllegalArgumentException("finetune: " + train.size() + " images make no batch of " + cfg.batchSize());
             TrainLoop.Settings settings = new TrainLoop.Settings(cfg.epochs(), cfg.saveEvery(), 50, cfg.steps(), cfg.evalEvery());

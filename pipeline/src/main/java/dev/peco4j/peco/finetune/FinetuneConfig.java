@@ -12,8 +12,8 @@ import java.util.Set;
  *
  * @param init          a pretrain checkpoint to start from ("" = from scratch, the same recipe); its
  *                      model, image and patch size then replace these fields; {@code initSha256} its digest
- * @param baseLr        lr = baseLr × batch / 256 (BEiT ViT-B: 4e-3 at batch 1024, i.e. 1e-3 per 256; see {@link #defaultBaseLr})
- * @param layerDecay    layer-wise lr decay ρ ({@link LayerDecay}; BEiT: 0.65 for ViT-B, 0.75 for ViT-L)
+ * @param baseLr        lr = baseLr × batch / 256 (BEiT ViT-B: 4e-3 at batch 1024, i.e. 1e-3 per 256; see {@link #recipe})
+ * @param layerDecay    layer-wise lr decay ρ ({@link LayerDecay}; BEiT: 0.65 for ViT-B, 0.75 for ViT-L; see {@link #recipe})
  * @param mixup         mixup α, {@code cutmix} CutMix α, {@code mixupProb} and {@code mixupSwitchProb} as timm's Mixup (BEiT: 0.8, 1.0, 1.0, 0.5)
  * @param aa            RandAugment as timm's string (BEiT: rand-m9-mstd0.5-inc1; "none")
  * @param reprob        random erasing probability (BEiT: 0.25)
@@ -51,13 +51,23 @@ public record FinetuneConfig(String data, long seed, int epochs, int batchSize, 
         if (saveEvery < 0 || limitTrain < 0) throw new IllegalArgumentException(what + "need --save-every, --limit-train >= 0");
     }
 
+    /** The values of a model's fine-tuning recipe that depend on its size: base lr per 256 images, layer decay, drop path. */
+    public record Recipe(double baseLr, double layerDecay, double dropPath) {}
+
     /**
-     * The base lr unless one is given: BEiT's 1e-3 per 256 images (4e-3 at batch 1024) for the BEiT
-     * presets; 4e-3 for tiny and small (on the embedded subset, 10 epochs from a demo MIM checkpoint:
-     * 39.9% against 33.3% at 1e-3; from scratch 31.5% against 26.7%).
+     * The recipe a model gets where an option is not given (the model is --init's when there is one).
+     * BEiT's self-supervised fine-tuning commands (peco-spec §4.3): ViT-B 4e-3 at batch 1024 (1e-3 per
+     * 256), ρ 0.65, drop path 0.1; ViT-L 1e-3 at 1024 (2.5e-4 per 256), ρ 0.75, drop path 0.2. BEiT
+     * publishes none for ViT-S (given ViT-B's) or ViT-H (given ViT-L's). tiny and small: 4e-3, ρ 0.75,
+     * drop path 0.1, measured on the embedded subset (10 epochs from a demo MIM checkpoint: 39.9%
+     * against 33.3% at 1e-3; from scratch 31.5% against 26.7%).
      */
-    public static double defaultBaseLr(String model) {
-        return MaskedImageModel.Config.PRESETS.contains(model) ? 1e-3 : 4e-3;
+    public static Recipe recipe(String model) {
+        return switch (model) {
+            case "beit_small_patch16_224_8k_vocab", "beit_base_patch16_224_8k_vocab" -> new Recipe(1e-3, 0.65, 0.1);
+            case "beit_large_patch16_224_8k_vocab", "beit_huge_patch14_224_8k_vocab" -> new Recipe(2.5e-4, 0.75, 0.2);
+            default -> new Recipe(4e-3, 0.75, 0.1);
+        };
     }
 
     public double lr() {

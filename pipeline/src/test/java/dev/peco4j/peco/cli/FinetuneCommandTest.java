@@ -107,4 +107,32 @@ class FinetuneCommandTest {
         assertTrue(r.err().contains("plot.png"), r.err());
         assertFalse(Files.exists(dir.resolve("e1")) || Files.exists(dir.resolve("e2")));
     }
+
+    @Test
+    void aStepBudgetEndsMidEpochEvaluatesWhereAskedAndTheRecipeIsTheInitModels() throws Exception {
+        // 64 images in batches of 16: epochs of 4 steps; 10 steps end in the third epoch; evaluations after epoch 2 and the last step
+        ErrorsTest.Result r = peco(finetune("steps", "--init", pretrained.toString(), "--steps", "10", "--warmup-steps", "3", "--eval-every", "2",
+                "--model", "beit_base_patch16_224_8k_vocab"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("10 steps (epochs of 4)"), r.out());
+        Path run = dir.resolve("steps");
+        java.util.List<String> lines = Files.readAllLines(run.resolve("metrics.jsonl"));
+        java.util.List<Object> evalSteps = lines.stream().map(l -> dev.peco4j.nn.io.Json.parseObject(l, "metrics.jsonl")).filter(m -> m.get("type").equals("eval"))
+                .map(m -> m.get("step")).toList();
+        assertEquals(java.util.List.of(8L, 10L), evalSteps.stream().map(o -> ((Number) o).longValue()).toList(), "evaluations after epoch 2 and at the end");
+        Checkpoint last = Checkpoint.load(run.resolve("last.safetensors"));
+        assertEquals(10, last.step());
+        // --model is ignored with --init: the recipe (lr, layer decay, drop path) is the tiny init's, not ViT-B's
+        var cfg = (java.util.Map<?, ?>) last.configMap().get("finetune");
+        assertEquals(0.75, ((Number) cfg.get("layer_decay")).doubleValue());
+        assertEquals(4e-3, ((Number) cfg.get("base_lr")).doubleValue());
+        assertEquals(0.1, ((Number) cfg.get("drop_path")).doubleValue());
+        assertEquals(new dev.peco4j.peco.finetune.FinetuneConfig.Recipe(1e-3, 0.65, 0.1), dev.peco4j.peco.finetune.FinetuneConfig.recipe("beit_base_patch16_224_8k_vocab"));
+        assertEquals(new dev.peco4j.peco.finetune.FinetuneConfig.Recipe(2.5e-4, 0.75, 0.2), dev.peco4j.peco.finetune.FinetuneConfig.recipe("beit_large_patch16_224_8k_vocab"));
+
+        r = peco(finetune("steps-bad", "--steps", "4", "--warmup-steps", "5"));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("the warm-up (5 steps) is longer than the run (4 steps)"), r.err());
+        assertFalse(Files.exists(dir.resolve("steps-bad")));
+    }
 }

@@ -30,7 +30,7 @@ class RandAugmentTest {
         Image img = new Image(1, 16, 16, src);
         RandAugment ra = new RandAugment(2, 9, 0, 1, 73 / 255.0);
         for (var e : g.entrySet()) {
-            if (e.getKey().equals("src")) continue;
+            if (e.getKey().equals("src") || e.getKey().startsWith("rgb:")) continue;
             RandAugment.Op op = RandAugment.Op.valueOf(e.getKey());
             int sign = op == RandAugment.Op.BRIGHTNESS || op == RandAugment.Op.TRANSLATE_Y ? -1 : 1;
             float[] out = ra.apply(op, img, 0.9, sign).data();
@@ -46,6 +46,25 @@ class RandAugmentTest {
                 assertTrue(d <= tol, op + ": pixel " + i + " is " + out[i] * 255 + ", Pillow " + e.getValue()[i]);
             }
         }
+    }
+
+    @Test
+    void onRgbColorAndContrastBlendWithPilsLumaAndTheFillIsPerChannel() throws Exception {
+        Map<String, int[]> g = golden();
+        float[] src = new float[768];
+        for (int i = 0; i < 768; i++) src[i] = g.get("rgb:src")[i] / 255f;
+        Image img = new Image(3, 16, 16, src);
+        RandAugment ra = new RandAugment(2, 9, 0, 1, 73 / 255.0, 20 / 255.0, 200 / 255.0);
+        for (RandAugment.Op op : new RandAugment.Op[] {RandAugment.Op.COLOR, RandAugment.Op.CONTRAST, RandAugment.Op.ROTATE}) {
+            float[] out = ra.apply(op, img, 0.9, 1).data();
+            int[] pil = g.get("rgb:" + op);
+            double tol = op == RandAugment.Op.ROTATE ? 2.01 : 1.51;                  // as on one channel: an 8-bit truncating blend, bilinear sampling
+            for (int i = 0; i < 768; i++) {
+                double d = Math.abs(out[i] * 255 - pil[i]);
+                assertTrue(d <= tol, op + ": value " + i + " (channel " + i / 256 + ") is " + out[i] * 255 + ", Pillow " + pil[i]);
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> new RandAugment(2, 9, 0, 1, 0.1, 0.2).apply(RandAugment.Op.ROTATE, img, 0.9, 1));
     }
 
     @Test

@@ -250,4 +250,30 @@ class FinetuneTest {
         assertTrue(erased > 90, "p 1: almost every image erased (a box may not fit in 10 tries): " + erased);
         assertArrayEquals(img.data(), Transforms.randomErasing(0.0, 0.02, 1.0 / 3, 0.3).apply(img, new Generator(11)).data());
     }
+
+    @Test
+    void aboveThirtyTwoPixelsTrainingCropsAndResizesAndTestingResizesThenCropsTheCenter() {
+        double[] mean = {0.5, 0.4, 0.3}, std = {0.2, 0.2, 0.2};
+        Image img = new Image(3, 100, 80, new float[3 * 100 * 80]);
+        for (int i = 0; i < img.data().length; i++) img.data()[i] = (i * 37 % 101) / 100f;
+        // the test view: shorter side int(64 / 0.875) = 73 (the longer int(73 * 100 / 80) = 91), then the center 64 x 64
+        Image eval = FineTuner.evalTransform(mean, std, 64).apply(img, new Generator(1));
+        Image expect = dev.peco4j.peco.data.Transform.compose(Transforms.resizeShorter(73, dev.peco4j.peco.data.Resample.BICUBIC), Transforms.centerCrop(64),
+                Transforms.normalize(mean, std)).apply(img, new Generator(1));
+        assertEquals(List.of(3, 64, 64), List.of(eval.channels(), eval.height(), eval.width()));
+        assertArrayEquals(expect.data(), eval.data());
+        Image shorter = Transforms.resizeShorter(73, null).apply(img, new Generator(1));
+        assertEquals(List.of(91, 73), List.of(shorter.height(), shorter.width()), "torchvision's Resize(73) of a 100 x 80 image");
+        Image tall = new Image(3, 400, 384, new float[3 * 400 * 384]);
+        for (int i = 0; i < tall.data().length; i++) tall.data()[i] = (i * 37 % 101) / 100f;
+        assertArrayEquals(dev.peco4j.peco.data.Transform.compose(Transforms.centerCrop(384), Transforms.normalize(mean, std)).apply(tall, new Generator(1)).data(),
+                FineTuner.evalTransform(mean, std, 384).apply(tall, new Generator(1)).data(), "from 384 px the crop is the whole shorter side, not resized");
+        // training: a random resized crop to 64 x 64; two draws differ; at most 32 px: the padded random crop keeps the size
+        var train = FineTuner.trainTransform(mean, std, 64, "rand-m9-mstd0.5-inc1", 0.25);
+        Image a = train.apply(img, Generator.derive(2, 0)), b = train.apply(img, Generator.derive(2, 1));
+        assertEquals(List.of(3, 64, 64), List.of(a.channels(), a.height(), a.width()));
+        assertTrue(!java.util.Arrays.equals(a.data(), b.data()));
+        Image small = FineTuner.trainTransform(mean, std, 28, "none", 0).apply(new Image(3, 28, 28, new float[3 * 28 * 28]), new Generator(3));
+        assertEquals(List.of(28, 28), List.of(small.height(), small.width()));
+    }
 }
