@@ -32,7 +32,7 @@ final class ProbeCommand implements Callable<Integer> {
     @Option(names = "--limit-train", defaultValue = "0", description = "Use only the first N training images (0 = all).")
     int limitTrain;
 
-    @Option(names = "--seed", defaultValue = "0", description = "Seed of the linear probes (default ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "0", description = {"Seed of the linear probes, and of a random: ViT's init (for a pretrain checkpoint the one pretrain --seed", "starts from; default ${DEFAULT-VALUE})."})
     long seed;
 
     @Option(names = "--threads", description = "Kernel threads (default: all cores).")
@@ -47,7 +47,7 @@ final class ProbeCommand implements Callable<Integer> {
         if (!overwrite && java.nio.file.Files.exists(out.resolve("probes.md"))) {
             throw new IllegalArgumentException("probe: " + out + " already holds probes (probes.md); add --overwrite to replace them, or choose another --out");
         }
-        VitCheckpoints.Loaded m = VitCheckpoints.load(checkpoint);
+        VitCheckpoints.Loaded m = VitCheckpoints.load(checkpoint, seed);
         DataSources.Splits s = DataSources.resolve(data);
         Dataset train = s.train().first(limitTrain);
         int classes = s.train().classes().size();

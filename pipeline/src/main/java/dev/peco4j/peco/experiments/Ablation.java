@@ -20,8 +20,8 @@ import java.util.function.Function;
  * one? Shared stages, each trained once: the MoCo v3 perceptual network and the tokenizers (pixel-only
  * {@code none}, PeCo's {@code moco}, and {@code mobilenetv2} when its weights are installed). Cells:
  * MIM on each tokenizer's codes, MIM on normalized pixels, and no pre-training; per cell and seed the
- * same fine-tuning recipe on all labels and on each label fraction, and (for the pre-trained cells)
- * probes of the frozen ViT. Every stage is one peco command in a folder of its own; a re-run skips the
+ * same fine-tuning recipe on all labels and on each label fraction, and probes of the frozen ViT (for
+ * no pre-training: the ViT pre-training starts from). Every stage is one peco command in a folder of its own; a re-run skips the
  * stages that finished (a "done" file) and resumes the others. Results: mean ± std over seeds and
  * Welch's t-test of each cell against the pixel tokenizer.
  */
@@ -131,9 +131,11 @@ public final class Ablation {
                     else pre.addAll(List.of("--tokenizer", shared.resolve(cell).resolve(RunDir.CHECKPOINT).toString()));
                     stage(dir.resolve("pretrain"), pre);
                     init = dir.resolve("pretrain").resolve(RunDir.CHECKPOINT).toString();
-                    stage(dir.resolve("probe"), List.of("probe", "--checkpoint", init, "--seed", s, "--probe-epochs", Integer.toString(cfg.probeEpochs()),
-                            "--limit-train", Integer.toString(cfg.limit(cfg.probeImages()))));
                 }
+                // no pre-training is probed at the ViT pre-training starts from (the same seed's init)
+                String probed = !init.isEmpty() ? init : "random:" + out.resolve("cells").resolve(BASELINE).resolve("seed" + seed).resolve("pretrain").resolve(RunDir.CHECKPOINT);
+                stage(dir.resolve("probe"), List.of("probe", "--checkpoint", probed, "--seed", s, "--probe-epochs", Integer.toString(cfg.probeEpochs()),
+                        "--limit-train", Integer.toString(cfg.limit(cfg.probeImages()))));
                 for (double f : cfg.fractionList()) {
                     List<String> ft = new ArrayList<>(List.of("finetune", "--seed", s, "--steps", Long.toString(cfg.finetuneSteps()), "--warmup-steps",
                             Long.toString(cfg.finetuneSteps() / 5), "--eval-every", "0", "--label-fraction", Double.toString(f), "--limit-train",
@@ -172,9 +174,10 @@ public final class Ablation {
                     for (double f : a.cfg.fractionList()) {
                         put(m, "fine-tune " + label(f), cell, seed, a.cfg.seeds(), MetricsLog.number(MetricsLog.lastEval(dir.resolve(finetuneDir(f))), "test_accuracy"));
                     }
-                    if (cell.equals("scratch")) continue;
-                    double mim = MetricsLog.number(MetricsLog.lastEval(dir.resolve("pretrain")), "test_accuracy");                // none for the pixel target
-                    if (!Double.isNaN(mim)) put(m, "MIM masked-token accuracy", cell, seed, a.cfg.seeds(), mim);
+                    if (!cell.equals("scratch")) {
+                        double mim = MetricsLog.number(MetricsLog.lastEval(dir.resolve("pretrain")), "test_accuracy");            // none for the pixel target
+                        if (!Double.isNaN(mim)) put(m, "MIM masked-token accuracy", cell, seed, a.cfg.seeds(), mim);
+                    }
                     Map<String, Object> probes = Json.readObject(dir.resolve("probe").resolve("probes.json"));
                     List<?> blocks = (List<?>) probes.get("blocks");
                     Map<?, ?> last = (Map<?, ?>) blocks.getLast();
@@ -183,6 +186,24 @@ public final class Ablation {
                 }
             }
             return m;
+        }
+
+        /** The measures comparable across cells (not the MIM row) as grouped bars, mean ± std over seeds. */
+        private static void plot(Map<String, Map<String, double[]>> m, List<String> cells, Path png) throws IOException {
+            List<String> measures = m.keySet().stream().filter(k -> !k.startsWith("MIM")).toList();
+            Map<String, double[]> means = new LinkedHashMap<>(), stds = new LinkedHashMap<>();
+            for (String c : cells) {
+                double[] mean = new double[measures.size()], std = new double[measures.size()];
+                for (int i = 0; i < measures.size(); i++) {
+                    double[] v = m.get(measures.get(i)).get(c);
+                    Stats.Summary s = v == null ? null : Stats.summary(v);
+                    mean[i] = s == null ? Double.NaN : 100 * s.mean();
+                    std[i] = s == null ? 0 : 100 * s.std();
+                }
+                means.put(c, mean);
+                stds.put(c, std);
+            }
+            dev.peco4j.peco.train.Plots.bars(png, "mini-PeCo ablation", "%", measures, means, stds);
         }
 
         static String label(double f) {
@@ -230,6 +251,7 @@ public final class Ablation {
                 rows.add(row);
             }
             AtomicFiles.writeString(out.resolve("results.md"), md.toString());
+            plot(m, cells, out.resolve("results.png"));
             Map<String, Object> all = new LinkedHashMap<>();
             all.put("config", a.cfg.toMap());
             all.put("results", json);
@@ -239,7 +261,8 @@ public final class Ablation {
             header.addAll(cells);
             r.paragraph("Mean ± std over " + a.cfg.seeds() + " seeds (%), Welch's p against " + BASELINE + " in brackets (none on the MIM row: "
                     + "other tokenizers are other targets). The tokenizers are trained once and shared by the seeds, so the p-values hold no "
-                    + "tokenizer-training variance. Every cell is a folder under " + out.resolve("cells") + ".").table(header, rows);
+                    + "tokenizer-training variance. Every cell is a folder under " + out.resolve("cells") + ".").table(header, rows)
+                    .figure(out.resolve("results.png"), "mean ± std over seeds per measure and cell");
             r.heading("Tokenizers: reconstructions, code maps, codebook usage");
             for (String t : a.tokenizers()) {
                 Path recon = out.resolve("shared").resolve(t).resolve("reconstruction.png");

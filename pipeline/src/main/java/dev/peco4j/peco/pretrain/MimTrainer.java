@@ -83,6 +83,11 @@ public final class MimTrainer {
         return ConfigFields.saved(c, file, "pretrain", PretrainConfig.class, Map.of("tokenizer_groups", 32, "steps", 0, "warmup_steps", -1)); // fields added later
     }
 
+    /** The stream the model of {@code pretrain --seed seed} is initialized from. */
+    public static Generator initGenerator(long seed) {
+        return Generator.derive(seed, INIT);
+    }
+
     /** The SHA-256 of a file, in hex; a missing or unreadable file is an error naming it and what it is for. */
     public static String sha256(Path file, String what) {
         if (!Files.isRegularFile(file)) throw new IllegalArgumentException(what + " " + file + ": no such file");
@@ -207,7 +212,7 @@ public final class MimTrainer {
         RunDir runDir = RunDir.open(out, mode);                                      // every check above runs before the folder is touched
         Dataset train = splits.train().first(cfg.limitTrain());
         Dataset test = splits.test().first(cfg.evalImages());
-        MaskedImageModel model = new MaskedImageModel(Generator.derive(cfg.seed(), INIT), cfg.modelConfig(channels, vocab));
+        MaskedImageModel model = new MaskedImageModel(initGenerator(cfg.seed()), cfg.modelConfig(channels, vocab));
 
         AdamW opt = new AdamW(model.weightDecayGroups(cfg.lr(), cfg.weightDecay()), AdamW.Config.DEFAULT);
         String configJson = Json.write(Map.of("pretrain", cfg.toMap()));

@@ -22,7 +22,8 @@ import java.util.Map;
 /**
  * The ViT of any checkpoint this project writes, for probing: pretrain (the MIM backbone), finetune,
  * train-perceptual (MoCo v3's base encoder) and train-classifier. {@code random:<file>} gives the same
- * architecture at its initialization. Anything else (a tokenizer, a file that is no checkpoint) is an
+ * architecture initialized from a seed: for a pretrain checkpoint exactly the ViT that {@code pretrain
+ * --seed} starts from (the baseline "no pre-training" of the probes), else a seeded init. Anything else (a tokenizer, a file that is no checkpoint) is an
  * error naming the file and what it holds.
  */
 public final class VitCheckpoints {
@@ -31,7 +32,7 @@ public final class VitCheckpoints {
     /** A ViT and the view of an image it takes (its size, the data's normalization; the classifier's 28 → 32 padding). */
     public record Loaded(String kind, VisionTransformer vit, java.util.function.Function<DataSources.Splits, Transform> view) {}
 
-    public static Loaded load(String spec) throws IOException {
+    public static Loaded load(String spec, long seed) throws IOException {
         boolean random = spec.startsWith("random:");
         Path file = Path.of(random ? spec.substring("random:".length()) : spec);
         Checkpoint c;
@@ -47,22 +48,22 @@ public final class VitCheckpoints {
             PretrainConfig p = MimTrainer.savedConfig(c, file);
             Map<String, Tensor> mim = c.modules().get("mim");
             int vocab = mim.get("lm_head.weight").size(0);
-            vit = new MaskedImageModel(new Generator(0), p.modelConfig(channels(mim, file), vocab));
+            vit = new MaskedImageModel(random ? MimTrainer.initGenerator(seed) : new Generator(0), p.modelConfig(channels(mim, file), vocab));
             if (!random) strict(vit, mim, file);
             kind = "MIM (" + p.target() + ")";
         } else if (config.containsKey("finetune")) {
             FinetuneConfig f = FineTuner.savedConfig(c, file);
             Map<String, Tensor> m = c.modules().get("model");
-            vit = new VisionTransformer(new Generator(0), f.modelConfig(channels(m, file), m.get("head.weight").size(0), m.containsKey("pos_embed")));
+            vit = new VisionTransformer(new Generator(seed), f.modelConfig(channels(m, file), m.get("head.weight").size(0), m.containsKey("pos_embed")));
             if (!random) strict(vit, m, file);
             kind = "fine-tuned";
         } else if (config.containsKey("perceptual")) {
-            vit = random ? new VisionTransformer(new Generator(0), MocoTrainer.loadEncoder(file).config) : MocoTrainer.loadEncoder(file);
+            vit = random ? new VisionTransformer(new Generator(seed), MocoTrainer.loadEncoder(file).config) : MocoTrainer.loadEncoder(file);
             kind = "MoCo v3";
         } else if (config.containsKey("classifier")) {
             ClassifierConfig cc = ClassifierTrainer.savedConfig(c, file);
             Map<String, Tensor> m = c.modules().get("model");
-            vit = new VisionTransformer(new Generator(0), ClassifierTrainer.modelConfig(cc, channels(m, file), m.get("head.weight").size(0)));
+            vit = new VisionTransformer(new Generator(seed), ClassifierTrainer.modelConfig(cc, channels(m, file), m.get("head.weight").size(0)));
             if (!random) strict(vit, m, file);
             vit.eval();
             return new Loaded((random ? "random " : "") + "classifier", vit, s -> ClassifierTrainer.transform(s, false, false));

@@ -47,9 +47,7 @@ public final class Plots {
         g.drawImage(ia, 0, 0, null);
         g.drawImage(ib, ia.getWidth(), 0, null);
         g.dispose();
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        ImageIO.write(both, "png", bytes);
-        AtomicFiles.write(png, bytes.toByteArray());
+        write(png, both);
     }
 
     /**
@@ -70,9 +68,7 @@ public final class Plots {
         XYChart c = new XYChartBuilder().width(640).height(420).title(title).xAxisTitle("code rank").yAxisTitle("% of positions").build();
         c.addSeries("usage", x, y).setMarker(SeriesMarkers.NONE);
         c.getStyler().setLegendVisible(false);
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        ImageIO.write(BitmapEncoder.getBufferedImage(c), "png", bytes);
-        AtomicFiles.write(png, bytes.toByteArray());
+        write(png, BitmapEncoder.getBufferedImage(c));
     }
 
     /** One chart of curves over the same x values (e.g. accuracy per block), each point marked. */
@@ -80,8 +76,32 @@ public final class Plots {
         System.setProperty("java.awt.headless", "true");
         XYChart c = new XYChartBuilder().width(640).height(420).title(title).xAxisTitle(xTitle).yAxisTitle(yTitle).build();
         curves.forEach((name, y) -> c.addSeries(name, x, y).setMarker(SeriesMarkers.CIRCLE));
+        write(png, BitmapEncoder.getBufferedImage(c));
+    }
+
+    /**
+     * Grouped bars with error bars: per category (e.g. a measure) one bar per series (e.g. a cell) of
+     * its mean, the bar ± its std; a NaN mean (a series without that category) draws no bar (height 0).
+     */
+    public static void bars(Path png, String title, String yTitle, List<String> categories, Map<String, double[]> means, Map<String, double[]> stds)
+            throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        org.knowm.xchart.CategoryChart c = new org.knowm.xchart.CategoryChartBuilder().width(960).height(480).title(title).yAxisTitle(yTitle).build();
+        c.getStyler().setYAxisDecimalPattern("#0.#");
+        means.forEach((name, m) -> {
+            List<Double> y = new ArrayList<>(), e = new ArrayList<>();
+            for (int i = 0; i < m.length; i++) {
+                y.add(Double.isNaN(m[i]) ? 0 : m[i]);
+                e.add(Double.isNaN(m[i]) ? 0 : stds.get(name)[i]);
+            }
+            c.addSeries(name, categories, y, e);
+        });
+        write(png, BitmapEncoder.getBufferedImage(c));
+    }
+
+    private static void write(Path png, BufferedImage image) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        ImageIO.write(BitmapEncoder.getBufferedImage(c), "png", bytes);
+        ImageIO.write(image, "png", bytes);
         AtomicFiles.write(png, bytes.toByteArray());
     }
 

@@ -27,7 +27,10 @@ class AblationCommandTest {
         String md = Files.readString(out.resolve("results.md"));
         assertTrue(md.contains("| fine-tune (all labels) | ") && md.contains("| MIM masked-token accuracy |") && md.contains("(p "), md);
         assertTrue(md.contains("tok-none") && md.contains("tok-moco") && md.contains("pixels") && md.contains("scratch"), md);
-        assertTrue(Files.exists(out.resolve("results.json")) && Files.exists(out.resolve("report.html")));
+        assertTrue(Files.exists(out.resolve("results.json")) && Files.exists(out.resolve("report.html")) && Files.exists(out.resolve("results.png")));
+        String probeRow = md.lines().filter(l -> l.startsWith("| linear probe")).findFirst().orElseThrow();
+        assertTrue(!probeRow.endsWith("– |"), "no pre-training (the last column) is probed too: " + probeRow);
+        assertTrue(Files.readString(out.resolve("report.html")).contains("per measure and cell</figcaption>"), "the bar chart is in the report");
 
         r = peco(tiny(out, "2"));
         assertEquals(1, r.code());
