@@ -49,6 +49,16 @@ final class AblationCommand implements Callable<Integer> {
     @Option(names = "--limit-train", defaultValue = "0", description = "The first N training images for every stage (0 = all).")
     int limitTrain;
 
+    @Option(names = "--model", defaultValue = "tiny", description = "The ViT: tiny, small or a BEiT preset (as pretrain; default ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--img-size", defaultValue = "28", description = {"Input size of every network, a multiple of 4; images are resized to it",
+            "(default ${DEFAULT-VALUE}; e.g. 32 for an RGB folder of 32 px images)."})
+    int imgSize;
+
+    @Option(names = "--patch-size", defaultValue = "4", description = "Patch size of the tiny and small ViT (default ${DEFAULT-VALUE}).")
+    int patchSize;
+
     @Option(names = "--resume", description = "Continue the ablation in --out (finished stages are kept, unfinished ones resumed).")
     boolean resume;
 
@@ -61,7 +71,7 @@ final class AblationCommand implements Callable<Integer> {
         java.nio.file.Path saved = out.resolve("ablation.json");
         String tokenizers = resume && java.nio.file.Files.exists(saved) ? savedTokenizers(saved) : Ablation.availableTokenizers();
         AblationConfig cfg = new AblationConfig(data, tokenizers, seeds, perceptualEpochs, tokenizerEpochs, tokenizerImages, pretrainSteps, finetuneSteps, probeEpochs,
-                probeImages, fractions, limitTrain);
+                probeImages, fractions, limitTrain, model, imgSize, patchSize);
         new Ablation(cfg, out, args -> Main.commandLine().execute(args.toArray(String[]::new)), System.out).run(resume);
         System.out.println("results: " + out.resolve("results.md") + ", " + out.resolve("report.html"));
         return 0;

@@ -109,8 +109,9 @@ public final class Ablation {
     public void run(boolean resume) throws IOException {
         checkFolder(resume);
         Path shared = out.resolve("shared"), perceptual = shared.resolve("perceptual");
+        String size = Integer.toString(cfg.imgSize());
         stage(perceptual, List.of("train-perceptual", "--epochs", Integer.toString(cfg.perceptualEpochs()), "--probe-epochs", "0", "--limit-train",
-                Integer.toString(cfg.limitTrain())));
+                Integer.toString(cfg.limitTrain()), "--img-size", size, "--patch-size", Integer.toString(cfg.imgSize() / 4)));
         for (String t : tokenizers()) {
             String p = switch (t) {
                 case "tok-none" -> "none";
@@ -118,15 +119,17 @@ public final class Ablation {
                 default -> "mobilenetv2";
             };
             stage(shared.resolve(t), List.of("train-tokenizer", "--epochs", Integer.toString(cfg.tokenizerEpochs()), "--perceptual", p, "--limit-train",
-                    Integer.toString(cfg.limit(cfg.tokenizerImages()))));
+                    Integer.toString(cfg.limit(cfg.tokenizerImages())), "--img-size", size));
         }
         for (int seed = 0; seed < cfg.seeds(); seed++) {
             for (String cell : cells()) {
                 Path dir = out.resolve("cells").resolve(cell).resolve("seed" + seed);
                 String s = Integer.toString(seed), init = "";
+                List<String> vit = List.of("--model", cfg.model(), "--img-size", size, "--patch-size", Integer.toString(cfg.patchSize()));
                 if (!cell.equals("scratch")) {
                     List<String> pre = new ArrayList<>(List.of("pretrain", "--seed", s, "--steps", Long.toString(cfg.pretrainSteps()),
                             "--warmup-steps", Long.toString(cfg.pretrainSteps() / 10), "--limit-train", Integer.toString(cfg.limitTrain())));
+                    pre.addAll(vit);
                     if (cell.equals("pixels")) pre.addAll(List.of("--target", "pixels"));
                     else pre.addAll(List.of("--tokenizer", shared.resolve(cell).resolve(RunDir.CHECKPOINT).toString()));
                     stage(dir.resolve("pretrain"), pre);
@@ -140,7 +143,7 @@ public final class Ablation {
                     List<String> ft = new ArrayList<>(List.of("finetune", "--seed", s, "--steps", Long.toString(cfg.finetuneSteps()), "--warmup-steps",
                             Long.toString(cfg.finetuneSteps() / 5), "--eval-every", "0", "--label-fraction", Double.toString(f), "--limit-train",
                             Integer.toString(cfg.limitTrain())));
-                    if (!init.isEmpty()) ft.addAll(List.of("--init", init));
+                    ft.addAll(init.isEmpty() ? vit : List.of("--init", init));
                     stage(dir.resolve(finetuneDir(f)), ft);
                 }
             }

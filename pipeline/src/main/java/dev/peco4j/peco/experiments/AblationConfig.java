@@ -17,15 +17,20 @@ import java.util.Map;
  * @param probeImages    the first N training images the probes fit on (0 = all); they test on the whole test set
  * @param fractions comma-separated label fractions to fine-tune on, e.g. "1,0.1,0.01"
  * @param limitTrain the first N training images for every stage (0 = all; a toy run's knob)
+ * @param model      the ViT pre-trained and fine-tuned (tiny, small or a BEiT preset)
+ * @param imgSize    the input size of every network (MoCo v3's ViT with patches of imgSize / 4, the
+ *                   tokenizers, the MIM ViT with patches of patchSize); images are resized to it
  */
 public record AblationConfig(String data, String tokenizers, int seeds, int perceptualEpochs, int tokenizerEpochs, int tokenizerImages, long pretrainSteps,
-                             long finetuneSteps, int probeEpochs, int probeImages, String fractions, int limitTrain) {
+                             long finetuneSteps, int probeEpochs, int probeImages, String fractions, int limitTrain, String model, int imgSize,
+                             int patchSize) {
     public AblationConfig {
         if (seeds < 1 || perceptualEpochs < 1 || tokenizerEpochs < 1 || pretrainSteps < 1 || finetuneSteps < 1 || probeEpochs < 1) {
             throw new IllegalArgumentException("ablation: need --seeds, --perceptual-epochs, --tokenizer-epochs, --pretrain-steps, --finetune-steps, --probe-epochs >= 1");
         }
         if (tokenizerImages < 0 || probeImages < 0 || limitTrain < 0) throw new IllegalArgumentException("ablation: need --tokenizer-images, --probe-images, --limit-train >= 0");
         parse(fractions);
+        if (imgSize < 4 || imgSize % 4 != 0) throw new IllegalArgumentException("ablation: --img-size must be a multiple of 4 (MoCo v3's 4x4 patches), got " + imgSize);
         for (String t : tokenizers.split(",")) {
             if (!List.of("tok-none", "tok-moco", "tok-mobilenetv2").contains(t)) {
                 throw new IllegalArgumentException("ablation: tokenizer cell '" + t + "' is not one of tok-none, tok-moco, tok-mobilenetv2");
@@ -59,8 +64,11 @@ public record AblationConfig(String data, String tokenizers, int seeds, int perc
         return parse(fractions);
     }
 
+    /** Read from ablation.json; fields added later take the values every earlier ablation ran with. */
     public static AblationConfig fromMap(Map<String, Object> m) {
-        return ConfigFields.fromMap(AblationConfig.class, m, "ablation config");
+        Map<String, Object> all = new java.util.LinkedHashMap<>(m);
+        Map.<String, Object>of("model", "tiny", "img_size", 28, "patch_size", 4).forEach(all::putIfAbsent);
+        return ConfigFields.fromMap(AblationConfig.class, all, "ablation config");
     }
 
     public Map<String, Object> toMap() {
