@@ -11,6 +11,11 @@ public interface Dataset {
 
     Sample get(int index);
 
+    /** The label of item index without its image where the dataset knows it (a folder's, a tensor file's); else {@code get(index).label()}. */
+    default int label(int index) {
+        return get(index).label();
+    }
+
     /** Class names, index = label. */
     List<String> classes();
 
@@ -35,6 +40,11 @@ public interface Dataset {
             }
 
             @Override
+            public int label(int i) {
+                return base.label(i);
+            }
+
+            @Override
             public List<String> classes() {
                 return base.classes();
             }
@@ -48,14 +58,14 @@ public interface Dataset {
 
     /**
      * A label-scarce subset: the first ⌈fraction · n_c⌉ images of each class c, in the dataset's order
-     * (the whole dataset at fraction 1). Reads every label once.
+     * (the whole dataset at fraction 1). Reads every label once ({@link #label}: no image decoded where the dataset knows its labels).
      */
     default Dataset perClass(double fraction) {
         if (!(fraction > 0 && fraction <= 1)) throw new IllegalArgumentException("label fraction must be in (0, 1], got " + fraction);
         if (fraction == 1) return this;
         int n = size();
         int[] labels = new int[n], perClass = new int[classes().size()];
-        for (int i = 0; i < n; i++) perClass[labels[i] = get(i).label()]++;
+        for (int i = 0; i < n; i++) perClass[labels[i] = label(i)]++;
         int[] keep = new int[perClass.length], taken = new int[perClass.length];
         for (int c = 0; c < keep.length; c++) keep[c] = (int) Math.ceil(fraction * perClass[c] - 1e-9);   // 0.07 · 100 is 7, not 8
         int[] index = new int[n];
@@ -72,6 +82,11 @@ public interface Dataset {
             @Override
             public Sample get(int i) {
                 return base.get(chosen[i]);
+            }
+
+            @Override
+            public int label(int i) {
+                return base.label(chosen[i]);
             }
 
             @Override

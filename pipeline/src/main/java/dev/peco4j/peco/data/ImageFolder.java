@@ -90,6 +90,11 @@ public final class ImageFolder implements Dataset {
         return new Sample(decode(files.get(i), channels, maxPixels), labels.get(i));
     }
 
+    @Override
+    public int label(int i) {
+        return labels.get(i);
+    }
+
     /** Decodes one image file to [0, 1] floats with 1 (luminance) or 3 (RGB) channels (default pixel limit). */
     public static Image decode(Path file, int channels) {
         return decode(file, channels, DEFAULT_MAX_PIXELS);

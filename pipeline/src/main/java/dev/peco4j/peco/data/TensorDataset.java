@@ -56,6 +56,7 @@ public final class TensorDataset implements Dataset {
         return new Sample(Image.ofBytes(c, h, w, pixels, i * c * h * w), labels[i]);
     }
 
+    @Override
     public int label(int i) {
         return labels[i];
     }

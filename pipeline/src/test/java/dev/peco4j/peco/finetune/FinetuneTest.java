@@ -178,6 +178,20 @@ class FinetuneTest {
         for (int c = 0; c < 10; c++) assertEquals((int) Math.ceil(0.1 * total[c]), kept[c], "class " + c);
         assertTrue(all.perClass(1.0) == all);
         assertEquals(10, all.perClass(0.001).size(), "at least one image of each class");
+        for (int i = 0; i < tenth.size(); i++) assertEquals(tenth.get(i).label(), tenth.label(i));
+    }
+
+    @Test
+    void aLabelFractionOfAFolderReadsNoImage(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        for (String c : new String[] {"cat", "dog"}) {
+            java.nio.file.Files.createDirectories(dir.resolve(c));
+            for (int i = 0; i < 10; i++) java.nio.file.Files.writeString(dir.resolve(c).resolve(i + ".png"), "not a png");   // would fail to decode
+        }
+        dev.peco4j.peco.data.Dataset folder = new dev.peco4j.peco.data.ImageFolder(dir, 3);
+        dev.peco4j.peco.data.Dataset half = folder.perClass(0.3);
+        assertEquals(6, half.size());
+        assertEquals(List.of(0, 0, 0, 1, 1, 1), java.util.stream.IntStream.range(0, 6).map(half::label).boxed().toList());
+        org.junit.jupiter.api.Assertions.assertThrows(dev.peco4j.peco.data.CorruptImageException.class, () -> half.get(0), "the images are only read when used");
     }
 
     private static Tensor matrix(List<Object> rows) {
