@@ -22,9 +22,10 @@ import java.util.TreeMap;
  * The training loop every stage shares (classifier, MoCo v3, later the tokenizer and MIM): epochs of
  * steps over a seeded loader; per step the stage's forward, a NaN guard, backward and the stage's
  * update; a "train" record of means over the steps since the last one (every {@code logEvery} steps
- * and at each epoch's end); after each epoch the stage's evaluation (guarded too), an "eval" record,
- * an atomic checkpoint of the stage's modules and optimizers, its plot and the epoch's wall-clock
- * throughput (timing.jsonl); a checkpoint every {@code saveEvery} steps; progress; and resume from
+ * and at each epoch's end); after each epoch (or every evalEvery-th) and after the last step the
+ * stage's evaluation (guarded too), an "eval" record, its plot and the wall-clock throughput
+ * (timing.jsonl); an atomic checkpoint of the stage's modules and optimizers after every epoch and
+ * every {@code saveEvery} steps; a run of {@code steps} that ends mid-epoch; progress; and resume from
  * the checkpoint exactly where it stopped, the open record's sums included, so that a resumed run's
  * metrics.jsonl is byte-identical to an uninterrupted run's.
  *
