@@ -116,7 +116,7 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "0", description = "Train this many steps instead of --epochs (default 0: --epochs).")
     long steps;
 
-    @Option(names = "--warmup-steps", defaultValue = "-1", description = "Warm-up in steps, instead of --warmup-epochs (BEiT's; default -1: --warmup-epochs).")
+    @Option(names = "--warmup-steps", defaultValue = "-1", description = "Warm-up in steps when > 0, instead of --warmup-epochs (as BEiT's; default -1: --warmup-epochs).")
     long warmupSteps;
 
     @Option(names = "--eval-every", defaultValue = "1", description = "Evaluate every N epochs and after the last step (0: only after the last; default ${DEFAULT-VALUE}).")

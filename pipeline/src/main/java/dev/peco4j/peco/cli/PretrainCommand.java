@@ -119,7 +119,7 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "0", description = "Train this many steps instead of --epochs (default 0: --epochs).")
     long steps;
 
-    @Option(names = "--warmup-steps", defaultValue = "-1", description = "Warm-up in steps, instead of --warmup-epochs (BEiT's; default -1: --warmup-epochs).")
+    @Option(names = "--warmup-steps", defaultValue = "-1", description = "Warm-up in steps when > 0, instead of --warmup-epochs (as BEiT's; default -1: --warmup-epochs).")
     long warmupSteps;
 
     @Override

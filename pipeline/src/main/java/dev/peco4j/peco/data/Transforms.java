@@ -34,8 +34,9 @@ public final class Transforms {
         return (img, g) -> g.nextDouble() < p ? hflip(img) : img;
     }
 
+    /** torchvision's CenterCrop: the offsets round((H − size) / 2) with halves to even, as Python's round. */
     public static Transform centerCrop(int size) {
-        return (img, g) -> crop(img, (img.height() - size) / 2, (img.width() - size) / 2, size, size);
+        return (img, g) -> crop(img, (int) Math.rint((img.height() - size) / 2.0), (int) Math.rint((img.width() - size) / 2.0), size, size);
     }
 
     public static Transform resize(int height, int width) {

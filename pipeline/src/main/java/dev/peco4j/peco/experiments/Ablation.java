@@ -21,7 +21,7 @@ import java.util.function.Function;
  * {@code none}, PeCo's {@code moco}, and {@code mobilenetv2} when its weights are installed). Cells:
  * MIM on each tokenizer's codes, MIM on normalized pixels, and no pre-training; per cell and seed the
  * same fine-tuning recipe on all labels and on each label fraction, and probes of the frozen ViT (for
- * no pre-training: the ViT pre-training starts from). Every stage is one peco command in a folder of its own; a re-run skips the
+ * no pre-training: the ViT the baseline's pre-training starts from). Every stage is one peco command in a folder of its own; a re-run skips the
  * stages that finished (a "done" file) and resumes the others. Results: mean ± std over seeds and
  * Welch's t-test of each cell against the pixel tokenizer.
  */
@@ -128,20 +128,20 @@ public final class Ablation {
                 List<String> vit = List.of("--model", cfg.model(), "--img-size", size, "--patch-size", Integer.toString(cfg.patchSize()));
                 if (!cell.equals("scratch")) {
                     List<String> pre = new ArrayList<>(List.of("pretrain", "--seed", s, "--steps", Long.toString(cfg.pretrainSteps()),
-                            "--warmup-steps", Long.toString(cfg.pretrainSteps() / 10), "--limit-train", Integer.toString(cfg.limitTrain())));
+                            "--warmup-steps", Long.toString(cfg.pretrainSteps() / 10), "--warmup-epochs", "0", "--limit-train", Integer.toString(cfg.limitTrain())));
                     pre.addAll(vit);
                     if (cell.equals("pixels")) pre.addAll(List.of("--target", "pixels"));
                     else pre.addAll(List.of("--tokenizer", shared.resolve(cell).resolve(RunDir.CHECKPOINT).toString()));
                     stage(dir.resolve("pretrain"), pre);
                     init = dir.resolve("pretrain").resolve(RunDir.CHECKPOINT).toString();
                 }
-                // no pre-training is probed at the ViT pre-training starts from (the same seed's init)
+                // no pre-training is probed at its init: the ViT the baseline's (tok-none) pre-training of this seed starts from
                 String probed = !init.isEmpty() ? init : "random:" + out.resolve("cells").resolve(BASELINE).resolve("seed" + seed).resolve("pretrain").resolve(RunDir.CHECKPOINT);
                 stage(dir.resolve("probe"), List.of("probe", "--checkpoint", probed, "--seed", s, "--probe-epochs", Integer.toString(cfg.probeEpochs()),
                         "--limit-train", Integer.toString(cfg.limit(cfg.probeImages()))));
                 for (double f : cfg.fractionList()) {
                     List<String> ft = new ArrayList<>(List.of("finetune", "--seed", s, "--steps", Long.toString(cfg.finetuneSteps()), "--warmup-steps",
-                            Long.toString(cfg.finetuneSteps() / 5), "--eval-every", "0", "--label-fraction", Double.toString(f), "--limit-train",
+                            Long.toString(cfg.finetuneSteps() / 5), "--warmup-epochs", "0", "--eval-every", "0", "--label-fraction", Double.toString(f), "--limit-train",
                             Integer.toString(cfg.limitTrain())));
                     ft.addAll(init.isEmpty() ? vit : List.of("--init", init));
                     stage(dir.resolve(finetuneDir(f)), ft);

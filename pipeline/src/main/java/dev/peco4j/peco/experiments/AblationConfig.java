@@ -31,6 +31,14 @@ public record AblationConfig(String data, String tokenizers, int seeds, int perc
         if (tokenizerImages < 0 || probeImages < 0 || limitTrain < 0) throw new IllegalArgumentException("ablation: need --tokenizer-images, --probe-images, --limit-train >= 0");
         parse(fractions);
         if (imgSize < 4 || imgSize % 4 != 0) throw new IllegalArgumentException("ablation: --img-size must be a multiple of 4 (MoCo v3's 4x4 patches), got " + imgSize);
+        boolean preset = dev.peco4j.peco.pretrain.MaskedImageModel.Config.PRESETS.contains(model);
+        if (!preset && !model.equals("tiny") && !model.equals("small")) {
+            throw new IllegalArgumentException("ablation: --model must be tiny, small or one of " + dev.peco4j.peco.pretrain.MaskedImageModel.Config.PRESETS + ", got '" + model + "'");
+        }
+        int patch = preset ? dev.peco4j.peco.pretrain.MaskedImageModel.Config.preset(model).vit().patchSize() : patchSize;
+        if (patch < 1 || imgSize % patch != 0) {
+            throw new IllegalArgumentException("ablation: --img-size " + imgSize + " is not a multiple of the ViT's patch size " + patch + (preset ? " (" + model + ")" : ""));
+        }
         for (String t : tokenizers.split(",")) {
             if (!List.of("tok-none", "tok-moco", "tok-mobilenetv2").contains(t)) {
                 throw new IllegalArgumentException("ablation: tokenizer cell '" + t + "' is not one of tok-none, tok-moco, tok-mobilenetv2");
@@ -64,8 +72,15 @@ public record AblationConfig(String data, String tokenizers, int seeds, int perc
         return parse(fractions);
     }
 
-    /** Read from ablation.json; fields added later take the values every earlier ablation ran with. */
+    /**
+     * Read from ablation.json; the fields added with --img-size take the values every earlier ablation
+     * ran with; one that still gave the MIM and fine-tuning budgets in epochs is refused by name.
+     */
     public static AblationConfig fromMap(Map<String, Object> m) {
+        if (m.containsKey("pretrain_epochs") || m.containsKey("finetune_epochs")) {
+            throw new IllegalArgumentException("ablation config: written by an older version, whose MIM and fine-tuning budgets were epochs "
+                    + "(pretrain_epochs, finetune_epochs; now --pretrain-steps, --finetune-steps); it cannot be continued, choose another --out");
+        }
         Map<String, Object> all = new java.util.LinkedHashMap<>(m);
         Map.<String, Object>of("model", "tiny", "img_size", 28, "patch_size", 4).forEach(all::putIfAbsent);
         return ConfigFields.fromMap(AblationConfig.class, all, "ablation config");

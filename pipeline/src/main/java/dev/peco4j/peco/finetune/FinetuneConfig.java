@@ -21,7 +21,7 @@ import java.util.Set;
  * @param headInitScale the head's trunc_normal(0.02) init times this (BEiT: 0.001)
  * @param labelFraction the share of each class's training labels used (1: all; 0.01 and 0.1: the label-scarce settings)
  * @param steps         the run's length in steps when > 0 (overrides epochs; 0 = epochs)
- * @param warmupSteps   the warm-up in steps when >= 0 (overrides warmupEpochs, as BEiT's --warmup_steps; -1 = warmupEpochs)
+ * @param warmupSteps   the warm-up in steps when > 0 (overrides warmupEpochs, as BEiT's --warmup_steps; else warmupEpochs)
  * @param evalEvery     evaluate after every n-th epoch and after the last step (0 = only after the last step)
  */
 public record FinetuneConfig(String data, long seed, int epochs, int batchSize, double baseLr, double minLr, double warmupEpochs, double weightDecay,
@@ -36,7 +36,7 @@ public record FinetuneConfig(String data, long seed, int epochs, int batchSize, 
             throw new IllegalArgumentException(what + "need --base-lr > 0 and --min-lr, --warmup-epochs, --weight-decay, --clip-grad >= 0");
         }
         if (steps < 0 || warmupSteps < -1 || evalEvery < 0) throw new IllegalArgumentException(what + "need --steps >= 0, --warmup-steps >= -1, --eval-every >= 0");
-        if (steps == 0 && warmupSteps < 0 && warmupEpochs > epochs) throw new IllegalArgumentException(what + "--warmup-epochs " + warmupEpochs + " is longer than the run's --epochs " + epochs);
+        if (steps == 0 && warmupSteps <= 0 && warmupEpochs > epochs) throw new IllegalArgumentException(what + "--warmup-epochs " + warmupEpochs + " is longer than the run's --epochs " + epochs);
         if (!(layerDecay > 0 && layerDecay <= 1)) throw new IllegalArgumentException(what + "--layer-decay must be in (0, 1], got " + layerDecay);
         if (!(dropPath >= 0 && dropPath < 1) || !(labelSmoothing >= 0 && labelSmoothing < 1) || !(reprob >= 0 && reprob <= 1)
                 || !(modelEma >= 0 && modelEma < 1) || !(headInitScale > 0) || !(layerScale >= 0)) {

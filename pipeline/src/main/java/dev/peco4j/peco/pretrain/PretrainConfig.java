@@ -37,7 +37,7 @@ public record PretrainConfig(String data, long seed, int epochs, int batchSize, 
             throw new IllegalArgumentException(what + "need --base-lr > 0 and --min-lr, --warmup-epochs, --weight-decay, --clip-grad >= 0");
         }
         if (steps < 0 || warmupSteps < -1) throw new IllegalArgumentException(what + "need --steps >= 0 and --warmup-steps >= -1");
-        if (steps == 0 && warmupSteps < 0 && warmupEpochs > epochs) throw new IllegalArgumentException(what + "--warmup-epochs " + warmupEpochs + " is longer than the run's --epochs " + epochs);
+        if (steps == 0 && warmupSteps <= 0 && warmupEpochs > epochs) throw new IllegalArgumentException(what + "--warmup-epochs " + warmupEpochs + " is longer than the run's --epochs " + epochs);
         if (!(dropPath >= 0 && dropPath < 1) || !(layerScale >= 0)) throw new IllegalArgumentException(what + "need --drop-path in [0, 1), --layer-scale >= 0");
         if (!model.equals("tiny") && !model.equals("small") && !MaskedImageModel.Config.PRESETS.contains(model)) {
             throw new IllegalArgumentException(what + "--model must be tiny, small or one of " + MaskedImageModel.Config.PRESETS + ", got '" + model + "'");

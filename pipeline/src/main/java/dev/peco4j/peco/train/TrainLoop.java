@@ -27,7 +27,8 @@ import java.util.TreeMap;
  * (timing.jsonl); an atomic checkpoint of the stage's modules and optimizers after every epoch and
  * every {@code saveEvery} steps; a run of {@code steps} that ends mid-epoch; progress; and resume from
  * the checkpoint exactly where it stopped, the open record's sums included, so that a resumed run's
- * metrics.jsonl is byte-identical to an uninterrupted run's.
+ * metrics.jsonl is byte-identical to an uninterrupted run's of the same length (a run extended on
+ * resume keeps the records of its first end, and its schedule changes length).
  *
  * <pre>{@code
  * TrainLoop.Result r = new TrainLoop(stage, runDir, configJson, new TrainLoop.Settings(epochs, saveEvery, 50), log).run(loader);
@@ -93,11 +94,12 @@ public final class TrainLoop {
     }
 
     /**
-     * The warm-up in steps: {@code warmupSteps} when >= 0 (BEiT's --warmup_steps overrides
-     * --warmup_epochs), else warmupEpochs × steps per epoch; an error when longer than the run.
+     * The warm-up in steps: {@code warmupSteps} when > 0 (as BEiT's cosine_scheduler, where
+     * --warmup_steps overrides --warmup_epochs), else warmupEpochs × steps per epoch; an error when
+     * longer than the run.
      */
     public static int warmupSteps(String name, double warmupEpochs, long warmupSteps, int stepsPerEpoch, long total) {
-        long w = warmupSteps >= 0 ? warmupSteps : Math.round(warmupEpochs * stepsPerEpoch);
+        long w = warmupSteps > 0 ? warmupSteps : Math.round(warmupEpochs * stepsPerEpoch);
         if (w > total) {
             throw new IllegalArgumentException(name + ": the warm-up (" + w + " steps) is longer than the run (" + total + " steps); shorten --warmup-epochs or --warmup-steps");
         }

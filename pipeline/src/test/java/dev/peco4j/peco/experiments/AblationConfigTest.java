@@ -21,6 +21,9 @@ class AblationConfigTest {
         for (String k : List.of("model", "img_size", "patch_size")) older.remove(k);
         assertEquals(c, AblationConfig.fromMap(older));
         assertEquals(c, AblationConfig.fromMap(c.toMap()));
+        older.put("pretrain_epochs", 1);
+        var e = assertThrows(IllegalArgumentException.class, () -> AblationConfig.fromMap(older));
+        assertTrue(e.getMessage().contains("older version") && e.getMessage().contains("choose another --out"), e.getMessage());
     }
 
     @Test
@@ -37,6 +40,11 @@ class AblationConfigTest {
         assertTrue(e.getMessage().contains("1.5 is not in (0, 1]"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> config("1", 0, 30));
         assertTrue(e.getMessage().contains("--img-size must be a multiple of 4"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new AblationConfig("full", "tok-none", 3, 5, 1, 0, 240, 100, 20, 0, "1", 0, "beit_base_patch16_224_8k_vocab", 28, 4));
+        assertTrue(e.getMessage().contains("--img-size 28 is not a multiple of the ViT's patch size 16"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new AblationConfig("full", "tok-none", 3, 5, 1, 0, 240, 100, 20, 0, "1", 0, "huge", 28, 4));
+        assertTrue(e.getMessage().contains("--model must be tiny, small or one of"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
                 () -> new AblationConfig("full", "tok-moco,tok-none", 3, 5, 1, 0, 240, 100, 20, 0, "1", 0, "tiny", 28, 4));
         assertTrue(e.getMessage().contains("baseline tok-none first"), e.getMessage());

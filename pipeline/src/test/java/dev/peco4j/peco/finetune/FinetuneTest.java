@@ -276,6 +276,10 @@ class FinetuneTest {
                 Transforms.normalize(mean, std)).apply(img, new Generator(1));
         assertEquals(List.of(3, 64, 64), List.of(eval.channels(), eval.height(), eval.width()));
         assertArrayEquals(expect.data(), eval.data());
+        Image rows = new Image(1, 91, 73, new float[91 * 73]);
+        for (int i = 0; i < rows.data().length; i++) rows.data()[i] = i / 73 * 1000 + i % 73;
+        Image cc = Transforms.centerCrop(64).apply(rows, new Generator(1));
+        assertEquals(14 * 1000 + 4, cc.data()[0], "torchvision's offsets round(27 / 2) = 14 (half to even) and round(9 / 2) = 4");
         Image shorter = Transforms.resizeShorter(73, null).apply(img, new Generator(1));
         assertEquals(List.of(91, 73), List.of(shorter.height(), shorter.width()), "torchvision's Resize(73) of a 100 x 80 image");
         Image tall = new Image(3, 400, 384, new float[3 * 400 * 384]);
