@@ -113,11 +113,8 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--limit-train", defaultValue = "0", description = "Use only the first N training images (0 = all).")
     int limitTrain;
 
-    @Option(names = "--steps", defaultValue = "0", description = "Train this many steps instead of --epochs (default 0: --epochs).")
-    long steps;
-
-    @Option(names = "--warmup-steps", defaultValue = "-1", description = "Warm-up in steps when > 0, instead of --warmup-epochs (as BEiT's; default -1: --warmup-epochs).")
-    long warmupSteps;
+    @Mixin
+    StepOptions length;
 
     @Option(names = "--eval-every", defaultValue = "1", description = "Evaluate every N epochs and after the last step (0: only after the last; default ${DEFAULT-VALUE}).")
     int evalEvery;
@@ -129,7 +126,7 @@ final class FinetuneCommand implements Callable<Integer> {
         FinetuneConfig cfg = new FinetuneConfig(data, seed, epochs, batchSize, baseLr != null ? baseLr : recipe.baseLr(), minLr, warmupEpochs, weightDecay,
                 layerDecay != null ? layerDecay : recipe.layerDecay(), dropPath != null ? dropPath : recipe.dropPath(), clipGrad, smoothing,
                 mixup, cutmix, mixupProb, mixupSwitchProb, aa, reprob, modelEma, headInitScale, decayRelPos, init, "", model, imgSize, patchSize, layerScale, labelFraction, saveEvery,
-                limitTrain, steps, warmupSteps, evalEvery);
+                limitTrain, length.steps, length.warmupSteps, evalEvery);
         Path ckpt = out.resolve(RunDir.CHECKPOINT);
         if (mode == RunDir.Mode.RESUME && Files.exists(ckpt)) {   // the stored config, with the options given here over it
             var merged = run.overSaved(FineTuner.savedConfig(Checkpoint.load(ckpt), ckpt).toMap(), cfg.toMap());

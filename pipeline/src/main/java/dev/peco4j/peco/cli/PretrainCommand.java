@@ -116,18 +116,15 @@ final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--eval-images", defaultValue = "2000", description = "Test images of each epoch's evaluation (0 = all; default ${DEFAULT-VALUE}).")
     int evalImages;
 
-    @Option(names = "--steps", defaultValue = "0", description = "Train this many steps instead of --epochs (default 0: --epochs).")
-    long steps;
-
-    @Option(names = "--warmup-steps", defaultValue = "-1", description = "Warm-up in steps when > 0, instead of --warmup-epochs (as BEiT's; default -1: --warmup-epochs).")
-    long warmupSteps;
+    @Mixin
+    StepOptions length;
 
     @Override
     public Integer call() throws Exception {
         RunDir.Mode mode = run.apply();
         PretrainConfig cfg = new PretrainConfig(data, seed, epochs, batchSize, baseLr > 0 ? baseLr : PretrainConfig.defaultBaseLr(model), minLr, warmupEpochs, weightDecay, clipGrad, dropPath, layerScale, model,
                 imgSize, patchSize, absPosEmbed, target, tokenizer, "", tokenizerSize, tokenizerGroups, maskPatches, minMaskPatches, maxMaskPatches, minAspect, cropMin, colorJitter,
-                saveEvery, limitTrain, evalImages, steps, warmupSteps);
+                saveEvery, limitTrain, evalImages, length.steps, length.warmupSteps);
         Path ckpt = out.resolve(RunDir.CHECKPOINT);
         if (mode == RunDir.Mode.RESUME && Files.exists(ckpt)) {   // the stored config, with the options given here over it
             Map<String, Object> merged = run.overSaved(MimTrainer.savedConfig(Checkpoint.load(ckpt), ckpt).toMap(), cfg.toMap());
