@@ -86,8 +86,9 @@ public final class Plots {
     public static void bars(Path png, String title, String yTitle, List<String> categories, Map<String, double[]> means, Map<String, double[]> stds)
             throws IOException {
         System.setProperty("java.awt.headless", "true");
-        org.knowm.xchart.CategoryChart c = new org.knowm.xchart.CategoryChartBuilder().width(960).height(480).title(title).yAxisTitle(yTitle).build();
+        org.knowm.xchart.CategoryChart c = new org.knowm.xchart.CategoryChartBuilder().width(1100).height(520).title(title).yAxisTitle(yTitle).build();
         c.getStyler().setYAxisDecimalPattern("#0.#");
+        c.getStyler().setXAxisLabelRotation(12);                                    // long category names do not overlap
         means.forEach((name, m) -> {
             List<Double> y = new ArrayList<>(), e = new ArrayList<>();
             for (int i = 0; i < m.length; i++) {
