@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 /** {@code peco ablation}: the mini-PeCo ablation (see {@link Ablation}). */
 @Command(name = "ablation", mixinStandardHelpOptions = true,
         description = {"The mini-PeCo ablation: MIM targets (pixel-trained tokenizer, PeCo tokenizers, pixels) and no pre-training, each fine-tuned and probed,",
-                "over seeds; results.md, results.json and report.html in --out. A re-run keeps finished stages and resumes the others."})
+                "over seeds; results.md, results.json, results.png and report.html in --out. A re-run keeps finished stages and resumes the others."})
 final class AblationCommand implements Callable<Integer> {
     @Option(names = "--data", defaultValue = "full", description = "The data (default ${DEFAULT-VALUE}).")
     String data;
