@@ -1,11 +1,20 @@
 #!/usr/bin/env python3
 """Turns the JSON lines of one bench/compare.sh run into a markdown table: for each case and thread
 count, each peer's time (and GFLOP/s where the FLOPs are known) and the ratio peer time / peco4j
-time (above 1: peco4j is faster)."""
+time (above 1: peco4j is faster), and GFLOP/s as a share of the FMA peak measured in the same run."""
 import json
 import sys
 
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+# the machine's own limits, measured by the Java half in the same run (bench/.../Peak.java)
+peak = {r["threads"]: r for r in rows if r["case"] == "peak"}
+rows = [r for r in rows if r["case"] != "peak"]
+for t in sorted(peak):
+    p = peak[t]
+    print("Measured peak, %d thread%s: FMA %.1f GFLOP/s (%d float lanes), memory bandwidth %.1f GB/s (STREAM triad)"
+          % (t, "" if t == 1 else "s", p["fma_gflops"], p["lanes"], p["triad_gbs"]))
+if peak:
+    print()
 peers = []
 for r in rows:
     if r["peer"] != "peco4j" and r["peer"] not in peers:
@@ -20,7 +29,11 @@ def cell(r):
         return "—"
     s = r["seconds"]
     t = "%.2f ms" % (s * 1e3) if s < 1 else "%.2f s" % s
-    return t + (" (%.1f GFLOP/s)" % (r["flops"] / s / 1e9) if r["flops"] else "")
+    if not r["flops"]:
+        return t
+    g = r["flops"] / s / 1e9
+    p = peak.get(r["threads"])
+    return t + (" (%.1f GFLOP/s, %.0f%% of peak)" % (g, 100 * g / p["fma_gflops"]) if p else " (%.1f GFLOP/s)" % g)
 
 
 print("| case | threads | peco4j | " + " | ".join(peers) + " | " + " | ".join("vs " + p for p in peers) + " |")

@@ -15,7 +15,8 @@ import java.util.Map;
 /**
  * The Java half of the comparison (bench/compare.sh runs it once per thread count, with
  * -Dpeco4j.threads): times every workload on peco4j and, where DJL is on the class path, sgemm on
- * libtorch 2.7.1, and appends JSON lines {case, threads, peer, seconds, flops} to a file. The same
+ * libtorch 2.7.1, and appends JSON lines {case, threads, peer, seconds, flops} to a file, after one
+ * line of the machine's measured FMA peak and memory bandwidth ({@link Peak}). The same
  * timing rule as compare_torch.py: warm up for at least 1 s and 3 runs, then the median of runs
  * filling at least 2 s (at least 5).
  */
@@ -63,6 +64,10 @@ public final class Compare {
         int threads = Backends.threads();
         System.err.println("peco4j backend: " + Backends.current().name());
         List<String> lines = new ArrayList<>();
+        Peak.Result peak = Peak.measure(threads);                                  // this machine's limits, in the same run
+        lines.add(peak.json());
+        System.err.printf(Locale.ROOT, "machine %d threads, %d float lanes: FMA peak %.1f GFLOP/s, triad %.1f GB/s%n", threads, peak.lanes(),
+                peak.fmaGflops(), peak.triadGBs());
         for (var e : cases().entrySet()) {
             if (!only.isEmpty() && only.stream().noneMatch(e.getKey()::startsWith)) continue;
             Workloads.Workload w = e.getValue().get();
