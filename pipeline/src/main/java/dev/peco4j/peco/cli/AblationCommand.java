@@ -68,7 +68,7 @@ final class AblationCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (threads != null) System.setProperty("peco4j.threads", threads.toString());
-        java.nio.file.Path saved = out.resolve("ablation.json");
+        Path saved = out.resolve("ablation.json");
         String tokenizers = resume && java.nio.file.Files.exists(saved) ? savedTokenizers(saved) : Ablation.availableTokenizers();
         AblationConfig cfg = new AblationConfig(data, tokenizers, seeds, perceptualEpochs, tokenizerEpochs, tokenizerImages, pretrainSteps, finetuneSteps, probeEpochs,
                 probeImages, fractions, limitTrain, model, imgSize, patchSize);
@@ -78,7 +78,7 @@ final class AblationCommand implements Callable<Integer> {
     }
 
     /** The tokenizer cells an existing ablation was started with (they are part of its config). */
-    private static String savedTokenizers(java.nio.file.Path file) throws java.io.IOException {
+    private static String savedTokenizers(Path file) throws java.io.IOException {
         if (dev.peco4j.nn.io.Json.readObject(file).get("ablation") instanceof java.util.Map<?, ?> m
                 && m.get("tokenizers") instanceof String t) {
             return t;

@@ -1,5 +1,6 @@
 package dev.peco4j.peco.experiments;
 
+import dev.peco4j.peco.pretrain.MaskedImageModel;
 import dev.peco4j.peco.train.ConfigFields;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,11 +32,11 @@ public record AblationConfig(String data, String tokenizers, int seeds, int perc
         if (tokenizerImages < 0 || probeImages < 0 || limitTrain < 0) throw new IllegalArgumentException("ablation: need --tokenizer-images, --probe-images, --limit-train >= 0");
         parse(fractions);
         if (imgSize < 4 || imgSize % 4 != 0) throw new IllegalArgumentException("ablation: --img-size must be a multiple of 4 (MoCo v3's 4x4 patches), got " + imgSize);
-        boolean preset = dev.peco4j.peco.pretrain.MaskedImageModel.Config.PRESETS.contains(model);
+        boolean preset = MaskedImageModel.Config.PRESETS.contains(model);
         if (!preset && !model.equals("tiny") && !model.equals("small")) {
-            throw new IllegalArgumentException("ablation: --model must be tiny, small or one of " + dev.peco4j.peco.pretrain.MaskedImageModel.Config.PRESETS + ", got '" + model + "'");
+            throw new IllegalArgumentException("ablation: --model must be tiny, small or one of " + MaskedImageModel.Config.PRESETS + ", got '" + model + "'");
         }
-        int patch = preset ? dev.peco4j.peco.pretrain.MaskedImageModel.Config.preset(model).vit().patchSize() : patchSize;
+        int patch = preset ? MaskedImageModel.Config.preset(model).vit().patchSize() : patchSize;
         if (patch < 1 || imgSize % patch != 0) {
             throw new IllegalArgumentException("ablation: --img-size " + imgSize + " is not a multiple of the ViT's patch size " + patch + (preset ? " (" + model + ")" : ""));
         }
