@@ -80,6 +80,12 @@ public record FinetuneConfig(String data, long seed, int epochs, int batchSize, 
      * fc_norm, this run's drop path and LayerScale init, a head of the given classes.
      */
     public VisionTransformer.Config modelConfig(int channels, int classes, boolean absPosEmbed) {
+        return modelConfig(model, imgSize, patchSize, channels, classes, absPosEmbed, dropPath, layerScale);
+    }
+
+    /** The same for a model name (a MIM preset or tiny/small/base), image and patch size (a preset has its own patch). */
+    public static VisionTransformer.Config modelConfig(String model, int imgSize, int patchSize, int channels, int classes, boolean absPosEmbed,
+                                                       double dropPath, double layerScale) {
         boolean preset = MaskedImageModel.Config.PRESETS.contains(model);
         int patch = preset ? MaskedImageModel.Config.preset(model).vit().patchSize() : patchSize;
         if (imgSize % patch != 0) throw new IllegalArgumentException("finetune: --img-size " + imgSize + " is not a multiple of the patch size " + patch);

@@ -74,7 +74,7 @@ public interface FeatureNet {
     }
 
     /** Token maps (B, N, D) after the given blocks of a ViT (cls token left out), for images normalized by mean and std. */
-    static FeatureNet vit(VisionTransformer vit, int[] blocks, double[] mean, double[] std) {
+    public static FeatureNet vit(VisionTransformer vit, int[] blocks, double[] mean, double[] std) {
         frozen(vit);
         Input in = new Input(vit.config.inChans(), vit.config.imgSize(), mean, std);
         int[] at = blocks.clone();
@@ -82,7 +82,7 @@ public interface FeatureNet {
     }
 
     /** n blocks evenly spaced over a depth, ending with the last: depth 12, n 4 → 2, 5, 8, 11. */
-    static int[] evenlySpaced(int depth, int n) {
+    public static int[] evenlySpaced(int depth, int n) {
         if (n < 1 || n > depth) throw new IllegalArgumentException("FeatureNet: cannot pick " + n + " of " + depth + " blocks");
         int[] b = new int[n];
         for (int i = 0; i < n; i++) b[i] = (i + 1) * depth / n - 1;

@@ -154,7 +154,7 @@ public final class MimTrainer {
     }
 
     /** A batch's masks (B, N) as a bool tensor; the mask of the sample at position p of the epoch draws from derive(seed, stream, epoch, p). */
-    static Tensor masks(MaskingGenerator gen, long seed, long stream, int epoch, int[] positions) {
+    public static Tensor masks(MaskingGenerator gen, long seed, long stream, int epoch, int[] positions) {
         int n = gen.config.numPatches(), count = positions.length;
         boolean[] all = new boolean[count * n];
         for (int j = 0; j < count; j++) System.arraycopy(gen.mask(Generator.derive(seed, stream, epoch, positions[j])), 0, all, j * n, n);
@@ -180,9 +180,9 @@ public final class MimTrainer {
     }
 
     /** One batch's loss, masked positions, correct predictions and the predicted codes. */
-    record Step(Tensor loss, int masked, int correct, int[] predicted, int[] targets) {}
+    public record Step(Tensor loss, int masked, int correct, int[] predicted, int[] targets) {}
 
-    static Step step(MaskedImageModel model, VQModel tok, Tensor x, Tensor tokView, Tensor mask) {
+    public static Step step(MaskedImageModel model, VQModel tok, Tensor x, Tensor tokView, Tensor mask) {
         Tensor out = model.forward(x, mask);                                          // (M, K)
         int m = out.size(0);
         if (tok == null) {

@@ -70,12 +70,22 @@ public record PretrainConfig(String data, long seed, int epochs, int batchSize, 
 
     /** The patch size of the model: a preset's own, else patchSize. */
     public int modelPatchSize() {
+        return patchSize(model, patchSize);
+    }
+
+    private static int patchSize(String model, int patchSize) {
         return MaskedImageModel.Config.PRESETS.contains(model) ? MaskedImageModel.Config.preset(model).vit().patchSize() : patchSize;
     }
 
     /** The MIM model for images of this many channels and a head of vocab outputs (a preset's width, depth and heads; the rest from this config). */
     public MaskedImageModel.Config modelConfig(int channels, int vocab) {
-        int patch = modelPatchSize();
+        return modelConfig(model, imgSize, patchSize, channels, vocab, dropPath, layerScale, absPosEmbed);
+    }
+
+    /** The same for a model name (a preset or tiny/small/base), image and patch size (a preset has its own patch). */
+    public static MaskedImageModel.Config modelConfig(String model, int imgSize, int patchSize, int channels, int vocab, double dropPath, double layerScale,
+                                                      boolean absPosEmbed) {
+        int patch = patchSize(model, patchSize);
         if (imgSize % patch != 0) {
             throw new IllegalArgumentException("pretrain: --img-size " + imgSize + " is not a multiple of the patch size " + patch + " of model " + model);
         }

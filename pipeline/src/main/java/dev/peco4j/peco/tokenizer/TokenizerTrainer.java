@@ -177,6 +177,71 @@ public final class TokenizerTrainer {
         if (!Double.isFinite(v)) throw new TrainLoop.NonFiniteLossException("train-tokenizer: the " + term + " is " + v + " at step " + step);
     }
 
+    /** taming's two optimizers, Adam(0.5, 0.9) at lr: the autoencoder's with the quantizer, and the discriminator's. */
+    public record Optimizers(Adam autoencoder, Adam discriminator) {
+        public static Optimizers of(VQModel model, double lr) {
+            AdamW.Config betas = new AdamW.Config(0.5, 0.9, 1e-8, false);
+            List<Tensor> ae = model.autoencoderParameters().stream().filter(Tensor::requiresGrad).toList();
+            return new Optimizers(new Adam(List.of(new ParamGroup("autoencoder", ae, lr, 0)), betas),
+                    new Adam(List.of(new ParamGroup("discriminator", model.loss.parameters(), lr, 0)), betas));
+        }
+
+        /** Steps the autoencoder, and the discriminator when its GAN term was on; all gradients zeroed. */
+        public void step(boolean gan) {
+            autoencoder.step();
+            autoencoder.zeroGrad();
+            if (gan) discriminator.step();
+            discriminator.zeroGrad();
+        }
+    }
+
+    /**
+     * The loss of one training step on images x01 (B, C, H, W) in [0, 1] (taming's VQLPIPSWithDiscriminator
+     * with our perceptual loss): pixels + perceptual + VQ, and from --disc-start the generator's GAN term
+     * under the adaptive weight plus the discriminator's own loss; the sums hold each term × batch.
+     * Used by the trainer and by the whole-step benchmark (bench/.../Steps.java).
+     */
+    public static TrainLoop.Forward forward(VQModel model, PerceptualLoss perceptual, TokenizerConfig cfg, Tensor x01, long step) {
+        Tensor x = x01.mul(2.0).sub(1.0);
+        VectorQuantizer.Result q = model.encode(x);
+        Tensor xrec = model.decode(q.quantized());
+        Map<String, Double> sums = new LinkedHashMap<>();
+        int n = x.size(0);
+        Tensor pix = pixelLoss(cfg.pixelLoss(), x, xrec);
+        finite("pixel loss", pix, step);
+        sums.put("pixel_loss", pix.item() * n);
+        Tensor nll = pix;
+        if (perceptual != null && cfg.perceptualWeight() > 0) {
+            Tensor p = perceptual.forward(xrec.add(1.0).mul(0.5), x01);
+            finite("perceptual loss", p, step);
+            sums.put("perceptual_loss", p.item() * n);
+            nll = nll.add(p.mul(cfg.perceptualWeight()));
+        }
+        finite("VQ loss", q.loss(), step);
+        sums.put("vq_loss", q.loss().item() * n);
+        Tensor total = nll.add(q.loss().mul(cfg.codebookWeight()));
+        if (cfg.gan() && step >= cfg.discStart()) {
+            NLayerDiscriminator d = model.loss.discriminator;
+            Tensor g;
+            d.requiresGrad(false);                       // recorded frozen: the generator's loss does not train D
+            try {
+                g = d.forward(xrec).mean().neg();
+            } finally {
+                d.requiresGrad(true);
+            }
+            finite("generator loss", g, step);
+            double w = adaptiveWeight(nll, g, model.decoder.lastLayer()) * cfg.discWeight();
+            if (!Double.isFinite(w)) throw new TrainLoop.NonFiniteLossException("train-tokenizer: the adaptive weight is " + w + " at step " + step);
+            Tensor dl = discLoss(cfg.discLoss(), d.forward(x.detach()), d.forward(xrec.detach()));
+            finite("discriminator loss", dl, step);
+            sums.put("g_loss", g.item() * n);
+            sums.put("d_weight", w * n);
+            sums.put("d_loss", dl.item() * n);
+            total = total.add(g.mul(w)).add(dl);
+        }
+        return new TrainLoop.Forward(total, sums);
+    }
+
     public TrainLoop.Result run(RunDir.Mode mode) throws IOException {
         RunDir runDir = RunDir.open(out, mode);
         DataSources.Splits splits = DataSources.resolve(cfg.data(), badImages.maxPixels());
@@ -184,10 +249,7 @@ public final class TokenizerTrainer {
         Dataset test = splits.test().first(cfg.evalImages());
         VQModel model = new VQModel(Generator.derive(cfg.seed(), INIT), cfg.model(splits.channels()));
         PerceptualLoss perceptual = perceptualLoss(cfg, splits);
-        AdamW.Config betas = new AdamW.Config(0.5, 0.9, 1e-8, false);
-        List<Tensor> aeParams = model.autoencoderParameters().stream().filter(Tensor::requiresGrad).toList();
-        Adam aeOpt = new Adam(List.of(new ParamGroup("autoencoder", aeParams, cfg.lr(), 0)), betas);
-        Adam discOpt = new Adam(List.of(new ParamGroup("discriminator", model.loss.parameters(), cfg.lr(), 0)), betas);
+        Optimizers opts = Optimizers.of(model, cfg.lr());
         String configJson = Json.write(Map.of("tokenizer", cfg.toMap()));
         Transform evalView = view(cfg);
         Transform trainView = Transform.compose(evalView, Transforms.randomHorizontalFlip(0.5));
@@ -219,7 +281,7 @@ public final class TokenizerTrainer {
 
                 @Override
                 public Map<String, Optimizer> optimizers() {
-                    return Map.of("autoencoder", aeOpt, "discriminator", discOpt);
+                    return Map.of("autoencoder", opts.autoencoder(), "discriminator", opts.discriminator());
                 }
 
                 @Override
@@ -231,52 +293,12 @@ public final class TokenizerTrainer {
                 public TrainLoop.Forward forward(DataLoader.Batch b, long step) {
                     model.train(true);
                     model.setGenerator(Generator.derive(cfg.seed(), STEP, step));
-                    Tensor x01 = b.images(), x = x01.mul(2.0).sub(1.0);
-                    VectorQuantizer.Result q = model.encode(x);
-                    Tensor xrec = model.decode(q.quantized());
-                    Map<String, Double> sums = new LinkedHashMap<>();
-                    int n = x.size(0);
-                    Tensor pix = pixelLoss(cfg.pixelLoss(), x, xrec);
-                    finite("pixel loss", pix, step);
-                    sums.put("pixel_loss", pix.item() * n);
-                    Tensor nll = pix;
-                    if (perceptual != null && cfg.perceptualWeight() > 0) {
-                        Tensor p = perceptual.forward(xrec.add(1.0).mul(0.5), x01);
-                        finite("perceptual loss", p, step);
-                        sums.put("perceptual_loss", p.item() * n);
-                        nll = nll.add(p.mul(cfg.perceptualWeight()));
-                    }
-                    finite("VQ loss", q.loss(), step);
-                    sums.put("vq_loss", q.loss().item() * n);
-                    Tensor total = nll.add(q.loss().mul(cfg.codebookWeight()));
-                    if (cfg.gan() && step >= cfg.discStart()) {
-                        NLayerDiscriminator d = model.loss.discriminator;
-                        Tensor g;
-                        d.requiresGrad(false);                       // recorded frozen: the generator's loss does not train D
-                        try {
-                            g = d.forward(xrec).mean().neg();
-                        } finally {
-                            d.requiresGrad(true);
-                        }
-                        finite("generator loss", g, step);
-                        double w = adaptiveWeight(nll, g, model.decoder.lastLayer()) * cfg.discWeight();
-                        if (!Double.isFinite(w)) throw new TrainLoop.NonFiniteLossException("train-tokenizer: the adaptive weight is " + w + " at step " + step);
-                        Tensor dl = discLoss(cfg.discLoss(), d.forward(x.detach()), d.forward(xrec.detach()));
-                        finite("discriminator loss", dl, step);
-                        sums.put("g_loss", g.item() * n);
-                        sums.put("d_weight", w * n);
-                        sums.put("d_loss", dl.item() * n);
-                        total = total.add(g.mul(w)).add(dl);
-                    }
-                    return new TrainLoop.Forward(total, sums);
+                    return TokenizerTrainer.forward(model, perceptual, cfg, b.images(), step);
                 }
 
                 @Override
                 public void update(long step) {
-                    aeOpt.step();
-                    aeOpt.zeroGrad();
-                    if (cfg.gan() && step >= cfg.discStart()) discOpt.step();
-                    discOpt.zeroGrad();
+                    opts.step(cfg.gan() && step >= cfg.discStart());
                 }
 
                 @Override
