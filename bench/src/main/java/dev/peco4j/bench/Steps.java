@@ -95,9 +95,9 @@ public final class Steps {
         int depth = vit.config.depth();
         PerceptualLoss loss = new PerceptualLoss(FeatureNet.vit(vit, FeatureNet.evenlySpaced(depth, Math.min(4, depth)), new double[channels],
                 ones(channels)), PerceptualLoss.Norm.UNIT, null);
-        // train-tokenizer's defaults: l1 pixels, perceptual weight 1, VQ weight 1 (paper form, β 0.25), hinge GAN at weight 0.8 from step 0
+        // train-tokenizer's defaults: l1 pixels, perceptual weight 1, VQ weight 1 (paper form, β 0.25), hinge GAN at weight 0.8 from step 0 (--disc-start 0; the CLI default -1 leaves it off)
         TokenizerConfig cfg = new TokenizerConfig("subset", 0, 1, batch, 1e-3, "small", 0, 0, 0, false, 0, 10, 100, "paper", 0.25, "l1", "moco:random", 1.0,
-                "unit", 1.0, 0.8, -1, "hinge", 0, 0, 0);
+                "unit", 1.0, 0.8, 0, "hinge", 0, 0, 0);
         TokenizerTrainer.Optimizers opts = TokenizerTrainer.Optimizers.of(model, cfg.lr());
         Tensor x = images(4, batch, channels, size);
         model.train(true);

@@ -53,6 +53,19 @@ public interface Backend {
     Tensor[] layerNorm(Tensor x, Tensor w, Tensor b, int d, double eps);
 
     /**
+     * Group norm of x (N, C, *) over each image's G channel groups, then a per-channel affine: {y, mean
+     * (N·G), rstd (N·G)}; w and b (C) may be null. Defaults to the reference kernel ({@link GroupNormKernels}).
+     */
+    default Tensor[] groupNorm(Tensor x, Tensor w, Tensor b, int groups, double eps) {
+        return GroupNormKernels.reference(x, w, b, groups, eps);
+    }
+
+    /** {dx, dw, db} of groupNorm from dy and the saved mean and rstd; dw is null without w, db null without b. */
+    default Tensor[] groupNormBackward(Tensor dy, Tensor x, Tensor w, Tensor b, Tensor mean, Tensor rstd, int groups) {
+        return GroupNormKernels.referenceBackward(dy, x, w, b, mean, rstd, groups);
+    }
+
+    /**
      * Softmax cross-entropy of rows x (M, C) against target classes (M): per row
      * loss = lse − (1−ε)·x[t] − ε·mean(x), 0 where t = ignore. Returns {loss (M), lse (M)}.
      */

@@ -1,9 +1,10 @@
 package dev.peco4j.tensor;
 
 /**
- * Normalization layers' functional forms, composed from primitives (their gradients follow):
- * layer norm over the trailing dims, group norm over channel groups, batch norm with running
- * statistics. Letters: N batch, C channels, G groups, * any spatial dims.
+ * Normalization layers' functional forms: layer norm over the trailing dims and group norm over
+ * channel groups are primitives (a fused kernel pair each); batch norm with running statistics is
+ * composed from primitives (its gradient follows). Letters: N batch, C channels, G groups, * any
+ * spatial dims.
  */
 public final class NormOps {
     private NormOps() {}
@@ -38,15 +39,33 @@ public final class NormOps {
         }, inputs);
     }
 
-    /** x (N, C, *) normalized within each of G channel groups (the layer-norm kernel on (N, G, C/G·*)), then a per-channel affine. */
+    /**
+     * x (N, C, *) normalized within each of G channel groups of every image, then ·weight[c] + bias[c]
+     * (either may be null). A primitive: one fused kernel each way ({@link GroupNormKernels}).
+     */
     static Tensor groupNorm(Tensor x, int groups, Tensor weight, Tensor bias, double eps) {
         if (x.dim() < 2 || groups < 1 || x.size(1) % groups != 0) {
             throw new IllegalArgumentException("group_norm: the channels (dim 1) of " + x.shape()
                     + " cannot be split into " + groups + " groups");
         }
-        int n = x.size(0), c = x.size(1);
-        Tensor y = layerNorm(x.reshape(n, groups, -1), 1, null, null, eps).reshape(x.shape().dims());
-        return channelAffine("group_norm", y, weight, bias, c);
+        UnaryOps.requireFloating(x, "group_norm");
+        int c = x.size(1);
+        checkAffine("group_norm", weight, new int[] {c});
+        checkAffine("group_norm", bias, new int[] {c});
+        for (Tensor t : new Tensor[] {weight, bias}) {
+            if (t != null && t.dtype() != x.dtype()) {
+                throw new IllegalArgumentException("group_norm: affine parameter is " + t.dtype() + ", input is " + x.dtype());
+            }
+        }
+        Tensor[] r = Backends.current().groupNorm(x, weight, bias, groups, eps);
+        Tensor mean = r[1], rstd = r[2];
+        Tensor[] inputs = weight == null ? (bias == null ? new Tensor[] {x} : new Tensor[] {x, bias})
+                : bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
+        return Autograd.record(Op.GROUP_NORM, r[0], (g, need) -> {
+            Tensor[] gr = Backends.current().groupNormBackward(g, x, weight, bias, mean, rstd, groups);
+            if (weight == null) return bias == null ? new Tensor[] {gr[0]} : new Tensor[] {gr[0], gr[2]};
+            return bias == null ? new Tensor[] {gr[0], gr[1]} : new Tensor[] {gr[0], gr[1], gr[2]};
+        }, inputs);
     }
 
     /**

@@ -23,8 +23,8 @@ public enum Op {
     RESHAPE, PERMUTE, EXPAND, SLICE, FLIP, PAD, COPY, CAT,
     // MatmulOps: products; linear = act(x·wᵀ + b) with bias and activation in the GEMM epilogue
     MATMUL, LINEAR,
-    // NormOps: one fused kernel pair, forward saving mean and rstd per row
-    LAYER_NORM,
+    // NormOps: fused kernel pairs, forward saving mean and rstd per row (group norm: per image and group, with a per-channel affine)
+    LAYER_NORM, GROUP_NORM,
     // AttentionOps: softmax(q·kᵀ·scale + bias, masked)·v, blocked with an online softmax
     SDPA,
     // LossOps: softmax cross-entropy with label smoothing and an ignored class, one fused kernel pair

@@ -114,9 +114,35 @@ final class VectorBackend implements Backend {
             });
             return out(s, y);
         }
+        int axis = onlyAxis(b.shape(), s);
+        if (a.shape().equals(s) && a.isContiguous() && b.isContiguous() && axis >= 0) {
+            // (N, C, H, W) ∘ (1, C, 1, 1): one value of b per run of the trailing dims, as a conv bias or a channel scale;
+            // broadcasting b to the full shape first cost a gather as large as the output
+            int c = s.dim(axis), run = n / Math.max(1, Shape.of(Arrays.copyOf(s.dims(), axis + 1)).numel());
+            float[] aa = a.storage.f, bb = b.storage.f;
+            int ao = a.offset(), bo = b.offset();
+            par.forRange(n / Math.max(1, run), Math.max(1, GRAIN / Math.max(1, run)), (from, to) -> {
+                for (int r = from; r < to; r++) VectorMath.zipScalar(fn, aa, ao + r * run, bb[bo + r % c], y, r * run, run);
+            });
+            return out(s, y);
+        }
         Floats fa = floats(ea), fb = floats(eb);
         par.forRange(n, GRAIN, (from, to) -> VectorMath.zip(fn, fa.a(), fa.off() + from, fb.a(), fb.off() + from, y, from, to - from));
         return out(s, y);
+    }
+
+    /**
+     * The one axis (counted in s, before the last) along which b, aligned to the right of s, varies,
+     * with every other dim of b 1; -1 when b has another shape.
+     */
+    private static int onlyAxis(Shape b, Shape s) {
+        int axis = -1, shift = s.rank() - b.rank();
+        for (int d = 0; d < b.rank(); d++) {
+            if (b.dim(d) == 1) continue;
+            if (axis >= 0 || b.dim(d) != s.dim(d + shift)) return -1;
+            axis = d + shift;
+        }
+        return axis < s.rank() - 1 ? axis : -1;
     }
 
     @Override
@@ -293,6 +319,18 @@ final class VectorBackend implements Backend {
             for (int r = from; r < to; r++) VectorMath.layerNormRow(fx.a(), fx.off() + r * d, ws, bs, y, r * d, d, (float) eps, mean, rstd, r);
         });
         return new Tensor[] {out(x.shape(), y), out(Shape.of(rows), mean), out(Shape.of(rows), rstd)};
+    }
+
+    @Override
+    public Tensor[] groupNorm(Tensor x, Tensor w, Tensor b, int groups, double eps) {
+        if (!f32(x) || (w != null && !f32(w)) || (b != null && !f32(b))) return ref.groupNorm(x, w, b, groups, eps);
+        return GroupNormKernels.vector(x, w, b, groups, eps, par);
+    }
+
+    @Override
+    public Tensor[] groupNormBackward(Tensor dy, Tensor x, Tensor w, Tensor b, Tensor mean, Tensor rstd, int groups) {
+        if (!f32(dy, x, mean, rstd) || (w != null && !f32(w)) || (b != null && !f32(b))) return ref.groupNormBackward(dy, x, w, b, mean, rstd, groups);
+        return GroupNormKernels.vectorBackward(dy, x, w, b, mean, rstd, groups, par);
     }
 
     /** Rows per partial sum of layer norm's weight and bias gradients (fixed, so results do not depend on threads). */

@@ -136,7 +136,9 @@ final class VectorConv {
     private static void zeroEdgeColumns(float[] cols, int at, int rows, int w, int dw) {
         if (dw == 0) return;
         int lo = dw > 0 ? Math.max(0, w - dw) : 0, hi = dw > 0 ? w : Math.min(w, -dw);
-        for (int i = 0; i < rows; i++) java.util.Arrays.fill(cols, at + i * w + lo, at + i * w + hi, 0f);
+        for (int i = 0; i < rows; i++) {                // a plain loop: the spans are 1-2 floats, too short for Arrays.fill's call
+            for (int j = at + i * w + lo, end = at + i * w + hi; j < end; j++) cols[j] = 0f;
+        }
     }
 
     /** With stride 1 and iw = j + shift, the first output column whose input column is inside the image. */
@@ -163,7 +165,7 @@ final class VectorConv {
         boolean perImage = s.n() >= par.threads();
         Parallel inner = perImage ? Parallel.SERIAL : par;
         (perImage ? par : Parallel.SERIAL).forRange(s.n(), 1, (from, to) -> {
-            float[] cols = s.pointwise() ? null : new float[R * P];
+            float[] cols = s.pointwise() ? null : Scratch.get().floats(0, R * P);
             for (int n = from; n < to; n++) {
                 for (int g = 0; g < s.groups(); g++) {
                     Sgemm.Mat colsMat;
@@ -189,7 +191,7 @@ final class VectorConv {
         boolean perImage = s.n() >= par.threads();
         Parallel inner = perImage ? Parallel.SERIAL : par;
         (perImage ? par : Parallel.SERIAL).forRange(s.n(), 1, (from, to) -> {
-            float[] cols = new float[R * P];
+            float[] cols = Scratch.get().floats(0, R * P);
             for (int n = from; n < to; n++) {
                 for (int grp = 0; grp < s.groups(); grp++) {
                     // cols (R×P) = W_gᵀ (R×Og) · dy_ng (Og×P): W_g read transposed through its strides
@@ -205,12 +207,21 @@ final class VectorConv {
     /** Floats of the im2col matrix of one chunk of images in the weight gradient (16 MB): bounds memory at 224 px. */
     private static final int CHUNK_FLOATS = 1 << 22;
 
+    /** Columns (K = images·P) a chunk of images should reach before chunks run side by side: two of the GEMM's K blocks. */
+    private static final int CHUNK_COLUMNS = 2 * Sgemm.KC;
+
     /**
      * dW_g (Og×R) = Σ_n dy_ng (Og×P) · cols_ngᵀ (P×R), as one GEMM per chunk of images laid side by
      * side (K = images·P) instead of one small GEMM per image, computed transposed: the images'
      * columns are im2col'd into one (R × nb·P) matrix, dy transposed into one (nb·P × Og) matrix, and
-     * dW_gᵀ (R×Og) accumulated over the chunks. Chunks and K blocks are summed in a fixed order, so
-     * any thread count gives the same bits.
+     * dW_gᵀ (R×Og) accumulated over the chunks.
+     *
+     * <p>Chunks hold ⌈{@link #CHUNK_COLUMNS}/P⌉ images (at most {@link #CHUNK_FLOATS} floats of columns).
+     * When there are several, they run side by side, one per thread with a serial GEMM, each into its
+     * own partial dWᵀ, and the partials are added in chunk order: small images and narrow layers (the
+     * tokenizer's 16–32 channels) gave the threads of one GEMM too few tiles to share (2 threads spent
+     * 40% of this kernel waiting). One chunk runs its GEMM on all threads. Either way the chunks depend
+     * on the shapes only, so any thread count gives the same bits.
      */
     static Tensor backwardWeight(Tensor gt, Tensor xt, Shape ws, Conv2dParams p, Parallel par) {
         Geo s = geo(xt.shape(), ws, gt.size(2), gt.size(3), p);
@@ -218,24 +229,62 @@ final class VectorConv {
         float[] dw = new float[ws.numel()];
         int P = s.positions(), R = s.rows(), og = s.og();
         if (P == 0 || s.n() == 0) return new Tensor(Storage.wrap(dw), ws, ws.contiguousStrides(), 0);
-        int nb = Math.max(1, Math.min(s.n(), CHUNK_FLOATS / Math.max(1, R * P)));
-        float[] cols = new float[R * nb * P], dyT = new float[nb * P * og], dwT = new float[R * og];
+        int nb = Math.max(1, Math.min(Math.min(s.n(), CHUNK_FLOATS / Math.max(1, R * P)), (CHUNK_COLUMNS + P - 1) / P));
+        int chunks = (s.n() + nb - 1) / nb;
+        float[] dwT = new float[R * og];
         for (int grp = 0; grp < s.groups(); grp++) {
             int gg = grp;
-            for (int n0 = 0; n0 < s.n(); n0 += nb) {
-                int m = Math.min(nb, s.n() - n0), ld = m * P, first = n0;
-                par.forRange(m, 1, (from, to) -> {
-                    for (int i = from; i < to; i++) {
-                        im2col(s, x, 0, first + i, gg, cols, i * P, ld);
-                        int src = ((first + i) * s.o() + gg * og) * P, dst = i * P * og;
-                        for (int o = 0; o < og; o++) for (int q = 0; q < P; q++) dyT[dst + q * og + o] = g[src + o * P + q];
+            if (chunks == 1) {
+                chunkProduct(s, x, g, gg, 0, s.n(), dwT, par, par);
+            } else {
+                float[] partial = new float[chunks * R * og];
+                par.forRange(chunks, 1, (from, to) -> {
+                    for (int c = from; c < to; c++) {
+                        float[] part = Scratch.get().floats(2, R * og);
+                        chunkProduct(s, x, g, gg, c * nb, Math.min(s.n(), (c + 1) * nb), part, Parallel.SERIAL, Parallel.SERIAL);
+                        System.arraycopy(part, 0, partial, c * R * og, R * og);
                     }
                 });
-                // dW_gᵀ (R×Og) += cols (R × m·P) · dyᵀ (m·P × Og)
-                Sgemm.gemm(R, og, ld, new Sgemm.Mat(cols, 0, ld, 1), new Sgemm.Mat(dyT, 0, og, 1), dwT, 0, og, n0 > 0, par);
+                System.arraycopy(partial, 0, dwT, 0, R * og);
+                for (int c = 1; c < chunks; c++) VectorMath.addInto(partial, c * R * og, dwT, 0, R * og);
             }
             for (int o = 0; o < og; o++) for (int r = 0; r < R; r++) dw[(grp * og + o) * R + r] = dwT[r * og + o];
         }
         return new Tensor(Storage.wrap(dw), ws, ws.contiguousStrides(), 0);
+    }
+
+    /** dWᵀ (R×Og) = cols (R × m·P) · dyᵀ (m·P × Og) over images [n0, n1) of group grp, the copies on copyPar, the GEMM on gemmPar. */
+    private static void chunkProduct(Geo s, float[] x, float[] g, int grp, int n0, int n1, float[] dwT, Parallel copyPar, Parallel gemmPar) {
+        int P = s.positions(), R = s.rows(), og = s.og(), m = n1 - n0, ld = m * P;
+        Scratch scratch = Scratch.get();
+        float[] cols = scratch.floats(0, R * ld), dyT = scratch.floats(1, ld * og);
+        copyPar.forRange(m, 1, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                im2col(s, x, 0, n0 + i, grp, cols, i * P, ld);
+                int src = ((n0 + i) * s.o() + grp * og) * P, dst = i * P * og;
+                for (int o = 0; o < og; o++) for (int q = 0; q < P; q++) dyT[dst + q * og + o] = g[src + o * P + q];
+            }
+        });
+        Sgemm.gemm(R, og, ld, new Sgemm.Mat(cols, 0, ld, 1), new Sgemm.Mat(dyT, 0, og, 1), dwT, 0, og, false, gemmPar);
+    }
+
+    /**
+     * Per-thread scratch arrays, grown as needed and reused across calls (a training step runs hundreds
+     * of convolutions; fresh im2col buffers of up to 16 MB each were a large part of its GC time). Slot
+     * i is one buffer; a kernel's slots are in use only while it runs on that thread.
+     */
+    static final class Scratch {
+        private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
+        private final float[][] slots = new float[3][0];
+
+        static Scratch get() {
+            return LOCAL.get();
+        }
+
+        /** Slot i with at least n floats (contents undefined). */
+        float[] floats(int i, int n) {
+            if (slots[i].length < n) slots[i] = new float[n];
+            return slots[i];
+        }
     }
 }

@@ -18,8 +18,8 @@ import jdk.incubator.vector.VectorSpecies;
  * on where a thread's chunk starts.
  */
 final class VectorMath {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    private static final int L = S.length();
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int L = S.length();
 
     private VectorMath() {}
 

@@ -122,6 +122,21 @@ class BackendEquivalenceTest {
         });
     }
 
+    /** (N, C, H, W) ∘ (C, 1, 1) or (1, C, 1, 1) and (N, C, L) ∘ (C, 1): one value per channel, as a conv bias. */
+    @Test
+    void zipWithAChannelBroadcast() {
+        Property.check("channel-broadcast zip vector vs scalar", 40, g -> {
+            int n = g.intIn(1, 4), c = g.intIn(1, 6), h = g.intIn(1, 9), w = g.intIn(1, 40);
+            boolean image = g.chance(0.6);
+            Tensor x = image ? f32(g, n, c, h, w) : f32(g, n, c, w);
+            Tensor per = image ? (g.chance(0.5) ? f32(g, c, 1, 1) : f32(g, 1, c, 1, 1)) : f32(g, c, 1);
+            BinaryOps.Fn op = g.pick(new BinaryOps.Fn[] {BinaryOps.Fn.ADD, BinaryOps.Fn.SUB, BinaryOps.Fn.MUL, BinaryOps.Fn.DIV});
+            Tensor right = op == BinaryOps.Fn.DIV ? per.abs().add(0.5) : per;
+            check("zip " + op + " " + x.shape() + " " + right.shape(), 0, (be, t) -> be.zip(op, x, right, DType.FLOAT32));
+            check("zip " + op + " of a view", 0, (be, t) -> be.zip(op, x.narrow(0, 0, 1), right, DType.FLOAT32));
+        });
+    }
+
     private static Tensor be(Tensor x, UnaryOps.Fn fn) {
         return REF.map(fn, x);
     }
@@ -190,6 +205,22 @@ class BackendEquivalenceTest {
     }
 
     @Test
+    void groupNormForwardAndBackward() {
+        Property.check("group norm vector vs scalar", 40, g -> {
+            int groups = g.intIn(1, 4), c = groups * g.intIn(1, 4), n = g.intIn(1, 5), h = g.intIn(1, 17), w = g.intIn(1, 17);
+            Tensor base = g.values(new int[] {n, c, h, w}, -2, 2).to(DType.FLOAT32);           // spread rows, as for layer norm
+            Tensor x = (g.chance(0.5) ? base : base.permute(0, 1, 3, 2).contiguous().permute(0, 1, 3, 2)).mul(3.0).add(1.0);
+            Tensor dy = f32(g, n, c, h, w), wt = g.chance(0.7) ? f32(g, c) : null, bt = g.chance(0.7) ? f32(g, c) : null;
+            check("group norm y", 1e-5, 1e-5, (be, t) -> be.groupNorm(x, wt, bt, groups, 1e-6)[0]);
+            check("group norm rstd", 1e-5, (be, t) -> be.groupNorm(x, wt, bt, groups, 1e-6)[2]);
+            Tensor[] saved = REF.groupNorm(x, wt, bt, groups, 1e-6);
+            check("group norm dx", 1e-5, 1e-5, (be, t) -> be.groupNormBackward(dy, x, wt, bt, saved[1], saved[2], groups)[0]);
+            if (wt != null) check("group norm dw", 1e-5 * Math.sqrt(n * h * w), 1e-5, (be, t) -> be.groupNormBackward(dy, x, wt, bt, saved[1], saved[2], groups)[1]);
+            if (bt != null) check("group norm db", 1e-5 * Math.sqrt(n * h * w), 1e-5, (be, t) -> be.groupNormBackward(dy, x, wt, bt, saved[1], saved[2], groups)[2]);
+        });
+    }
+
+    @Test
     void layerNormForwardAndBackward() {
         Property.check("layer norm vector vs scalar", 60, g -> {
             int rows = size(g), d = size(g);
@@ -253,6 +284,18 @@ class BackendEquivalenceTest {
                     return w == 0 ? p : w == 1 ? m : v;
                 });
             }
+        });
+    }
+
+    /** Batches of bigger images, whose weight gradient runs as several image chunks side by side (VectorConv.backwardWeight). */
+    @Test
+    void convolutionWeightGradientOverImageChunks() {
+        Property.check("conv dw chunks vs scalar", 6, g -> {
+            int groups = g.intIn(1, 2), cg = g.intIn(1, 5), og = g.intIn(1, 9), k = g.pick(new Integer[] {1, 3}), size = g.intIn(24, 40);
+            Conv2dParams p = Conv2dParams.of(1, k / 2, 1, groups);              // P >= 576: chunks of 2 images, 3 to 7 of them
+            Tensor x = f32(g, g.intIn(5, 13), groups * cg, size, size), wt = f32(g, groups * og, cg, k, k);
+            Tensor dy = f32(g, REF.conv2d(x, wt, p).shape().dims());
+            check("conv2d dw " + p + " on " + x.shape(), 1e-5 * Math.sqrt(dy.numel()), (be, t) -> be.conv2dBackwardWeight(dy, x, wt.shape(), p));
         });
     }
 

@@ -274,6 +274,21 @@ final class PrimitiveGradientProperties {
             check(g, Op.LAYER_NORM, xs -> Functional.layerNorm(x.view(xs[0]), k, affineW ? xs[1] : null, affineB ? xs[2] : null, eps),
                     x.leaf(), affineW ? w : w.detach(), affineB ? b : b.detach());
         });
+        PROPERTIES.put(Op.GROUP_NORM, g -> {
+            int groups = g.intIn(1, 3), c = groups * g.intIn(1, 3);
+            int[] spatial = g.shape(0, 2, 4);
+            int[] s = new int[2 + spatial.length];
+            s[0] = g.intIn(1, 2);
+            s[1] = c;
+            System.arraycopy(spatial, 0, s, 2, spatial.length);
+            boolean affineW = g.chance(0.7), affineB = g.chance(0.7);
+            Input x = g.input(s);
+            Tensor w = g.values(new int[] {c}, 0.5, 1.5).requiresGrad(true), b = g.values(new int[] {c}, -1, 1).requiresGrad(true);
+            double eps = g.pick(new Double[] {1e-6, 1e-3, 0.1});
+            g.note("group_norm " + Arrays.toString(s) + ", " + groups + " groups");
+            check(g, Op.GROUP_NORM, xs -> Functional.groupNorm(x.view(xs[0]), groups, affineW ? xs[1] : null, affineB ? xs[2] : null, eps),
+                    x.leaf(), affineW ? w : w.detach(), affineB ? b : b.detach());
+        });
         PROPERTIES.put(Op.SDPA, g -> {
             int b = g.intIn(1, 2), h = g.intIn(1, 3), n = g.intIn(1, 4), m = g.intIn(1, 5), dk = g.intIn(1, 3), e = g.intIn(1, 3);
             Input q = g.input(new int[] {b, h, n, dk}), k = g.input(new int[] {b, h, m, dk}), v = g.input(new int[] {b, h, m, e});
