@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # One command for the side-by-side comparison: peco4j, PyTorch 1.13 (Debian, OpenMP OpenBLAS),
-# numpy/OpenBLAS and libtorch 2.7.1 (DJL, offline) on the same shapes, 1 and 2 threads, in one run.
+# numpy/OpenBLAS and libtorch 2.7.1 (DJL, offline) on the same shapes, 1 and 2 threads, in one run:
+# the machine's FMA peak and bandwidth, the kernels, then one training step of every PeCo stage
+# (bench/.../Steps.java against bench/steps_torch.py).
 # Prints a markdown table of ratios and writes it to bench/target/compare.md.
 #   bash bench/compare.sh            # all cases
 #   bash bench/compare.sh sgemm      # cases whose names start with these (comma-separated)
+#   bash bench/compare.sh "step mim" # the MIM steps only
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -28,11 +31,27 @@ java=$(PECO4J_JAVA="${PECO4J_JAVA:-}" bash -c 'source <(sed -n "/^java_version()
 cp="bench/target/classes:bench/target/lib/*"
 out=bench/target/compare.jsonl
 rm -f "$out"
+selected() { # a case is run when no filter is given or its name starts with one of the filter's names
+  [ -z "$only" ] && return 0
+  local o os
+  IFS=, read -ra os <<< "$only"
+  for o in "${os[@]}"; do [[ "$1" == "$o"* ]] && return 0; done
+  return 1
+}
+mapfile -t steps < <("$java" --add-modules jdk.incubator.vector -cp "$cp" dev.peco4j.bench.StepBench --list 2>/dev/null)
 for t in 1 2; do
   OMP_NUM_THREADS=$t LD_LIBRARY_PATH="$openmp" DJL_OFFLINE=true \
     "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xmx8g -Dpeco4j.threads=$t \
     -cp "$cp" dev.peco4j.bench.Compare "$out" "$only"
   OMP_NUM_THREADS=$t LD_LIBRARY_PATH="$openmp" /usr/bin/python3 bench/compare_torch.py $t "$out" "$only"
+  # whole training steps: one process per case and peer, so each peak RSS is the case's own; the JVM
+  # with the launcher's settings (./peco passes no heap options)
+  for c in "${steps[@]}"; do
+    selected "$c" || continue
+    "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Dpeco4j.threads=$t \
+      -cp "$cp" dev.peco4j.bench.StepBench "$out" "$c"
+    OMP_NUM_THREADS=$t LD_LIBRARY_PATH="$openmp" /usr/bin/python3 bench/steps_torch.py $t "$out" "$c"
+  done
 done
 {
   echo "Machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $("$java" -version 2>&1 | head -n 1)"

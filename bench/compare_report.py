@@ -8,7 +8,8 @@ import sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 # the machine's own limits, measured by the Java half in the same run (bench/.../Peak.java)
 peak = {r["threads"]: r for r in rows if r["case"] == "peak"}
-rows = [r for r in rows if r["case"] != "peak"]
+steps = [r for r in rows if "images" in r]                       # whole training steps (StepBench, steps_torch.py)
+rows = [r for r in rows if r["case"] != "peak" and "images" not in r]
 for t in sorted(peak):
     p = peak[t]
     print("Measured peak, %d thread%s: FMA %.1f GFLOP/s (%d float lanes), memory bandwidth %.1f GB/s (STREAM triad)"
@@ -36,8 +37,9 @@ def cell(r):
     return t + (" (%.1f GFLOP/s, %.0f%% of peak)" % (g, 100 * g / p["fma_gflops"]) if p else " (%.1f GFLOP/s)" % g)
 
 
-print("| case | threads | peco4j | " + " | ".join(peers) + " | " + " | ".join("vs " + p for p in peers) + " |")
-print("|---|---|---|" + "---|" * (2 * len(peers)))
+if rows:
+    print("| case | threads | peco4j | " + " | ".join(peers) + " | " + " | ".join("vs " + p for p in peers) + " |")
+    print("|---|---|---|" + "---|" * (2 * len(peers)))
 for case in dict.fromkeys(r["case"] for r in rows):
     for threads in sorted({r["threads"] for r in rows if r["case"] == case}):
         got = table[(case, threads)]
@@ -50,3 +52,28 @@ for case in dict.fromkeys(r["case"] for r in rows):
                 ratios.append("—")
         print("| %s | %d | %s | %s | %s |" % (case, threads, cell(ours), " | ".join(cell(got.get(p)) for p in peers),
                                             " | ".join(ratios)))
+
+
+def step_cell(r):
+    if r is None:
+        return "—"
+    extra = ", GC %.1f%%" % (100 * r["gc_share"]) if "gc_share" in r else ""
+    return "%.0f ms (%.1f img/s%s, RSS %.0f MiB)" % (r["seconds"] * 1e3, r["images"] / r["seconds"], extra, r["rss_mib"])
+
+
+if steps:
+    step_peers = list(dict.fromkeys(r["peer"] for r in steps if r["peer"] != "peco4j"))
+    got = {}
+    for r in steps:
+        got.setdefault((r["case"], r["threads"]), {})[r["peer"]] = r
+    print()
+    print("Whole training steps (forward, loss, backward, optimizer; one process per case): ms/step, images/s, GC time share, peak RSS.")
+    print()
+    print("| step | threads | peco4j | " + " | ".join(step_peers) + " | " + " | ".join("vs " + p for p in step_peers) + " |")
+    print("|---|---|---|" + "---|" * (2 * len(step_peers)))
+    for case in dict.fromkeys(r["case"] for r in steps):
+        for threads in sorted({r["threads"] for r in steps if r["case"] == case}):
+            g = got[(case, threads)]
+            ours = g.get("peco4j")
+            ratios = ["**%.2f×**" % (g[p]["seconds"] / ours["seconds"]) if ours and p in g else "—" for p in step_peers]
+            print("| %s | %d | %s | %s | %s |" % (case, threads, step_cell(ours), " | ".join(step_cell(g.get(p)) for p in step_peers), " | ".join(ratios)))

@@ -16,7 +16,8 @@ import java.util.Locale;
  * Times one whole training step of {@link Steps} in this JVM (bench/compare.sh starts one JVM per
  * case, so the peak RSS is the case's own) and appends a JSON line {case, threads, peer, seconds,
  * images, rss_mib, gc_share, params} to a file. The timing rule of {@link Compare}: warm up for at
- * least 1 s and 3 steps, then the median of steps filling at least 2 s (at least 5). gc_share is the
+ * least 1 s and 3 steps, then the median of steps filling at least 2 s (at least 5); a step slower
+ * than 5 s warms up 2 steps and times 3 (bench/steps_torch.py does the same). gc_share is the
  * collectors' time over the timed steps' wall time.
  *
  * <pre>
@@ -27,6 +28,9 @@ import java.util.Locale;
  */
 public final class StepBench {
     private StepBench() {}
+
+    /** A step slower than this (the 224-px cases on 2 cores) warms up 2 steps and times 3. */
+    private static final long SLOW_NANOS = 5_000_000_000L;
 
     public static void main(String[] args) throws IOException {
         if (args.length == 1 && args[0].equals("--list")) {
@@ -44,12 +48,18 @@ public final class StepBench {
         String name = args[1];
         int threads = Backends.threads();
         Steps.Step step = Steps.cases().get(name).get();
-        long start = System.nanoTime();
-        for (int warm = 0; warm < 3 || System.nanoTime() - start < 1_000_000_000L; warm++) step.run().run();
+        long start = System.nanoTime(), last = 0;
+        for (int warm = 0; warm < 3 || System.nanoTime() - start < 1_000_000_000L; warm++) {
+            if (warm >= 2 && last > SLOW_NANOS) break;
+            long t = System.nanoTime();
+            step.run().run();
+            last = System.nanoTime() - t;
+        }
         List<Double> runs = new ArrayList<>();
         long gc0 = gcMillis();
+        int minRuns = last > SLOW_NANOS ? 3 : 5;
         start = System.nanoTime();
-        while (runs.size() < 5 || System.nanoTime() - start < timedNanos) {
+        while (runs.size() < minRuns || System.nanoTime() - start < timedNanos) {
             long t = System.nanoTime();
             step.run().run();
             runs.add((System.nanoTime() - t) / 1e9);
