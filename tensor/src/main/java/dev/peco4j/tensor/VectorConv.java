@@ -1,7 +1,7 @@
 package dev.peco4j.tensor;
 
 /**
- * Float32 convolution as im2col + {@link Sgemm}. Letters: N batch, C channels (Cg per group), O
+ * Float32 convolution as im2col + {@link Sgemm} (narrow 3×3 same convolutions go to {@link DirectConv}). Letters: N batch, C channels (Cg per group), O
  * output channels (Og per group), H×W input, KH×KW kernel, P = OH·OW output positions, R = Cg·KH·KW.
  * For image n and group g: y_ng (Og×P) = W_g (Og×R) · cols_ng (R×P).
  *
@@ -156,6 +156,7 @@ final class VectorConv {
     }
 
     static Tensor forward(Tensor xt, Tensor wt, Conv2dParams p, Parallel par) {
+        if (DirectConv.applies(xt.shape(), wt.shape(), p)) return DirectConv.forward(xt, wt, par);
         int oh = Conv2dParams.convOut(xt.size(2), wt.size(2), p.strideH(), p.padH(), p.dilationH());
         int ow = Conv2dParams.convOut(xt.size(3), wt.size(3), p.strideW(), p.padW(), p.dilationW());
         Geo s = geo(xt.shape(), wt.shape(), oh, ow, p);
@@ -184,6 +185,7 @@ final class VectorConv {
     }
 
     static Tensor backwardInput(Tensor gt, Tensor wt, Shape xs, Conv2dParams p, Parallel par) {
+        if (DirectConv.applies(xs, wt.shape(), p)) return DirectConv.backwardInput(gt, wt, xs, par);
         Geo s = geo(xs, wt.shape(), gt.size(2), gt.size(3), p);
         float[] g = contiguous(gt), w = contiguous(wt);
         float[] dx = new float[xs.numel()];
@@ -224,6 +226,7 @@ final class VectorConv {
      * on the shapes only, so any thread count gives the same bits.
      */
     static Tensor backwardWeight(Tensor gt, Tensor xt, Shape ws, Conv2dParams p, Parallel par) {
+        if (DirectConv.applies(xt.shape(), ws, p)) return DirectConv.backwardWeight(gt, xt, ws, par);
         Geo s = geo(xt.shape(), ws, gt.size(2), gt.size(3), p);
         float[] g = contiguous(gt), x = contiguous(xt);
         float[] dw = new float[ws.numel()];

@@ -2,6 +2,7 @@ package dev.peco4j.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.peco4j.tensor.testing.Gen;
 import dev.peco4j.tensor.testing.Property;
@@ -284,6 +285,21 @@ class BackendEquivalenceTest {
                     return w == 0 ? p : w == 1 ? m : v;
                 });
             }
+        });
+    }
+
+    /** 3×3 same convolutions of up to 64 input channels, which run without im2col (DirectConv), in all three directions. */
+    @Test
+    void directThreeByThreeConvolution() {
+        Property.check("direct conv vs scalar", 30, g -> {
+            int c = g.intIn(1, 64), o = g.intIn(1, 11), h = g.intIn(1, 20), w = g.intIn(1, 40), n = g.intIn(1, 4);
+            Conv2dParams p = Conv2dParams.of(1, 1, 1, 1);
+            Tensor x = f32(g, n, c, h, w), wt = f32(g, o, c, 3, 3), dy = f32(g, n, o, h, w);
+            assertTrue(DirectConv.applies(x.shape(), wt.shape(), p));
+            double tol = 1e-5 * Math.sqrt(c * 9 * 4);
+            check("direct conv2d " + x.shape() + " -> " + o, tol, 1e-6, (be, t) -> be.conv2d(x, wt, p));
+            check("direct conv2d dx " + x.shape() + " -> " + o, tol, 1e-6, (be, t) -> be.conv2dBackwardInput(dy, wt, x.shape(), p));
+            check("direct conv2d dw " + x.shape() + " -> " + o, 1e-5 * Math.sqrt(dy.numel()), 1e-5, (be, t) -> be.conv2dBackwardWeight(dy, x, wt.shape(), p));
         });
     }
 
