@@ -57,12 +57,14 @@ for case in dict.fromkeys(r["case"] for r in rows):
 def step_cell(r):
     if r is None:
         return "—"
+    if r.get("failed"):
+        return "failed"
     extra = ", GC %.1f%%" % (100 * r["gc_share"]) if "gc_share" in r else ""
     return "%.0f ms (%.1f img/s%s, RSS %.0f MiB)" % (r["seconds"] * 1e3, r["images"] / r["seconds"], extra, r["rss_mib"])
 
 
 if steps:
-    step_peers = list(dict.fromkeys(r["peer"] for r in steps if r["peer"] != "peco4j"))
+    step_peers = list(dict.fromkeys(r["peer"] for r in steps if r["peer"] != "peco4j" and not r.get("failed")))
     got = {}
     for r in steps:
         got.setdefault((r["case"], r["threads"]), {})[r["peer"]] = r
@@ -75,5 +77,6 @@ if steps:
         for threads in sorted({r["threads"] for r in steps if r["case"] == case}):
             g = got[(case, threads)]
             ours = g.get("peco4j")
-            ratios = ["**%.2f×**" % (g[p]["seconds"] / ours["seconds"]) if ours and p in g else "—" for p in step_peers]
+            ok = lambda r: r is not None and not r.get("failed")
+            ratios = ["**%.2f×**" % (g[p]["seconds"] / ours["seconds"]) if ok(ours) and ok(g.get(p)) else "—" for p in step_peers]
             print("| %s | %d | %s | %s | %s |" % (case, threads, step_cell(ours), " | ".join(step_cell(g.get(p)) for p in step_peers), " | ".join(ratios)))

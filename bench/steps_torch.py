@@ -33,10 +33,10 @@ IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 def median_time(fn, quick=False):
     """StepBench.java's rule: warm up >= 3 steps and 1 s, then the median of >= 5 steps filling >= 2 s;
-    a slow step (> 5 s, the 224-px cases on 2 cores) warms up 2 steps and times 3."""
+    a slow step (> 5 s, the 224-px cases on 2 cores) warms up 1 step and times 3."""
     start, warm, last = time.perf_counter(), 0, 0.0
     while warm < (1 if quick else 3) or (not quick and time.perf_counter() - start < 1.0):
-        if not quick and warm >= 2 and last > SLOW:
+        if not quick and warm >= 1 and last > SLOW:
             break
         t = time.perf_counter()
         fn()

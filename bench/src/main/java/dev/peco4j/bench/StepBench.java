@@ -17,7 +17,7 @@ import java.util.Locale;
  * case, so the peak RSS is the case's own) and appends a JSON line {case, threads, peer, seconds,
  * images, rss_mib, gc_share, params} to a file. The timing rule of {@link Compare}: warm up for at
  * least 1 s and 3 steps, then the median of steps filling at least 2 s (at least 5); a step slower
- * than 5 s warms up 2 steps and times 3 (bench/steps_torch.py does the same). gc_share is the
+ * than 5 s warms up 1 step and times 3 (bench/steps_torch.py does the same). gc_share is the
  * collectors' time over the timed steps' wall time.
  *
  * <pre>
@@ -29,7 +29,7 @@ import java.util.Locale;
 public final class StepBench {
     private StepBench() {}
 
-    /** A step slower than this (the 224-px cases on 2 cores) warms up 2 steps and times 3. */
+    /** A step slower than this (the 224-px cases on 2 cores) warms up 1 step and times 3. */
     private static final long SLOW_NANOS = 5_000_000_000L;
 
     public static void main(String[] args) throws IOException {
@@ -50,7 +50,7 @@ public final class StepBench {
         Steps.Step step = Steps.cases().get(name).get();
         long start = System.nanoTime(), last = 0;
         for (int warm = 0; warm < 3 || System.nanoTime() - start < 1_000_000_000L; warm++) {
-            if (warm >= 2 && last > SLOW_NANOS) break;
+            if (warm >= 1 && last > SLOW_NANOS) break;
             long t = System.nanoTime();
             step.run().run();
             last = System.nanoTime() - t;

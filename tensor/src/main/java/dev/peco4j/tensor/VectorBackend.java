@@ -347,7 +347,7 @@ final class VectorBackend implements Backend {
             par.forRange(rows, Math.max(1, GRAIN / Math.max(1, d)), (from, to) -> {
                 float[] scratch = new float[2 * d];
                 for (int r = from; r < to; r++) {
-                    VectorMath.layerNormBackwardRow(fg.a(), fg.off() + r * d, fx.a(), fx.off() + r * d, null, ms[r], rs[r], dx, r * d, d, scratch);
+                    VectorMath.layerNormBackwardRow(fg.a(), fg.off() + r * d, fx.a(), fx.off() + r * d, null, ms[r], rs[r], dx, r * d, d, scratch, null, 0, null, 0);
                 }
             });
             return new Tensor[] {out(x.shape(), dx), null, null};
@@ -361,8 +361,8 @@ final class VectorBackend implements Backend {
             for (int c = c0; c < c1; c++) {
                 int pw = c * 2 * d, pb = pw + d;
                 for (int r = c * LN_CHUNK, end = Math.min(rows, r + LN_CHUNK); r < end; r++) {
-                    VectorMath.layerNormBackwardRow(fg.a(), fg.off() + r * d, fx.a(), fx.off() + r * d, ws, ms[r], rs[r], dx, r * d, d, scratch);
-                    VectorMath.layerNormParamGradRow(fg.a(), fg.off() + r * d, fx.a(), fx.off() + r * d, ms[r], rs[r], partial, pw, partial, pb, 0, d);
+                    VectorMath.layerNormBackwardRow(fg.a(), fg.off() + r * d, fx.a(), fx.off() + r * d, ws, ms[r], rs[r], dx, r * d, d, scratch,
+                            partial, pw, partial, pb);
                 }
             }
         });

@@ -363,78 +363,81 @@ final class VectorMath {
         }
     }
 
-    /** One row of layer norm: two passes (mean, then centred variance), then y = x̂·w + b. */
+    /** One row of layer norm: two passes (mean, then centred variance), then y = (x − m)·rstd·w + b in a third (nothing stored before it). */
     static void layerNormRow(float[] x, int xo, float[] w, float[] b, float[] y, int yo, int d, float eps,
                              float[] mean, float[] rstd, int row) {
         float m = sum(x, xo, d) / d;
-        zipScalar(BinaryOps.Fn.SUB, x, xo, m, y, yo, d);            // y = x − m
-        FloatVector acc = FloatVector.zero(S);
+        FloatVector mv = FloatVector.broadcast(S, m), acc = FloatVector.zero(S);
         int i = 0, bound = S.loopBound(d);
         for (; i < bound; i += L) {
-            FloatVector c = FloatVector.fromArray(S, y, yo + i);
+            FloatVector c = FloatVector.fromArray(S, x, xo + i).sub(mv);
             acc = c.fma(c, acc);
         }
         float q = 0;
         for (float v : acc.toArray()) q += v;
-        for (; i < d; i++) q += y[yo + i] * y[yo + i];
+        for (; i < d; i++) q += (x[xo + i] - m) * (x[xo + i] - m);
         float rs = (float) (1 / Math.sqrt(q / d + eps));
         mean[row] = m;
         rstd[row] = rs;
         FloatVector rv = FloatVector.broadcast(S, rs);
         for (i = 0; i < bound; i += L) {
-            FloatVector v = FloatVector.fromArray(S, y, yo + i).mul(rv);
+            FloatVector v = FloatVector.fromArray(S, x, xo + i).sub(mv).mul(rv);
             if (w != null) v = v.mul(FloatVector.fromArray(S, w, i));
             if (b != null) v = v.add(FloatVector.fromArray(S, b, i));
             v.intoArray(y, yo + i);
         }
         for (; i < d; i++) {
-            float v = y[yo + i] * rs;
+            float v = (x[xo + i] - m) * rs;
             if (w != null) v *= w[i];
             if (b != null) v += b[i];
             y[yo + i] = v;
         }
     }
 
-    /** One row of the layer-norm input gradient: dx = rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·w. */
+    /**
+     * One row of the layer-norm backward in two passes: the first writes x̂ and g = dy·w to scratch
+     * ([0, d) and [d, 2d)) while it sums g and g·x̂ and adds dy·x̂ and dy to the weight and bias
+     * partials (pw, pb; null: no affine gradients), the second writes dx = rstd·(g − mean(g) − x̂·mean(g·x̂)).
+     * Seven passes over the row before (one per primitive step) cost twice the time.
+     */
     static void layerNormBackwardRow(float[] dy, int go, float[] x, int xo, float[] w, float m, float rs, float[] dx, int dxo,
-                                     int d, float[] scratch) {
-        // scratch[0, d) = x̂, scratch[d, 2d) = g
-        zipScalar(BinaryOps.Fn.SUB, x, xo, m, scratch, 0, d);
-        zipScalar(BinaryOps.Fn.MUL, scratch, 0, rs, scratch, 0, d);
-        if (w != null) zip(BinaryOps.Fn.MUL, dy, go, w, 0, scratch, d, d);
-        else System.arraycopy(dy, go, scratch, d, d);
-        float sg = sum(scratch, d, d) / d;
-        FloatVector acc = FloatVector.zero(S);
+                                     int d, float[] scratch, float[] pw, int pwo, float[] pb, int pbo) {
+        FloatVector mv = FloatVector.broadcast(S, m), rv = FloatVector.broadcast(S, rs), sgAcc = FloatVector.zero(S), sgxAcc = FloatVector.zero(S);
         int i = 0, bound = S.loopBound(d);
-        for (; i < bound; i += L) acc = FloatVector.fromArray(S, scratch, d + i).fma(FloatVector.fromArray(S, scratch, i), acc);
-        float sgx = 0;
-        for (float v : acc.toArray()) sgx += v;
-        for (; i < d; i++) sgx += scratch[d + i] * scratch[i];
+        for (; i < bound; i += L) {
+            FloatVector gy = FloatVector.fromArray(S, dy, go + i), xh = FloatVector.fromArray(S, x, xo + i).sub(mv).mul(rv);
+            FloatVector g = w == null ? gy : gy.mul(FloatVector.fromArray(S, w, i));
+            xh.intoArray(scratch, i);
+            g.intoArray(scratch, d + i);
+            sgAcc = sgAcc.add(g);
+            sgxAcc = g.fma(xh, sgxAcc);
+            if (pw != null) {
+                gy.fma(xh, FloatVector.fromArray(S, pw, pwo + i)).intoArray(pw, pwo + i);
+                gy.add(FloatVector.fromArray(S, pb, pbo + i)).intoArray(pb, pbo + i);
+            }
+        }
+        float sg = 0, sgx = 0;
+        for (float v : sgAcc.toArray()) sg += v;
+        for (float v : sgxAcc.toArray()) sgx += v;
+        for (; i < d; i++) {
+            float gy = dy[go + i], xh = (x[xo + i] - m) * rs, g = w == null ? gy : gy * w[i];
+            scratch[i] = xh;
+            scratch[d + i] = g;
+            sg += g;
+            sgx += g * xh;
+            if (pw != null) {
+                pw[pwo + i] = Math.fma(gy, xh, pw[pwo + i]);
+                pb[pbo + i] += gy;
+            }
+        }
+        sg /= d;
         sgx /= d;
-        FloatVector sgv = FloatVector.broadcast(S, sg), sgxv = FloatVector.broadcast(S, sgx), rv = FloatVector.broadcast(S, rs);
+        FloatVector sgv = FloatVector.broadcast(S, sg), sgxv = FloatVector.broadcast(S, sgx);
         for (i = 0; i < bound; i += L) {
             FloatVector xh = FloatVector.fromArray(S, scratch, i), g = FloatVector.fromArray(S, scratch, d + i);
             g.sub(sgv).sub(xh.mul(sgxv)).mul(rv).intoArray(dx, dxo + i);
         }
         for (; i < d; i++) dx[dxo + i] = (scratch[d + i] - sg - scratch[i] * sgx) * rs;
-    }
-
-    /** Adds one row's contribution to dw (dy·x̂) and db (dy) for columns [from, to). */
-    static void layerNormParamGradRow(float[] dy, int go, float[] x, int xo, float m, float rs, float[] dw, int dwo, float[] db, int dbo,
-                                      int from, int to) {
-        FloatVector mv = FloatVector.broadcast(S, m), rv = FloatVector.broadcast(S, rs);
-        int i = from, bound = from + S.loopBound(to - from);
-        for (; i < bound; i += L) {
-            FloatVector g = FloatVector.fromArray(S, dy, go + i);
-            FloatVector xh = FloatVector.fromArray(S, x, xo + i).sub(mv).mul(rv);
-            g.fma(xh, FloatVector.fromArray(S, dw, dwo + i)).intoArray(dw, dwo + i);
-            g.add(FloatVector.fromArray(S, db, dbo + i)).intoArray(db, dbo + i);
-        }
-        for (; i < to; i++) {
-            float xh = (x[xo + i] - m) * rs;
-            dw[dwo + i] = Math.fma(dy[go + i], xh, dw[dwo + i]);
-            db[dbo + i] += dy[go + i];
-        }
     }
 
     /** One row of the softmax backward: dx = y·(g − Σ g·y), or for log-softmax dx = g − e^y·Σ g. */
