@@ -60,7 +60,8 @@ def step_cell(r):
     if r.get("failed"):
         return "failed"
     extra = ", GC %.1f%%" % (100 * r["gc_share"]) if "gc_share" in r else ""
-    return "%.0f ms (%.1f img/s%s, RSS %.0f MiB)" % (r["seconds"] * 1e3, r["images"] / r["seconds"], extra, r["rss_mib"])
+    rate = r["images"] / r["seconds"]
+    return "%.0f ms (%s img/s%s, RSS %.0f MiB)" % (r["seconds"] * 1e3, "%.1f" % rate if rate >= 10 else "%.2f" % rate, extra, r["rss_mib"])
 
 
 if steps:
