@@ -1,8 +1,9 @@
 package dev.peco4j.tensor;
 
 /**
- * Float32 convolution as im2col + {@link Sgemm} (narrow 3×3 same convolutions go to {@link DirectConv}). Letters: N batch, C channels (Cg per group), O
- * output channels (Og per group), H×W input, KH×KW kernel, P = OH·OW output positions, R = Cg·KH·KW.
+ * Float32 convolution as im2col + {@link Sgemm} (3×3 same convolutions of up to 64 input channels go
+ * to {@link DirectConv}). Letters: N batch, C channels (Cg per group), O output channels (Og per
+ * group), H×W input, KH×KW kernel, P = OH·OW output positions, R = Cg·KH·KW.
  * For image n and group g: y_ng (Og×P) = W_g (Og×R) · cols_ng (R×P).
  *
  * <p>Forward and input-backward run one image per thread; the weight gradient is one GEMM per chunk
