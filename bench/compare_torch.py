@@ -91,6 +91,15 @@ def cases():
         ln.zero_grad()
         ln(lx).backward(ldy)
     out.append(("layernorm fwd+bwd 8x197x768", layernorm, 0.0))
+    gx = torch.randn(2, 128, 64, 64, requires_grad=True)
+    gn = nn.GroupNorm(32, 128, eps=1e-6)
+    gdy = torch.randn(2, 128, 64, 64)
+
+    def groupnorm_silu():
+        gx.grad = None
+        gn.zero_grad()
+        F.silu(gn(gx)).backward(gdy)
+    out.append(("groupnorm+silu fwd+bwd 2x128x64x64 G32", groupnorm_silu, 0.0))
     fx = torch.randn(8 * 197, 768, requires_grad=True)
     fc = nn.Linear(768, 3072)
     fdy = torch.randn(8 * 197, 3072)

@@ -28,6 +28,7 @@ public final class Compare {
         m.put("conv3x3 fwd+bwd 8x128x32x32", () -> Workloads.conv3x3(8, 128, 32));
         m.put("attention fwd+bwd B8 H12 N197 D64", () -> Workloads.attention(8, 12, 197, 64));
         m.put("layernorm fwd+bwd 8x197x768", () -> Workloads.layerNorm(8, 197, 768));
+        m.put("groupnorm+silu fwd+bwd 2x128x64x64 G32", () -> Workloads.groupNormSilu(2, 128, 64, 32));
         m.put("linear+gelu fwd+bwd 1576x768->3072", () -> Workloads.linearGelu(8 * 197, 768, 3072));
         m.put("cross-entropy fwd+bwd 600x8192", () -> Workloads.crossEntropy(8 * 75, 8192));
         m.put("beit block fwd+bwd ViT-B 8x197x768", () -> Workloads.beitBlock(8, 197, 768, 12));

@@ -100,6 +100,26 @@ public final class Workloads {
         };
     }
 
+    /** GroupNorm (G groups, eps 1e-6, affine) of (B, C, S, S) then SiLU, as in the VQGAN's ResnetBlock: forward and backward. */
+    public static Workload groupNormSilu(int batch, int channels, int size, int groups) {
+        Generator g = new Generator(8);
+        Tensor x = Tensor.randn(g, batch, channels, size, size).requiresGrad(true);
+        Tensor w = Tensor.ones(channels).requiresGrad(true), b = Tensor.zeros(channels).requiresGrad(true);
+        Tensor dy = Tensor.randn(g, batch, channels, size, size);
+        return new Workload() {
+            public void run() {
+                x.zeroGrad();
+                w.zeroGrad();
+                b.zeroGrad();
+                Functional.groupNorm(x, groups, w, b, 1e-6).silu().backward(dy);
+            }
+
+            public double flops() {
+                return 0; // memory-bound: reported as time
+            }
+        };
+    }
+
     /** GELU(x·wᵀ + b), the MLP's first layer (bias and GELU in the GEMM epilogue): forward and backward. */
     public static Workload linearGelu(int rows, int in, int out) {
         Generator g = new Generator(6);
