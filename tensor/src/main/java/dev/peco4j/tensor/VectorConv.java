@@ -239,14 +239,12 @@ final class VectorConv {
         for (int grp = 0; grp < s.groups(); grp++) {
             int gg = grp;
             if (chunks == 1) {
-                chunkProduct(s, x, g, gg, 0, s.n(), dwT, par, par);
+                chunkProduct(s, x, g, gg, 0, s.n(), dwT, 0, par, par);
             } else {
                 float[] partial = new float[chunks * R * og];
                 par.forRange(chunks, 1, (from, to) -> {
                     for (int c = from; c < to; c++) {
-                        float[] part = Scratch.get().floats(2, R * og);
-                        chunkProduct(s, x, g, gg, c * nb, Math.min(s.n(), (c + 1) * nb), part, Parallel.SERIAL, Parallel.SERIAL);
-                        System.arraycopy(part, 0, partial, c * R * og, R * og);
+                        chunkProduct(s, x, g, gg, c * nb, Math.min(s.n(), (c + 1) * nb), partial, c * R * og, Parallel.SERIAL, Parallel.SERIAL);
                     }
                 });
                 System.arraycopy(partial, 0, dwT, 0, R * og);
@@ -257,8 +255,8 @@ final class VectorConv {
         return new Tensor(Storage.wrap(dw), ws, ws.contiguousStrides(), 0);
     }
 
-    /** dWᵀ (R×Og) = cols (R × m·P) · dyᵀ (m·P × Og) over images [n0, n1) of group grp, the copies on copyPar, the GEMM on gemmPar. */
-    private static void chunkProduct(Geo s, float[] x, float[] g, int grp, int n0, int n1, float[] dwT, Parallel copyPar, Parallel gemmPar) {
+    /** dWᵀ (R×Og, at dwOff) = cols (R × m·P) · dyᵀ (m·P × Og) over images [n0, n1) of group grp, the copies on copyPar, the GEMM on gemmPar. */
+    private static void chunkProduct(Geo s, float[] x, float[] g, int grp, int n0, int n1, float[] dwT, int dwOff, Parallel copyPar, Parallel gemmPar) {
         int P = s.positions(), R = s.rows(), og = s.og(), m = n1 - n0, ld = m * P;
         Scratch scratch = Scratch.get();
         float[] cols = scratch.floats(0, R * ld), dyT = scratch.floats(1, ld * og);
@@ -269,7 +267,7 @@ final class VectorConv {
                 for (int o = 0; o < og; o++) for (int q = 0; q < P; q++) dyT[dst + q * og + o] = g[src + o * P + q];
             }
         });
-        Sgemm.gemm(R, og, ld, new Sgemm.Mat(cols, 0, ld, 1), new Sgemm.Mat(dyT, 0, og, 1), dwT, 0, og, false, gemmPar);
+        Sgemm.gemm(R, og, ld, new Sgemm.Mat(cols, 0, ld, 1), new Sgemm.Mat(dyT, 0, og, 1), dwT, dwOff, og, false, gemmPar);
     }
 
     /**
@@ -279,7 +277,7 @@ final class VectorConv {
      */
     static final class Scratch {
         private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
-        private final float[][] slots = new float[3][0];
+        private final float[][] slots = new float[2][0];
 
         static Scratch get() {
             return LOCAL.get();
