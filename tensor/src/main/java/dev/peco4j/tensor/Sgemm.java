@@ -69,7 +69,10 @@ final class Sgemm {
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc), jc0 = jc, pc0 = pc;
                 par.forRange(nStrips, 4, (from, to) -> packB(b, pc0, kc, jc0, nc, bp, from, to));
-                par.forRange(mPad / MR, 4, (from, to) -> packA(a, m, pc0, kc, ap, from, to));
+                // A in place: the micro-kernel reads full strips where they are; only the last, partial strip is packed
+                Mat aIn = inPlace(a, kc) ? new Mat(a.data(), a.off() + pc * a.cs(), a.rs(), a.cs()) : null;
+                int aFrom = aIn == null ? 0 : m / MR;
+                par.forRange(mPad / MR - aFrom, 4, (from, to) -> packA(a, m, pc0, kc, ap, aFrom + from, aFrom + to));
                 boolean add = accumulate || pc > 0;
                 Epilogue last = pc + kc == k ? ep : null;
                 par.forRange(mBlocks * jParts, 1, (from, to) -> {
@@ -77,7 +80,7 @@ final class Sgemm {
                     for (int task = from; task < to; task++) {
                         int ic = (task / jParts) * MC, mc = Math.min(MC, m - ic), part = task % jParts;
                         int s0 = (int) ((long) nStrips * part / jParts), s1 = (int) ((long) nStrips * (part + 1) / jParts);
-                        macroKernel(ic, mc, s0 * NR, Math.min(nc, s1 * NR), kc, ap, bp, c, cOff + jc0, ldc, add, tile, last, jc0);
+                        macroKernel(ic, mc, s0 * NR, Math.min(nc, s1 * NR), kc, aIn, m, ap, bp, c, cOff + jc0, ldc, add, tile, last, jc0);
                     }
                 });
             }
@@ -107,6 +110,16 @@ final class Sgemm {
 
     private static int roundUp(int x, int m) {
         return (x + m - 1) / m * m;
+    }
+
+    /**
+     * Whether the micro-kernel reads A's full strips in place instead of packing them: A has unit stride
+     * along k (row-major: 8 rows streamed side by side) or along its rows (a transposed operand: the 8
+     * values of each k are adjacent, as in a packed strip), and a K block of it stays within 1 MiB, so
+     * that large power-of-two strides do not thrash the cache sets.
+     */
+    private static boolean inPlace(Mat a, int kc) {
+        return a.rs() == 1 && (long) kc * a.cs() <= 1 << 18;
     }
 
     /** Strips [s0, s1) of B[pc:pc+kc, jc:jc+nc], NR columns each, k-major, zero-padded. */
@@ -152,13 +165,17 @@ final class Sgemm {
     }
 
     /** Rows [ic, ic+mc) × columns [j0, j1) of this (jc, pc) block. */
-    private static void macroKernel(int ic, int mc, int j0, int j1, int kc, float[] ap, float[] bp, float[] c, int cOff,
-                                    int ldc, boolean add, float[] tile, Epilogue ep, int jc) {
+    private static void macroKernel(int ic, int mc, int j0, int j1, int kc, Mat aIn, int m, float[] ap, float[] bp, float[] c,
+                                    int cOff, int ldc, boolean add, float[] tile, Epilogue ep, int jc) {
         for (int js = j0; js < j1; js += NR) {
             int w = Math.min(NR, j1 - js);
             for (int is = 0; is < mc; is += MR) {
-                int h = Math.min(MR, mc - is);
-                microKernel(ap, (ic + is) * kc, bp, js * kc, kc, tile);
+                int h = Math.min(MR, mc - is), i = ic + is;
+                if (aIn != null && i + MR <= m) {
+                    microKernel(aIn.data(), aIn.off() + i, aIn.cs(), bp, js * kc, kc, tile);
+                } else {
+                    microKernel(ap, i * kc, MR, bp, js * kc, kc, tile);
+                }
                 int base = cOff + (ic + is) * ldc + js;
                 for (int r = 0; r < h; r++) {
                     int row = base + r * ldc, t = r * NR;
@@ -190,10 +207,13 @@ final class Sgemm {
         if (ep.act() != null) VectorMath.map(ep.act(), c, at, ep.y(), at, w);
     }
 
-    /** tile (MR×NR) = Ap strip (kc×MR) · Bp strip (kc×NR), 2·MR vector accumulators. */
-    private static void microKernel(float[] ap, int a, float[] bp, int b, int kc, float[] tile) {
+    /**
+     * tile (MR×NR) = A strip (MR rows, kc columns; element (r, p) at ad[a + r·ars + p·acs]) · Bp strip
+     * (kc×NR), 2·MR vector accumulators. A packed strip has ars = 1, acs = MR.
+     */
+    private static void microKernel(float[] ad, int a, int acs, float[] bp, int b, int kc, float[] tile) {
         if (MR == 8) {
-            microKernel8(ap, a, bp, b, kc, tile);
+            microKernel8(ad, a, acs, bp, b, kc, tile);
             return;
         }
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
@@ -202,18 +222,18 @@ final class Sgemm {
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         FloatVector x;
         for (int p = 0; p < kc; p++) {
-            int bi = b + p * NR, ai = a + p * MR;
+            int bi = b + p * NR, ai = a + p * acs;
             FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + L);
-            x = FloatVector.broadcast(S, ap[ai + 0]);
+            x = FloatVector.broadcast(S, ad[ai]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, ap[ai + 1]);
+            x = FloatVector.broadcast(S, ad[ai + 1]);
             c10 = x.fma(b0, c10);
             c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, ap[ai + 2]);
+            x = FloatVector.broadcast(S, ad[ai + 2]);
             c20 = x.fma(b0, c20);
             c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, ap[ai + 3]);
+            x = FloatVector.broadcast(S, ad[ai + 3]);
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
         }
@@ -228,37 +248,37 @@ final class Sgemm {
     }
 
     /** The 8-row tile of 512-bit vectors: 16 accumulators of AVX-512's 32 registers. */
-    private static void microKernel8(float[] ap, int a, float[] bp, int b, int kc, float[] tile) {
+    private static void microKernel8(float[] ad, int a, int acs, float[] bp, int b, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S), c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S), c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S), c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
         FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S), c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
         FloatVector x;
         for (int p = 0; p < kc; p++) {
-            int bi = b + p * NR, ai = a + p * 8;
+            int bi = b + p * NR, ai = a + p * acs;
             FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + L);
-            x = FloatVector.broadcast(S, ap[ai]);
+            x = FloatVector.broadcast(S, ad[ai]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, ap[ai + 1]);
+            x = FloatVector.broadcast(S, ad[ai + 1]);
             c10 = x.fma(b0, c10);
             c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, ap[ai + 2]);
+            x = FloatVector.broadcast(S, ad[ai + 2]);
             c20 = x.fma(b0, c20);
             c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, ap[ai + 3]);
+            x = FloatVector.broadcast(S, ad[ai + 3]);
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(S, ap[ai + 4]);
+            x = FloatVector.broadcast(S, ad[ai + 4]);
             c40 = x.fma(b0, c40);
             c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(S, ap[ai + 5]);
+            x = FloatVector.broadcast(S, ad[ai + 5]);
             c50 = x.fma(b0, c50);
             c51 = x.fma(b1, c51);
-            x = FloatVector.broadcast(S, ap[ai + 6]);
+            x = FloatVector.broadcast(S, ad[ai + 6]);
             c60 = x.fma(b0, c60);
             c61 = x.fma(b1, c61);
-            x = FloatVector.broadcast(S, ap[ai + 7]);
+            x = FloatVector.broadcast(S, ad[ai + 7]);
             c70 = x.fma(b0, c70);
             c71 = x.fma(b1, c71);
         }

@@ -140,18 +140,25 @@ final class VectorMath {
         return FloatVector.fromArray(S, a, off, S.indexInRange(0, n));
     }
 
-    private static FloatVector geluDerivative(FloatVector x) {
-        return normalCdf(x).add(x.mul(exp(x.mul(x).mul(-0.5f))).mul((float) (1 / Math.sqrt(2 * Math.PI))));
+    /**
+     * GELU'(x) = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π). Φ(x) is read off the forward output y = x·Φ(x)
+     * as y/x (Φ(0) = ½), so the derivative costs one exp instead of the erfc fit and a second exp.
+     */
+    private static FloatVector geluDerivative(FloatVector x, FloatVector y) {
+        FloatVector cdf = y.div(x).blend(0.5f, x.compare(VectorOperators.EQ, 0f));
+        return x.mul(exp(x.mul(x).mul(-0.5f))).mul((float) (1 / Math.sqrt(2 * Math.PI))).add(cdf);
     }
 
-    private static void mapBackwardGelu(float[] x, int xo, float[] g, int go, float[] dx, int dxo, int n) {
+    private static void mapBackwardGelu(float[] x, int xo, float[] y, int yo, float[] g, int go, float[] dx, int dxo, int n) {
         int i = 0, bound = S.loopBound(n);
         for (; i < bound; i += L) {
-            geluDerivative(FloatVector.fromArray(S, x, xo + i)).mul(FloatVector.fromArray(S, g, go + i)).intoArray(dx, dxo + i);
+            geluDerivative(FloatVector.fromArray(S, x, xo + i), FloatVector.fromArray(S, y, yo + i))
+                    .mul(FloatVector.fromArray(S, g, go + i)).intoArray(dx, dxo + i);
         }
         if (i < n) {
             var m = S.indexInRange(0, n - i);
-            geluDerivative(tail(x, xo + i, n - i)).mul(FloatVector.fromArray(S, g, go + i, m)).intoArray(dx, dxo + i, m);
+            geluDerivative(tail(x, xo + i, n - i), tail(y, yo + i, n - i)).mul(FloatVector.fromArray(S, g, go + i, m))
+                    .intoArray(dx, dxo + i, m);
         }
     }
 
@@ -165,17 +172,22 @@ final class VectorMath {
         for (; i < n; i++) dx[dxo + i] = (x[xo + i] <= 0 ? 0f : 1f) * g[go + i];
     }
 
-    private static void mapBackwardSilu(float[] x, int xo, float[] g, int go, float[] dx, int dxo, int n) {
-        FloatVector one = FloatVector.broadcast(S, 1f);
+    /** SiLU'(x) = s·(1 + x·(1 − s)) with the sigmoid s = y/x read off the forward output y = x·s (s(0) = ½). */
+    private static FloatVector siluDerivative(FloatVector x, FloatVector y) {
+        FloatVector sg = y.div(x).blend(0.5f, x.compare(VectorOperators.EQ, 0f)), one = FloatVector.broadcast(S, 1f);
+        return sg.mul(one.add(x.mul(one.sub(sg))));
+    }
+
+    private static void mapBackwardSilu(float[] x, int xo, float[] y, int yo, float[] g, int go, float[] dx, int dxo, int n) {
         int i = 0, bound = S.loopBound(n);
         for (; i < bound; i += L) {
-            FloatVector v = FloatVector.fromArray(S, x, xo + i), sg = sigmoid(v);
-            sg.mul(one.add(v.mul(one.sub(sg)))).mul(FloatVector.fromArray(S, g, go + i)).intoArray(dx, dxo + i);
+            siluDerivative(FloatVector.fromArray(S, x, xo + i), FloatVector.fromArray(S, y, yo + i))
+                    .mul(FloatVector.fromArray(S, g, go + i)).intoArray(dx, dxo + i);
         }
         if (i < n) {
             var m = S.indexInRange(0, n - i);
-            FloatVector v = tail(x, xo + i, n - i), sg = sigmoid(v);
-            sg.mul(one.add(v.mul(one.sub(sg)))).mul(FloatVector.fromArray(S, g, go + i, m)).intoArray(dx, dxo + i, m);
+            siluDerivative(tail(x, xo + i, n - i), tail(y, yo + i, n - i)).mul(FloatVector.fromArray(S, g, go + i, m))
+                    .intoArray(dx, dxo + i, m);
         }
     }
 
@@ -245,9 +257,9 @@ final class VectorMath {
             return;
         }
         switch (fn.op()) {
-            case GELU -> { mapBackwardGelu(x, xo, g, go, dx, dxo, n); return; }
+            case GELU -> { mapBackwardGelu(x, xo, y, yo, g, go, dx, dxo, n); return; }
             case RELU -> { mapBackwardRelu(x, xo, g, go, dx, dxo, n); return; }
-            case SILU -> { mapBackwardSilu(x, xo, g, go, dx, dxo, n); return; }
+            case SILU -> { mapBackwardSilu(x, xo, y, yo, g, go, dx, dxo, n); return; }
             default -> { }
         }
         int i = 0, bound = S.loopBound(n);
@@ -274,26 +286,23 @@ final class VectorMath {
             case RELU -> one.blend(0f, x.compare(VectorOperators.LE, 0f));
             case SIGMOID -> y.mul(one.sub(y));
             case TANH -> one.sub(y.mul(y));
-            case SILU -> {
-                FloatVector sg = sigmoid(x);
-                yield sg.mul(one.add(x.mul(one.sub(sg))));
-            }
-            // Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π)
-            case GELU -> geluDerivative(x);
+            case SILU -> siluDerivative(x, y);
+            case GELU -> geluDerivative(x, y);
             default -> throw new IllegalStateException(fn.op() + " has no vector derivative");
         };
     }
 
     /**
      * e^x for float lanes (Cephes expf): x = n·ln2 + r with |r| ≤ ln2/2, e^r by a degree-6 polynomial,
-     * 2^n from the exponent bits. About 2 ulp; 0 below −87.33 (no subnormals), ∞ above 88.72.
+     * 2^n from the exponent bits. About 2 ulp; 0 below −87.33 (no subnormals), ∞ above 88.72, NaN stays
+     * NaN. n = round(x·log2 e) comes from adding 1.5·2²³, which leaves n in the low mantissa bits of the
+     * sum; those bits shifted into the exponent field are 2^n. Lanes outside the range compute garbage
+     * (or NaN from ∞ − ∞) and are replaced at the end.
      */
     static FloatVector exp(FloatVector x) {
-        FloatVector xc = x.max(-87.33654f).min(88.72283f);
-        FloatVector fx = xc.mul(1.44269504088896341f).add(0.5f);
-        FloatVector t = fx.convert(VectorOperators.F2I, 0).reinterpretAsInts().convert(VectorOperators.I2F, 0).reinterpretAsFloats();
-        FloatVector n = t.sub(1f, t.compare(VectorOperators.GT, fx));                       // floor(fx)
-        FloatVector r = n.fma(FloatVector.broadcast(S, -0.693359375f), xc);
+        FloatVector t = x.mul(1.44269504088896341f).add(12582912f);                           // 1.5·2²³ + n
+        FloatVector n = t.sub(12582912f);
+        FloatVector r = n.fma(FloatVector.broadcast(S, -0.693359375f), x);
         r = n.fma(FloatVector.broadcast(S, 2.12194440e-4f), r);
         FloatVector p = r.fma(FloatVector.broadcast(S, 1.9875691500e-4f), FloatVector.broadcast(S, 1.3981999507e-3f));
         p = p.fma(r, FloatVector.broadcast(S, 8.3334519073e-3f));
@@ -301,12 +310,10 @@ final class VectorMath {
         p = p.fma(r, FloatVector.broadcast(S, 1.6666665459e-1f));
         p = p.fma(r, FloatVector.broadcast(S, 5.0000001201e-1f));
         FloatVector y = p.mul(r.mul(r)).add(r).add(1f);
-        FloatVector pow2 = n.convert(VectorOperators.F2I, 0).reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23)
-                .reinterpretAsFloats();
+        FloatVector pow2 = t.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         y = y.mul(pow2);
         y = y.blend(0f, x.compare(VectorOperators.LT, -87.33654f));
-        y = y.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, 88.72283f));
-        return y.blend(x, x.compare(VectorOperators.NE, x));                                 // NaN stays NaN
+        return y.blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, 88.72283f));
     }
 
     /** Σ a[off..off+n): lane-wise partial sums, then the lanes and the tail added in a fixed order. */

@@ -95,6 +95,60 @@ class BackendEquivalenceTest {
         });
     }
 
+    /**
+     * A's full strips are read in place when A is a transposed operand (unit stride along its rows)
+     * and packed otherwise: the same product from both layouts, partial last strip included, must be
+     * bit-identical, since the micro-kernel sums the same terms in the same order either way.
+     */
+    @Test
+    void sgemmSameBitsWhetherAIsReadInPlaceOrPacked() {
+        Property.check("sgemm A in place vs packed", 40, g -> {
+            int m = size(g), n = size(g), k = size(g);
+            float[] rowMajor = new float[m * k], transposed = new float[m * k], b = new float[k * n];
+            for (int i = 0; i < m; i++) {
+                for (int p = 0; p < k; p++) rowMajor[i * k + p] = transposed[p * m + i] = (float) g.uniform(-1, 1);
+            }
+            for (int i = 0; i < b.length; i++) b[i] = (float) g.uniform(-1, 1);
+            float[] packed = new float[m * n], inPlace = new float[m * n];
+            Sgemm.Mat bm = new Sgemm.Mat(b, 0, n, 1);
+            Parallel par = new Parallel(g.intIn(1, 3));
+            // in place first: the packing buffers then hold the previous case's strips, not this one's
+            Sgemm.gemm(m, n, k, new Sgemm.Mat(transposed, 0, 1, m), bm, inPlace, 0, n, false, par);
+            Sgemm.gemm(m, n, k, new Sgemm.Mat(rowMajor, 0, k, 1), bm, packed, 0, n, false, par);
+            assertArrayEquals(packed, inPlace, m + "x" + k + " times " + k + "x" + n);
+        });
+    }
+
+    /** The vector exp: within 2 ulp of Math.exp over its range, 0 below −87.34, ∞ above 88.73, NaN kept. */
+    @Test
+    void vectorExpWithinTwoUlpAndAtItsEdges() {
+        int lanes = VectorMath.L;
+        float[] x = new float[lanes], y = new float[lanes];
+        for (float v = -87.3f; v < 88f; v = Math.nextUp(v + 1e-3f * (1 + Math.abs(v)))) {
+            java.util.Arrays.fill(x, v);
+            VectorMath.map(UnaryOps.EXP, x, 0, y, 0, lanes);
+            float want = (float) Math.exp(v);
+            assertTrue(Math.abs(y[0] - want) <= 2 * Math.ulp(want), "exp(" + v + ") = " + y[0] + ", Math.exp " + want);
+        }
+        float[] edges = {-1e30f, -100f, -87.4f, Float.NEGATIVE_INFINITY, 88.8f, 1e30f, Float.POSITIVE_INFINITY, Float.NaN, 0f, -0f};
+        float[] want = {0f, 0f, 0f, 0f, Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY, Float.POSITIVE_INFINITY, Float.NaN, 1f, 1f};
+        float[] in = new float[Math.max(lanes, edges.length)], out = new float[in.length];
+        System.arraycopy(edges, 0, in, 0, edges.length);
+        VectorMath.map(UnaryOps.EXP, in, 0, out, 0, in.length);
+        for (int i = 0; i < edges.length; i++) assertEquals(want[i], out[i], "exp(" + edges[i] + ")");
+    }
+
+    /** GELU's and SiLU's vector derivatives read Φ(x) and σ(x) off y/x: x = 0, tiny x and the tails. */
+    @Test
+    void geluAndSiluDerivativesAtZeroAndInTheTails() {
+        float[] v = {0f, -0f, 1e-30f, -1e-30f, 1e-7f, -3e-4f, 0.5f, -1f, 3f, -5f, -9f, -15f, -40f, -100f, 12f, 50f, 1e4f, -1e4f, 2f, -2f};
+        Tensor x = Tensor.of(v, v.length), g = Tensor.of(new float[v.length], v.length).add(1.0).to(DType.FLOAT32);
+        for (UnaryOps.Fn fn : new UnaryOps.Fn[] {UnaryOps.GELU, UnaryOps.SILU}) {
+            Tensor y = be(x, fn);
+            check("mapBackward " + fn.op() + " at special points", 2e-6, 4e-7, (be, t) -> be.mapBackward(fn, x, y, g));
+        }
+    }
+
     @Test
     void elementwiseMapsZipsAndCopies() {
         UnaryOps.Fn[] maps = {UnaryOps.NEG, UnaryOps.EXP, UnaryOps.LOG, UnaryOps.SQRT, UnaryOps.RSQRT, UnaryOps.ABS,
