@@ -50,22 +50,38 @@ final class VectorBackend implements Backend {
 
     /** A strided float32 view copied to a new row-major array, innermost dim in a tight loop. */
     private float[] gather(Tensor x) {
-        int n = x.numel();
+        int n = x.numel(), inner = innerSize(x);
         float[] dst = new float[n];
         if (n == 0) return dst;
-        int r = x.dim(), inner = r == 0 ? 1 : x.size(r - 1), is = r == 0 ? 0 : x.strides()[r - 1];
-        int rows = n / inner;
-        int[] starts = Tensor.offsets(r == 0 ? Shape.scalar() : Shape.of(Arrays.copyOf(x.shape().dims(), r - 1)),
+        int[] starts = new int[n / inner];
+        for (int row = 0; row < starts.length; row++) starts[row] = row * inner;
+        copyRuns(x, dst, starts, 1);
+        return dst;
+    }
+
+    private static int innerSize(Tensor x) {
+        return x.dim() == 0 ? 1 : x.size(-1);
+    }
+
+    /** The storage offset of each innermost run (row) of a view, in row-major order. */
+    private static int[] rowStarts(Tensor x) {
+        int r = x.dim();
+        return Tensor.offsets(r == 0 ? Shape.scalar() : Shape.of(Arrays.copyOf(x.shape().dims(), r - 1)),
                 r == 0 ? new int[0] : Arrays.copyOf(x.strides(), r - 1), x.offset());
-        float[] src = x.storage.f;
-        par.forRange(rows, Math.max(1, GRAIN / inner), (from, to) -> {
-            for (int row = from; row < to; row++) {
-                int s = starts[row], d = row * inner;
-                if (is == 1) System.arraycopy(src, s, dst, d, inner);
-                else for (int j = 0; j < inner; j++) dst[d + j] = src[s + j * is];
+    }
+
+    /** Row k of the float32 view src into dst from dstStarts[k], its elements dstStride apart. */
+    private void copyRuns(Tensor src, float[] dst, int[] dstStarts, int dstStride) {
+        int inner = innerSize(src), ss = src.dim() == 0 ? 0 : src.strides()[src.dim() - 1];
+        int[] srcStarts = rowStarts(src);
+        float[] from = src.storage.f;
+        par.forRange(srcStarts.length, Math.max(1, GRAIN / inner), (lo, hi) -> {
+            for (int row = lo; row < hi; row++) {
+                int a = srcStarts[row], b = dstStarts[row];
+                if (ss == 1 && dstStride == 1) System.arraycopy(from, a, dst, b, inner);
+                else for (int j = 0; j < inner; j++) dst[b + j * dstStride] = from[a + j * ss];
             }
         });
-        return dst;
     }
 
     // ------------------------------------------------------------------ elementwise
@@ -159,13 +175,18 @@ final class VectorBackend implements Backend {
 
     @Override
     public void copyInto(Tensor dst, Tensor src) {
-        if (!f32(dst, src) || !dst.isContiguous()) {
+        if (!f32(dst, src)) {
             ref.copyInto(dst, src);
             return;
         }
         Tensor e = src.shape().equals(dst.shape()) ? src : src.expand(dst.shape().dims());
-        Floats f = floats(e);
-        System.arraycopy(f.a(), f.off(), dst.storage.f, dst.offset(), dst.numel());
+        if (dst.isContiguous()) {
+            Floats f = floats(e);
+            System.arraycopy(f.a(), f.off(), dst.storage.f, dst.offset(), dst.numel());
+        } else if (dst.numel() > 0) { // into a view (a slice of a cat's output, a slice's gradient): row by row
+            if (dst.storage == e.storage) e = out(e.shape(), gather(e)); // the source may overlap the view
+            copyRuns(e, dst.storage.f, rowStarts(dst), dst.dim() == 0 ? 1 : dst.strides()[dst.dim() - 1]);
+        }
     }
 
     // ------------------------------------------------------------------ reductions

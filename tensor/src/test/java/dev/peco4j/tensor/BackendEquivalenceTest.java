@@ -124,6 +124,40 @@ class BackendEquivalenceTest {
         });
     }
 
+    /**
+     * copyInto a view (a slice, a transposed or padded interior, as cat, pad and slice's gradient use it)
+     * from a source of its shape or one that broadcasts to it, strided or not, and from a view of the
+     * same storage: the same bits as the reference, the rest of the storage untouched.
+     */
+    @Test
+    void copyIntoAView() {
+        Property.check("copyInto vector vs scalar", 60, g -> {
+            int r = g.intIn(2, 5), c = g.intIn(2, 40);
+            Tensor base = f32(g, r, c).contiguous();
+            int r0 = g.intIn(0, r - 1), r1 = g.intIn(r0 + 1, r), c0 = g.intIn(0, c - 1), c1 = g.intIn(c0 + 1, c);
+            boolean transposed = g.chance(0.3) && r1 - r0 == c1 - c0;
+            int kind = g.intIn(0, 2);
+            java.util.function.Function<Tensor, Tensor> view = t -> {
+                Tensor v = t.slice(0, r0, r1, 1).slice(1, c0, c1, 1);
+                return transposed ? v.mT() : v;
+            };
+            Shape vs = view.apply(base).shape();
+            Tensor src = switch (kind) {
+                case 0 -> f32(g, vs.dims());                         // its own storage, maybe strided
+                case 1 -> f32(g, 1, vs.dim(1));                      // a row broadcast over the view
+                default -> null;                                     // a view of the destination's own storage
+            };
+            float[] want = null;
+            for (Backend be : new Backend[] {REF, VEC[0], VEC[1], VEC[2]}) {
+                Tensor dst = base.copy();
+                Tensor from = src != null ? src : dst.slice(0, 0, vs.dim(0), 1).slice(1, 0, vs.dim(1), 1);
+                be.copyInto(view.apply(dst), from);
+                if (want == null) want = dst.toFloatArray();
+                else assertArrayEquals(want, dst.toFloatArray(), be.name() + ", view " + vs + ", source kind " + kind);
+            }
+        });
+    }
+
     /** The vector exp: within 2 ulp of Math.exp over its range, 0 below −87.34, ∞ above 88.73, NaN kept. */
     @Test
     void vectorExpWithinTwoUlpAndAtItsEdges() {
