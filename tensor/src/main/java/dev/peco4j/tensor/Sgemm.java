@@ -8,7 +8,8 @@ import jdk.incubator.vector.VectorSpecies;
  * A and B are read through strides, so all four transpose combinations cost nothing extra.
  *
  * <p>Goto/BLIS structure: B is packed in KC×NR strips (k-major), A in MR×KC strips; a register-tiled
- * micro-kernel computes an MR×NR tile with MR·2 vector accumulators. NR = 2 vector lengths, so the
+ * micro-kernel computes an MR×NR tile with MR·2 vector accumulators. A is read in place instead
+ * where that is cheaper than packing it ({@link #inPlace}). NR = 2 vector lengths, so the
  * code is generic over the species (256-bit AVX2 gives NR = 16, 512-bit 32, 128-bit NEON 8).
  * MR = 4 on AVX2, not the textbook 6: with 12 accumulators plus the B and A registers (15 of AVX2's
  * 16), C2 spills, and 6×2 measured 37 GFLOP/s against 68 for 4×2 (n = 1024, one thread). With
@@ -16,9 +17,10 @@ import jdk.incubator.vector.VectorSpecies;
  * reached 73–75% of the measured FMA peak for n = 512…2048 and 8×2 reaches 78–84%.
  * Blocking (KC = 512, MC = 96) was chosen by measurement on the 2-core AVX2 machines.
  *
- * <p>Why the tile goes to a buffer: when the micro-kernel itself loads C to add to it, C2 hoists those
- * loads above the k-loop and spills accumulators (measured 35 → 23 GFLOP/s); accumulating from zero,
- * storing the tile to a small buffer and adding it to C in a separate loop avoids that.
+ * <p>Why a tile that adds to C goes to a buffer: when the micro-kernel itself loads C to add to it, C2
+ * hoists those loads above the k-loop and spills accumulators (measured 35 → 23 GFLOP/s);
+ * accumulating from zero, storing the tile to a small buffer and adding it to C in a separate loop
+ * avoids that. A full tile of the first K block (nothing to add) is stored straight into C.
  *
  * <p>Threads pack strips of A and B, then take tasks of (MC-row block, range of NR-column strips);
  * every C element belongs to one task and is summed over k in the same order whatever the thread
@@ -198,12 +200,14 @@ final class Sgemm {
                 }
                 for (int r = 0; r < h; r++) {
                     int row = base + r * ldc, t = r * NR;
-                    if (!direct && !add) {
+                    if (direct) {
+                        // the kernel wrote it
+                    } else if (!add) {
                         System.arraycopy(tile, t, c, row, w);
-                    } else if (!direct && w == NR) { // full tile row: two vector adds (a scalar loop here cost 15% of the time)
+                    } else if (w == NR) { // full tile row: two vector adds (a scalar loop here cost 15% of the time)
                         FloatVector.fromArray(S, c, row).add(FloatVector.fromArray(S, tile, t)).intoArray(c, row);
                         FloatVector.fromArray(S, c, row + L).add(FloatVector.fromArray(S, tile, t + L)).intoArray(c, row + L);
-                    } else if (!direct) {
+                    } else {
                         for (int j = 0; j < w; j++) c[row + j] += tile[t + j];
                     }
                     if (ep != null && ep.bias() != null) addBias(ep.bias(), c, row, jc + js, w);
@@ -232,8 +236,9 @@ final class Sgemm {
     }
 
     /**
-     * tile (MR×NR) = A strip (MR rows, kc columns; element (r, p) at ad[a + r·ars + p·acs]) · Bp strip
-     * (kc×NR), 2·MR vector accumulators. A packed strip has ars = 1, acs = MR.
+     * An MR×NR tile = A strip (MR rows, kc columns; element (r, p) at ad[a + r + p·acs]) · Bp strip
+     * (kc×NR), with 2·MR vector accumulators, stored to tile from t with row stride ld (the tile
+     * buffer, or C itself). A packed strip has acs = MR; a transposed A read in place, its own stride.
      */
     private static void microKernel(float[] ad, int a, int acs, float[] bp, int b, int kc, float[] tile, int t, int ld) {
         if (MR == 8) {
