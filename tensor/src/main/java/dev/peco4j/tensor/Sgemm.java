@@ -31,6 +31,8 @@ final class Sgemm {
     static final int L = S.length();
     static final int MR = L >= 16 ? 8 : 4, NR = 2 * L;
     static final int KC = 512, MC = 96, NC = 4096;
+    /** The widest C for which a row-major A is read in place rather than packed ({@link #inPlace}). */
+    static final int ROWS_IN_PLACE_MAX_N = 384;
 
     private Sgemm() {}
 
@@ -137,7 +139,6 @@ final class Sgemm {
         return (a.rs() == 1 && (long) kc * a.cs() <= 1 << 18) || (a.cs() == 1 && n <= ROWS_IN_PLACE_MAX_N);
     }
 
-    static final int ROWS_IN_PLACE_MAX_N = 384;
 
     /** Strips [s0, s1) of B[pc:pc+kc, jc:jc+nc], NR columns each, k-major, zero-padded. */
     private static void packB(Mat b, int pc, int kc, int jc, int nc, float[] bp, int s0, int s1) {
