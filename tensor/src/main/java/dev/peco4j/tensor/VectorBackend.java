@@ -53,9 +53,7 @@ final class VectorBackend implements Backend {
         int n = x.numel(), inner = innerSize(x);
         float[] dst = new float[n];
         if (n == 0) return dst;
-        int[] starts = new int[n / inner];
-        for (int row = 0; row < starts.length; row++) starts[row] = row * inner;
-        copyRuns(x, dst, starts, 1);
+        copyRuns(x, dst, null, 1);
         return dst;
     }
 
@@ -70,14 +68,14 @@ final class VectorBackend implements Backend {
                 r == 0 ? new int[0] : Arrays.copyOf(x.strides(), r - 1), x.offset());
     }
 
-    /** Row k of the float32 view src into dst from dstStarts[k], its elements dstStride apart. */
+    /** Row k of the float32 view src into dst from dstStarts[k] (null: from k·rowLength), its elements dstStride apart. */
     private void copyRuns(Tensor src, float[] dst, int[] dstStarts, int dstStride) {
         int inner = innerSize(src), ss = src.dim() == 0 ? 0 : src.strides()[src.dim() - 1];
         int[] srcStarts = rowStarts(src);
         float[] from = src.storage.f;
         par.forRange(srcStarts.length, Math.max(1, GRAIN / inner), (lo, hi) -> {
             for (int row = lo; row < hi; row++) {
-                int a = srcStarts[row], b = dstStarts[row];
+                int a = srcStarts[row], b = dstStarts == null ? row * inner : dstStarts[row];
                 if (ss == 1 && dstStride == 1) System.arraycopy(from, a, dst, b, inner);
                 else for (int j = 0; j < inner; j++) dst[b + j * dstStride] = from[a + j * ss];
             }
