@@ -4,20 +4,24 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Float32 3×3 "same" convolution (stride 1, padding 1, no dilation, one group) without im2col, all
- * three directions. Letters: N batch, C input channels, O output channels, H×W the image, Hp×Wp =
- * (H+2)×(W+2) the zero-padded image, Q = H·Wp the output positions on the padded width.
+ * Float32 stride-1 convolution (no dilation, one group, padding at most the kernel size − 1) without
+ * im2col, all three directions. Letters: N batch, C input channels, O output channels, H×W the
+ * image, KH×KW the kernel (T = KH·KW taps), Hp×Wp = (H + 2·padH)×(W + 2·padW) the zero-padded image,
+ * OH×OW = (Hp − KH + 1)×(Wp − KW + 1) the output, Q = OH·Wp the output positions on the padded width.
  *
- * <p>The trick: on the padded image laid out row-major, the 9 taps of output position q = i·Wp + j
- * are the flat positions q + a·Wp + b, so for each tap the whole output is one shifted vector read of
- * the input: y_o[q] = Σ_c Σ_ab w[o, c, a, b] · xp_c[q + a·Wp + b]. Positions with j ≥ W (2 of every Wp)
- * are computed and thrown away. Forward and input gradient (the same kernel with the flipped,
- * transposed weights) keep 8 output channels (4 on AVX2) × 2 vectors of positions in registers; the weight
- * gradient keeps the 9 taps of 1 or 2 output channels, summed over every image's positions.
+ * <p>The trick: on the padded image laid out row-major, tap (a, b) of output position q = i·Wp + j is
+ * the flat position q + a·Wp + b, so for each tap the whole output is one shifted vector read of the
+ * input: y_o[q] = Σ_c Σ_ab w[o, c, a, b] · xp_c[q + a·Wp + b]. Positions with j ≥ OW (Wp − OW of every
+ * Wp) are computed and thrown away. Forward and input gradient (the same kernel with the flipped,
+ * transposed weights and padding K − 1 − pad) keep 8 output channels (4 on AVX2) × 2 vectors of
+ * positions in registers; the weight gradient keeps up to 9 taps of 1 or 2 output channels, summed
+ * over every image's positions.
  *
  * <p>Why: the VQGAN's convolutions are almost all 3×3 same ones, and in the small tokenizer they are
  * narrow (16–32 channels on 28×28 … 7×7): im2col wrote 9 copies of every input, the GEMM then packed
  * them again, and the weight gradient transposed them once more, for GEMMs too thin to amortize that.
+ * A convolution to 1–4 output channels (the discriminator's last, a decoder's RGB output) is the other
+ * case: its GEMM has 1–4 rows, so im2col's copies of the input were nearly all of the time.
  * {@link VectorConv} keeps everything else.
  *
  * <p>Every output element is summed by one task in a fixed order (the weight gradient over images in
@@ -36,21 +40,37 @@ final class DirectConv {
      */
     static final int MAX_ROWS = 64 * 9;
 
+    /** Output channels up to which any input width goes direct: a GEMM of so few rows is mostly im2col's copies. */
+    static final int NARROW_OUT = 4;
+
     /** Whether this convolution is one DirectConv computes. */
     static boolean applies(Shape x, Shape w, Conv2dParams p) {
-        return p.groups() == 1 && w.dim(2) == 3 && w.dim(3) == 3 && p.strideH() == 1 && p.strideW() == 1 && p.padH() == 1 && p.padW() == 1
-                && p.dilationH() == 1 && p.dilationW() == 1 && x.dim(1) * 9 <= MAX_ROWS && x.dim(2) > 0 && x.dim(3) > 0;
+        int kh = w.dim(2), kw = w.dim(3);
+        return p.groups() == 1 && p.strideH() == 1 && p.strideW() == 1 && p.dilationH() == 1 && p.dilationW() == 1
+                && p.padH() < kh && p.padW() < kw && x.dim(2) + 2 * p.padH() >= kh && x.dim(3) + 2 * p.padW() >= kw
+                && x.dim(2) > 0 && x.dim(3) > 0 && kh * kw > 1 && (x.dim(1) * kh * kw <= MAX_ROWS || w.dim(0) <= NARROW_OUT);
     }
 
-    /** The layout of one batch on the padded grid. */
-    private record Grid(int n, int h, int w) {
-        int wp() { return w + 2; }
-        int hp() { return h + 2; }
+    /** The layout of one batch on the padded grid of a KH×KW kernel with padding (ph, pw). */
+    private record Grid(int n, int h, int w, int kh, int kw, int ph, int pw) {
+        int wp() { return w + 2 * pw; }
+        int hp() { return h + 2 * ph; }
+        int oh() { return hp() - kh + 1; }
+        int ow() { return wp() - kw + 1; }
         int plane() { return hp() * wp(); }
+        int taps() { return kh * kw; }
+        /** Where tap t = a·KW + b reads, from the output position. */
+        int tap(int t) { return t / kw * wp() + t % kw; }
         /** Output positions, rounded up to whole segments. */
-        int q() { return (h * wp() + SEG - 1) / SEG * SEG; }
+        int q() { return (oh() * wp() + SEG - 1) / SEG * SEG; }
         /** Floats of one padded image of c channels: the planes, then slack for the last segment's reads. */
-        int image(int c) { return c * plane() + SEG + 2 * wp() + 2; }
+        int image(int c) { return c * plane() + SEG + (kh - 1) * wp() + kw - 1; }
+        /** The tap offsets, padded with zeros to a multiple of 9 (the weight gradient's 9 accumulators). */
+        int[] tapOffsets() {
+            int[] off = new int[(taps() + 8) / 9 * 9];
+            for (int t = 0; t < taps(); t++) off[t] = tap(t);
+            return off;
+        }
     }
 
     /** x (N, C, H, W) at xo copied into the padded layout, zero borders (each image image(C) floats apart). */
@@ -58,32 +78,36 @@ final class DirectConv {
         float[] xp = new float[g.n() * g.image(c)];
         par.forRange(g.n() * c, 1, (from, to) -> {
             for (int nc = from; nc < to; nc++) {
-                int n = nc / c, ch = nc % c, dst = n * g.image(c) + ch * g.plane() + g.wp() + 1, src = xo + nc * g.h() * g.w();
+                int n = nc / c, ch = nc % c, dst = n * g.image(c) + ch * g.plane() + g.ph() * g.wp() + g.pw(), src = xo + nc * g.h() * g.w();
                 for (int i = 0; i < g.h(); i++) System.arraycopy(x, src + i * g.w(), xp, dst + i * g.wp(), g.w());
             }
         });
         return xp;
     }
 
-    static Tensor forward(Tensor xt, Tensor wt, Parallel par) {
-        int n = xt.size(0), c = xt.size(1), h = xt.size(2), w = xt.size(3), o = wt.size(0);
-        float[] wf = wt.contiguousData(), wT = new float[c * 9 * o];                 // wT[(c·9 + tap)·O + o]
-        for (int oo = 0; oo < o; oo++) for (int cc = 0; cc < c; cc++) for (int t = 0; t < 9; t++) wT[(cc * 9 + t) * o + oo] = wf[(oo * c + cc) * 9 + t];
-        return same(xt.contiguousData(), n, c, h, w, wT, o, par);
+    static Tensor forward(Tensor xt, Tensor wt, Conv2dParams p, Parallel par) {
+        int n = xt.size(0), c = xt.size(1), h = xt.size(2), w = xt.size(3), o = wt.size(0), kh = wt.size(2), kw = wt.size(3), t = kh * kw;
+        float[] wf = wt.contiguousData(), wT = new float[c * t * o];                 // wT[(c·T + tap)·O + o]
+        for (int oo = 0; oo < o; oo++) for (int cc = 0; cc < c; cc++) for (int k = 0; k < t; k++) wT[(cc * t + k) * o + oo] = wf[(oo * c + cc) * t + k];
+        return correlate(xt.contiguousData(), new Grid(n, h, w, kh, kw, p.padH(), p.padW()), c, wT, o, par);
     }
 
-    /** dx = the same convolution of dy (N, O, H, W) with w flipped and transposed: w'[c, o, a, b] = w[o, c, 2−a, 2−b]. */
-    static Tensor backwardInput(Tensor gt, Tensor wt, Shape xs, Parallel par) {
-        int n = xs.dim(0), c = xs.dim(1), h = xs.dim(2), w = xs.dim(3), o = wt.size(0);
-        float[] wf = wt.contiguousData(), wT = new float[o * 9 * c];                 // wT[(o·9 + tap)·C + c]
-        for (int oo = 0; oo < o; oo++) for (int cc = 0; cc < c; cc++) for (int t = 0; t < 9; t++) wT[(oo * 9 + t) * c + cc] = wf[(oo * c + cc) * 9 + 8 - t];
-        return same(gt.contiguousData(), n, o, h, w, wT, c, par);
+    /**
+     * dx = the convolution of dy (N, O, OH, OW) with w flipped and transposed, w'[c, o, a, b] =
+     * w[o, c, KH−1−a, KW−1−b], and padding KH−1−padH by KW−1−padW: its output is H×W.
+     */
+    static Tensor backwardInput(Tensor gt, Tensor wt, Shape xs, Conv2dParams p, Parallel par) {
+        int n = xs.dim(0), c = xs.dim(1), o = wt.size(0), kh = wt.size(2), kw = wt.size(3), t = kh * kw;
+        float[] wf = wt.contiguousData(), wT = new float[o * t * c];                 // wT[(o·T + tap)·C + c]
+        for (int oo = 0; oo < o; oo++) for (int cc = 0; cc < c; cc++) for (int k = 0; k < t; k++) wT[(oo * t + k) * c + cc] = wf[(oo * c + cc) * t + t - 1 - k];
+        return correlate(gt.contiguousData(), new Grid(n, gt.size(2), gt.size(3), kh, kw, kh - 1 - p.padH(), kw - 1 - p.padW()), o, wT, c, par);
     }
 
-    /** y (N, O, H, W) = Σ over in channels and taps of wT[(in·9 + tap)·O + out] · the tap's shifted padded input. */
-    private static Tensor same(float[] x, int n, int in, int h, int w, float[] wT, int out, Parallel par) {
-        Grid g = new Grid(n, h, w);
-        float[] xp = pad(g, x, 0, in, par), y = new float[n * out * h * w];
+    /** y (N, out, OH, OW) = Σ over in channels and taps of wT[(in·T + tap)·out + o] · the tap's shifted padded input. */
+    private static Tensor correlate(float[] x, Grid g, int in, float[] wT, int out, Parallel par) {
+        int n = g.n(), oh = g.oh(), ow = g.ow();
+        float[] xp = pad(g, x, 0, in, par), y = new float[n * out * oh * ow];
+        int[] taps = g.tapOffsets();
         int ob = L >= 16 ? 8 : 4, blocks = (out + ob - 1) / ob;                    // 8 channels × 2 vectors: 16 of AVX-512's 32 registers
         par.forRange(n * blocks, 1, (from, to) -> {
             float[] tile = new float[ob * SEG];
@@ -92,26 +116,26 @@ final class DirectConv {
                 for (int seg = 0; seg < g.q(); seg += SEG) {
                     int r = 0;
                     if (rows == 8) {
-                        tile8(xp, at + seg, in, g, wT, out, o0, tile);
+                        tile8(xp, at + seg, in, g, taps, wT, out, o0, tile);
                         r = 8;
                     }
-                    for (; r + 4 <= rows; r += 4) tile4(xp, at + seg, in, g, wT, out, o0 + r, tile, r * SEG);
-                    for (; r < rows; r++) tile1(xp, at + seg, in, g, wT, out, o0 + r, tile, r * SEG);
-                    for (r = 0; r < rows; r++) store(tile, r * SEG, seg, g, y, (img * out + o0 + r) * h * w);
+                    for (; r + 4 <= rows; r += 4) tile4(xp, at + seg, in, g, taps, wT, out, o0 + r, tile, r * SEG);
+                    for (; r < rows; r++) tile1(xp, at + seg, in, g, taps, wT, out, o0 + r, tile, r * SEG);
+                    for (r = 0; r < rows; r++) store(tile, r * SEG, seg, g, y, (img * out + o0 + r) * oh * ow);
                 }
             }
         });
-        return new Tensor(Storage.wrap(y), Shape.of(n, out, h, w), Shape.of(n, out, h, w).contiguousStrides(), 0);
+        return new Tensor(Storage.wrap(y), Shape.of(n, out, oh, ow), Shape.of(n, out, oh, ow).contiguousStrides(), 0);
     }
 
     /** tile[to + r·SEG …] = outputs o0 … o0+3 at the SEG positions from the image at at (its padded planes). */
-    private static void tile4(float[] xp, int at, int in, Grid g, float[] wT, int out, int o0, float[] tile, int to) {
+    private static void tile4(float[] xp, int at, int in, Grid g, int[] taps, float[] wT, int out, int o0, float[] tile, int to) {
         FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a10 = FloatVector.zero(S), a11 = FloatVector.zero(S);
         FloatVector a20 = FloatVector.zero(S), a21 = FloatVector.zero(S), a30 = FloatVector.zero(S), a31 = FloatVector.zero(S);
-        int wp = g.wp(), plane = g.plane();
+        int nt = g.taps(), plane = g.plane();
         for (int c = 0; c < in; c++) {
-            for (int t = 0; t < 9; t++) {
-                int xi = at + c * plane + (t / 3) * wp + t % 3, wi = (c * 9 + t) * out + o0;
+            for (int t = 0; t < nt; t++) {
+                int xi = at + c * plane + taps[t], wi = (c * nt + t) * out + o0;
                 FloatVector x0 = FloatVector.fromArray(S, xp, xi), x1 = FloatVector.fromArray(S, xp, xi + L);
                 FloatVector v = FloatVector.broadcast(S, wT[wi]);
                 a00 = v.fma(x0, a00);
@@ -137,26 +161,26 @@ final class DirectConv {
         a31.intoArray(tile, to + 3 * SEG + L);
     }
 
-    /** The segment's valid positions (row i < H, column j < W) of one tile row into y's plane at base, a row run at a time. */
+    /** The segment's valid positions (row i < OH, column j < OW) of one tile row into y's plane at base, a row run at a time. */
     private static void store(float[] tile, int from, int seg, Grid g, float[] y, int base) {
         int wp = g.wp(), i = seg / wp, j = seg % wp;
-        for (int k = 0; k < SEG && i < g.h(); i++, j = 0) {
-            int run = Math.min(SEG - k, wp - j), valid = Math.max(0, Math.min(run, g.w() - j));
-            if (valid > 0) System.arraycopy(tile, from + k, y, base + i * g.w() + j, valid);
+        for (int k = 0; k < SEG && i < g.oh(); i++, j = 0) {
+            int run = Math.min(SEG - k, wp - j), valid = Math.max(0, Math.min(run, g.ow() - j));
+            if (valid > 0) System.arraycopy(tile, from + k, y, base + i * g.ow() + j, valid);
             k += run;
         }
     }
 
     /** tile[r·SEG …] for outputs o0 … o0+7 (AVX-512). */
-    private static void tile8(float[] xp, int at, int in, Grid g, float[] wT, int out, int o0, float[] tile) {
+    private static void tile8(float[] xp, int at, int in, Grid g, int[] taps, float[] wT, int out, int o0, float[] tile) {
         FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a10 = FloatVector.zero(S), a11 = FloatVector.zero(S);
         FloatVector a20 = FloatVector.zero(S), a21 = FloatVector.zero(S), a30 = FloatVector.zero(S), a31 = FloatVector.zero(S);
         FloatVector a40 = FloatVector.zero(S), a41 = FloatVector.zero(S), a50 = FloatVector.zero(S), a51 = FloatVector.zero(S);
         FloatVector a60 = FloatVector.zero(S), a61 = FloatVector.zero(S), a70 = FloatVector.zero(S), a71 = FloatVector.zero(S);
-        int wp = g.wp(), plane = g.plane();
+        int nt = g.taps(), plane = g.plane();
         for (int c = 0; c < in; c++) {
-            for (int t = 0; t < 9; t++) {
-                int xi = at + c * plane + (t / 3) * wp + t % 3, wi = (c * 9 + t) * out + o0;
+            for (int t = 0; t < nt; t++) {
+                int xi = at + c * plane + taps[t], wi = (c * nt + t) * out + o0;
                 FloatVector x0 = FloatVector.fromArray(S, xp, xi), x1 = FloatVector.fromArray(S, xp, xi + L);
                 FloatVector v = FloatVector.broadcast(S, wT[wi]);
                 a00 = v.fma(x0, a00);
@@ -203,13 +227,13 @@ final class DirectConv {
     }
 
     /** One output channel of the same (the last O mod 4). */
-    private static void tile1(float[] xp, int at, int in, Grid g, float[] wT, int out, int o, float[] tile, int to) {
+    private static void tile1(float[] xp, int at, int in, Grid g, int[] taps, float[] wT, int out, int o, float[] tile, int to) {
         FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
-        int wp = g.wp(), plane = g.plane();
+        int nt = g.taps(), plane = g.plane();
         for (int c = 0; c < in; c++) {
-            for (int t = 0; t < 9; t++) {
-                int xi = at + c * plane + (t / 3) * wp + t % 3;
-                FloatVector v = FloatVector.broadcast(S, wT[(c * 9 + t) * out + o]);
+            for (int t = 0; t < nt; t++) {
+                int xi = at + c * plane + taps[t];
+                FloatVector v = FloatVector.broadcast(S, wT[(c * nt + t) * out + o]);
                 a0 = v.fma(FloatVector.fromArray(S, xp, xi), a0);
                 a1 = v.fma(FloatVector.fromArray(S, xp, xi + L), a1);
             }
@@ -220,130 +244,123 @@ final class DirectConv {
 
     /**
      * dW[o, c, a, b] = Σ_n Σ_q dyq[n, o, q] · xp[n, c, q + a·Wp + b], with dy laid on the padded width
-     * (zeros at j ≥ W and past the last row), so every tap is one dot product over shifted vectors.
+     * (zeros at j ≥ OW and past the last row), so every tap is one dot product over shifted vectors.
      * A task takes a pair of output channels (they share the input's loads: 18 accumulators; on
-     * AVX2's 16 registers one channel and 9), all their C·9 weights, summed over every image's
-     * positions in the lanes and reduced once per weight.
+     * AVX2's 16 registers one channel and 9) and one input channel, its weights 9 taps at a time,
+     * summed over every image's positions in the lanes and reduced once per weight.
      */
-    static Tensor backwardWeight(Tensor gt, Tensor xt, Shape ws, Parallel par) {
-        int n = xt.size(0), c = xt.size(1), h = xt.size(2), w = xt.size(3), o = ws.dim(0);
-        Grid g = new Grid(n, h, w);
+    static Tensor backwardWeight(Tensor gt, Tensor xt, Shape ws, Conv2dParams p, Parallel par) {
+        int n = xt.size(0), c = xt.size(1), o = ws.dim(0), oh = gt.size(2), ow = gt.size(3);
+        Grid g = new Grid(n, xt.size(2), xt.size(3), ws.dim(2), ws.dim(3), p.padH(), p.padW());
         float[] xp = pad(g, xt.contiguousData(), 0, c, par), dy = gt.contiguousData();
         int q = g.q();
         float[] dyq = new float[n * o * q];
         par.forRange(n * o, 1, (from, to) -> {
             for (int no = from; no < to; no++) {
-                for (int i = 0; i < h; i++) System.arraycopy(dy, no * h * w + i * w, dyq, no * q + i * g.wp(), w);
+                for (int i = 0; i < oh; i++) System.arraycopy(dy, no * oh * ow + i * ow, dyq, no * q + i * g.wp(), ow);
             }
         });
         float[] dw = new float[ws.numel()];
+        int[] taps = g.tapOffsets();
         int ob = L >= 16 ? 2 : 1, blocks = (o + ob - 1) / ob;
-        par.forRange(blocks, 1, (from, to) -> {
+        par.forRange(blocks * c, 1, (from, to) -> {                              // a task: one pair of output channels, one input channel
             float[] lanes = new float[L];
-            for (int b = from; b < to; b++) {
-                int o0 = b * ob;
-                for (int cc = 0; cc < c; cc++) {
-                    if (ob == 2 && o0 + 1 < o) taps2(g, dyq, o, o0, xp, c, cc, dw, lanes);
-                    else for (int oo = o0; oo < Math.min(o, o0 + ob); oo++) taps1(g, dyq, o, oo, xp, c, cc, dw, lanes);
+            for (int task = from; task < to; task++) {
+                int o0 = task / c * ob, cc = task % c;
+                for (int t0 = 0; t0 < g.taps(); t0 += 9) {
+                    if (ob == 2 && o0 + 1 < o) taps2(g, dyq, o, o0, xp, c, cc, taps, t0, dw, lanes);
+                    else for (int oo = o0; oo < Math.min(o, o0 + ob); oo++) taps1(g, dyq, o, oo, xp, c, cc, taps, t0, dw, lanes);
                 }
             }
         });
         return new Tensor(Storage.wrap(dw), ws, ws.contiguousStrides(), 0);
     }
 
-    /** The 9 weights dW[o, c, ·, ·] over all images. */
-    private static void taps1(Grid g, float[] d, int o, int oo, float[] x, int c, int cc, float[] dw, float[] lanes) {
+    /** Taps t0 … t0+8 (those below T) of dW[oo, cc, ·, ·] over all images. */
+    private static void taps1(Grid g, float[] d, int o, int oo, float[] x, int c, int cc, int[] taps, int t0, float[] dw, float[] lanes) {
         FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S), s2 = FloatVector.zero(S), s3 = FloatVector.zero(S), s4 = FloatVector.zero(S);
         FloatVector s5 = FloatVector.zero(S), s6 = FloatVector.zero(S), s7 = FloatVector.zero(S), s8 = FloatVector.zero(S);
-        int q = g.q(), wp = g.wp();
+        int q = g.q(), f0 = taps[t0], f1 = taps[t0 + 1], f2 = taps[t0 + 2], f3 = taps[t0 + 3], f4 = taps[t0 + 4];
+        int f5 = taps[t0 + 5], f6 = taps[t0 + 6], f7 = taps[t0 + 7], f8 = taps[t0 + 8];
         for (int img = 0; img < g.n(); img++) {
             int dOff = (img * o + oo) * q, xOff = img * g.image(c) + cc * g.plane();
             for (int k = 0; k < q; k += L) {
                 FloatVector dv = FloatVector.fromArray(S, d, dOff + k);
-                int r0 = xOff + k, r1 = r0 + wp, r2 = r1 + wp;
-                s0 = dv.fma(FloatVector.fromArray(S, x, r0), s0);
-                s1 = dv.fma(FloatVector.fromArray(S, x, r0 + 1), s1);
-                s2 = dv.fma(FloatVector.fromArray(S, x, r0 + 2), s2);
-                s3 = dv.fma(FloatVector.fromArray(S, x, r1), s3);
-                s4 = dv.fma(FloatVector.fromArray(S, x, r1 + 1), s4);
-                s5 = dv.fma(FloatVector.fromArray(S, x, r1 + 2), s5);
-                s6 = dv.fma(FloatVector.fromArray(S, x, r2), s6);
-                s7 = dv.fma(FloatVector.fromArray(S, x, r2 + 1), s7);
-                s8 = dv.fma(FloatVector.fromArray(S, x, r2 + 2), s8);
+                int r = xOff + k;
+                s0 = dv.fma(FloatVector.fromArray(S, x, r + f0), s0);
+                s1 = dv.fma(FloatVector.fromArray(S, x, r + f1), s1);
+                s2 = dv.fma(FloatVector.fromArray(S, x, r + f2), s2);
+                s3 = dv.fma(FloatVector.fromArray(S, x, r + f3), s3);
+                s4 = dv.fma(FloatVector.fromArray(S, x, r + f4), s4);
+                s5 = dv.fma(FloatVector.fromArray(S, x, r + f5), s5);
+                s6 = dv.fma(FloatVector.fromArray(S, x, r + f6), s6);
+                s7 = dv.fma(FloatVector.fromArray(S, x, r + f7), s7);
+                s8 = dv.fma(FloatVector.fromArray(S, x, r + f8), s8);
             }
         }
-        int at = (oo * c + cc) * 9;
-        dw[at] = sum(s0, lanes);
-        dw[at + 1] = sum(s1, lanes);
-        dw[at + 2] = sum(s2, lanes);
-        dw[at + 3] = sum(s3, lanes);
-        dw[at + 4] = sum(s4, lanes);
-        dw[at + 5] = sum(s5, lanes);
-        dw[at + 6] = sum(s6, lanes);
-        dw[at + 7] = sum(s7, lanes);
-        dw[at + 8] = sum(s8, lanes);
+        int at = (oo * c + cc) * g.taps() + t0, n = Math.min(9, g.taps() - t0);
+        store9(dw, at, n, lanes, s0, s1, s2, s3, s4, s5, s6, s7, s8);
     }
 
     /** The same for output channels o0 and o0 + 1, which share the input's 9 loads per vector. */
-    private static void taps2(Grid g, float[] d, int o, int o0, float[] x, int c, int cc, float[] dw, float[] lanes) {
+    private static void taps2(Grid g, float[] d, int o, int o0, float[] x, int c, int cc, int[] taps, int t0, float[] dw, float[] lanes) {
         FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S), s2 = FloatVector.zero(S), s3 = FloatVector.zero(S), s4 = FloatVector.zero(S);
         FloatVector s5 = FloatVector.zero(S), s6 = FloatVector.zero(S), s7 = FloatVector.zero(S), s8 = FloatVector.zero(S);
-        FloatVector t0 = FloatVector.zero(S), t1 = FloatVector.zero(S), t2 = FloatVector.zero(S), t3 = FloatVector.zero(S), t4 = FloatVector.zero(S);
+        FloatVector t0v = FloatVector.zero(S), t1 = FloatVector.zero(S), t2 = FloatVector.zero(S), t3 = FloatVector.zero(S), t4 = FloatVector.zero(S);
         FloatVector t5 = FloatVector.zero(S), t6 = FloatVector.zero(S), t7 = FloatVector.zero(S), t8 = FloatVector.zero(S);
-        int q = g.q(), wp = g.wp();
+        int q = g.q(), f0 = taps[t0], f1 = taps[t0 + 1], f2 = taps[t0 + 2], f3 = taps[t0 + 3], f4 = taps[t0 + 4];
+        int f5 = taps[t0 + 5], f6 = taps[t0 + 6], f7 = taps[t0 + 7], f8 = taps[t0 + 8];
         for (int img = 0; img < g.n(); img++) {
             int dOff = (img * o + o0) * q, xOff = img * g.image(c) + cc * g.plane();
             for (int k = 0; k < q; k += L) {
                 FloatVector d0 = FloatVector.fromArray(S, d, dOff + k), d1 = FloatVector.fromArray(S, d, dOff + q + k);
-                int r0 = xOff + k, r1 = r0 + wp, r2 = r1 + wp;
-                FloatVector xv = FloatVector.fromArray(S, x, r0);
+                int r = xOff + k;
+                FloatVector xv = FloatVector.fromArray(S, x, r + f0);
                 s0 = d0.fma(xv, s0);
-                t0 = d1.fma(xv, t0);
-                xv = FloatVector.fromArray(S, x, r0 + 1);
+                t0v = d1.fma(xv, t0v);
+                xv = FloatVector.fromArray(S, x, r + f1);
                 s1 = d0.fma(xv, s1);
                 t1 = d1.fma(xv, t1);
-                xv = FloatVector.fromArray(S, x, r0 + 2);
+                xv = FloatVector.fromArray(S, x, r + f2);
                 s2 = d0.fma(xv, s2);
                 t2 = d1.fma(xv, t2);
-                xv = FloatVector.fromArray(S, x, r1);
+                xv = FloatVector.fromArray(S, x, r + f3);
                 s3 = d0.fma(xv, s3);
                 t3 = d1.fma(xv, t3);
-                xv = FloatVector.fromArray(S, x, r1 + 1);
+                xv = FloatVector.fromArray(S, x, r + f4);
                 s4 = d0.fma(xv, s4);
                 t4 = d1.fma(xv, t4);
-                xv = FloatVector.fromArray(S, x, r1 + 2);
+                xv = FloatVector.fromArray(S, x, r + f5);
                 s5 = d0.fma(xv, s5);
                 t5 = d1.fma(xv, t5);
-                xv = FloatVector.fromArray(S, x, r2);
+                xv = FloatVector.fromArray(S, x, r + f6);
                 s6 = d0.fma(xv, s6);
                 t6 = d1.fma(xv, t6);
-                xv = FloatVector.fromArray(S, x, r2 + 1);
+                xv = FloatVector.fromArray(S, x, r + f7);
                 s7 = d0.fma(xv, s7);
                 t7 = d1.fma(xv, t7);
-                xv = FloatVector.fromArray(S, x, r2 + 2);
+                xv = FloatVector.fromArray(S, x, r + f8);
                 s8 = d0.fma(xv, s8);
                 t8 = d1.fma(xv, t8);
             }
         }
-        int at = (o0 * c + cc) * 9, bt = ((o0 + 1) * c + cc) * 9;
+        int at = (o0 * c + cc) * g.taps() + t0, bt = ((o0 + 1) * c + cc) * g.taps() + t0, n = Math.min(9, g.taps() - t0);
+        store9(dw, at, n, lanes, s0, s1, s2, s3, s4, s5, s6, s7, s8);
+        store9(dw, bt, n, lanes, t0v, t1, t2, t3, t4, t5, t6, t7, t8);
+    }
+
+    /** dw[at + t] = the lanes of s_t added, for the first n of the 9. */
+    private static void store9(float[] dw, int at, int n, float[] lanes, FloatVector s0, FloatVector s1, FloatVector s2, FloatVector s3,
+                               FloatVector s4, FloatVector s5, FloatVector s6, FloatVector s7, FloatVector s8) {
         dw[at] = sum(s0, lanes);
-        dw[at + 1] = sum(s1, lanes);
-        dw[at + 2] = sum(s2, lanes);
-        dw[at + 3] = sum(s3, lanes);
-        dw[at + 4] = sum(s4, lanes);
-        dw[at + 5] = sum(s5, lanes);
-        dw[at + 6] = sum(s6, lanes);
-        dw[at + 7] = sum(s7, lanes);
-        dw[at + 8] = sum(s8, lanes);
-        dw[bt] = sum(t0, lanes);
-        dw[bt + 1] = sum(t1, lanes);
-        dw[bt + 2] = sum(t2, lanes);
-        dw[bt + 3] = sum(t3, lanes);
-        dw[bt + 4] = sum(t4, lanes);
-        dw[bt + 5] = sum(t5, lanes);
-        dw[bt + 6] = sum(t6, lanes);
-        dw[bt + 7] = sum(t7, lanes);
-        dw[bt + 8] = sum(t8, lanes);
+        if (n > 1) dw[at + 1] = sum(s1, lanes);
+        if (n > 2) dw[at + 2] = sum(s2, lanes);
+        if (n > 3) dw[at + 3] = sum(s3, lanes);
+        if (n > 4) dw[at + 4] = sum(s4, lanes);
+        if (n > 5) dw[at + 5] = sum(s5, lanes);
+        if (n > 6) dw[at + 6] = sum(s6, lanes);
+        if (n > 7) dw[at + 7] = sum(s7, lanes);
+        if (n > 8) dw[at + 8] = sum(s8, lanes);
     }
 
     /** The lanes of v added in order (not reduceLanes, whose order is unspecified). */

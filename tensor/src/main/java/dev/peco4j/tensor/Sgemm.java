@@ -59,11 +59,11 @@ final class Sgemm {
         if (m == 0 || n == 0) return;
         if (k == 0) {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
-            for (int i = 0; ep != null && i < m; i++) {
-                int row = cOff + i * ldc;
-                if (ep.bias() != null) for (int j = 0; j < n; j++) c[row + j] += ep.bias()[j];
-                if (ep.act() != null) VectorMath.map(ep.act(), c, row, ep.y(), row, n);
-            }
+            for (int i = 0; i < m; i++) finish(ep, c, cOff + i * ldc, 0, n);
+            return;
+        }
+        if (m < MR && b.cs() == 1) {
+            skinny(m, n, k, a, b, c, cOff, ldc, accumulate, par, ep);
             return;
         }
         int mPad = roundUp(m, MR), mBlocks = (m + MC - 1) / MC;
@@ -95,6 +95,81 @@ final class Sgemm {
                 });
             }
         }
+    }
+
+    /** Columns of C one task of {@link #skinny} keeps in registers: 4 vectors. */
+    private static final int SKINNY_W = 4 * L;
+
+    /**
+     * C = A·B for fewer than MR rows and a row-major B (a convolution with one output channel, a
+     * linear layer on one token): packing would pad A to MR rows and copy all of B for under MR rows
+     * of work. Instead each row's C segment of {@link #SKINNY_W} columns stays in registers while B's
+     * rows stream through. Each K block is summed from zero in k order and then stored or added, as
+     * the tiles do, so the bits are the tiled path's.
+     */
+    private static void skinny(int m, int n, int k, Mat a, Mat b, float[] c, int cOff, int ldc, boolean accumulate, Parallel par, Epilogue ep) {
+        float[] ad = a.data(), bd = b.data();
+        par.forRange((n + SKINNY_W - 1) / SKINNY_W, 1, (from, to) -> {
+            for (int blk = from; blk < to; blk++) {
+                int j0 = blk * SKINNY_W, j1 = Math.min(n, j0 + SKINNY_W);
+                for (int i = 0; i < m; i++) {
+                    int row = cOff + i * ldc;
+                    for (int pc = 0; pc < k; pc += KC) {
+                        int kc = Math.min(KC, k - pc), ai = a.off() + i * a.rs() + pc * a.cs(), acs = a.cs(), bi = b.off() + pc * b.rs(), brs = b.rs();
+                        boolean add = accumulate || pc > 0;
+                        int j = j0;
+                        if (j1 - j == SKINNY_W) {
+                            skinny4(ad, ai, acs, bd, bi + j, brs, kc, c, row + j, add);
+                            j += SKINNY_W;
+                        }
+                        for (; j + L <= j1; j += L) skinny1(ad, ai, acs, bd, bi + j, brs, kc, c, row + j, add);
+                        for (; j < j1; j++) {
+                            float acc = 0f;
+                            for (int p = 0; p < kc; p++) acc = Math.fma(ad[ai + p * acs], bd[bi + p * brs + j], acc);
+                            c[row + j] = add ? c[row + j] + acc : acc;
+                        }
+                    }
+                    finish(ep, c, row + j0, j0, j1 - j0);
+                }
+            }
+        });
+    }
+
+    /** c[at, at + 4L) (+)= Σ_p a[ai + p·acs] · b[bi + p·brs, + 4L) over p &lt; kc. */
+    private static void skinny4(float[] ad, int ai, int acs, float[] bd, int bi, int brs, int kc, float[] c, int at, boolean add) {
+        FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S), c3 = FloatVector.zero(S);
+        for (int p = 0; p < kc; p++, ai += acs, bi += brs) {
+            FloatVector x = FloatVector.broadcast(S, ad[ai]);
+            c0 = x.fma(FloatVector.fromArray(S, bd, bi), c0);
+            c1 = x.fma(FloatVector.fromArray(S, bd, bi + L), c1);
+            c2 = x.fma(FloatVector.fromArray(S, bd, bi + 2 * L), c2);
+            c3 = x.fma(FloatVector.fromArray(S, bd, bi + 3 * L), c3);
+        }
+        if (add) {
+            c0 = FloatVector.fromArray(S, c, at).add(c0);
+            c1 = FloatVector.fromArray(S, c, at + L).add(c1);
+            c2 = FloatVector.fromArray(S, c, at + 2 * L).add(c2);
+            c3 = FloatVector.fromArray(S, c, at + 3 * L).add(c3);
+        }
+        c0.intoArray(c, at);
+        c1.intoArray(c, at + L);
+        c2.intoArray(c, at + 2 * L);
+        c3.intoArray(c, at + 3 * L);
+    }
+
+    /** The same for one vector. */
+    private static void skinny1(float[] ad, int ai, int acs, float[] bd, int bi, int brs, int kc, float[] c, int at, boolean add) {
+        FloatVector c0 = FloatVector.zero(S);
+        for (int p = 0; p < kc; p++, ai += acs, bi += brs) c0 = FloatVector.broadcast(S, ad[ai]).fma(FloatVector.fromArray(S, bd, bi), c0);
+        if (add) c0 = FloatVector.fromArray(S, c, at).add(c0);
+        c0.intoArray(c, at);
+    }
+
+    /** The epilogue (null: none) on a finished row segment: C[at, at + w) += bias[col, col + w), then y = act(C). */
+    private static void finish(Epilogue ep, float[] c, int at, int col, int w) {
+        if (ep == null) return;
+        if (ep.bias() != null) for (int j = 0; j < w; j++) c[at + j] += ep.bias()[col + j];
+        if (ep.act() != null) VectorMath.map(ep.act(), c, at, ep.y(), at, w);
     }
 
     /**

@@ -1,14 +1,18 @@
 package dev.peco4j.tensor;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * Float32 convolution as im2col + {@link Sgemm} (3×3 same convolutions of up to 64 input channels go
  * to {@link DirectConv}). Letters: N batch, C channels (Cg per group), O output channels (Og per
  * group), H×W input, KH×KW kernel, P = OH·OW output positions, R = Cg·KH·KW.
  * For image n and group g: y_ng (Og×P) = W_g (Og×R) · cols_ng (R×P).
  *
- * <p>Forward and input-backward run one image per thread; the weight gradient is one GEMM per chunk
- * of images (threads split it), summed in a fixed order, so all three are bit-identical for any
- * thread count. Chosen over implicit GEMM because it reuses the tuned SGEMM as is; the forward's
+ * <p>Forward and input-backward run one GEMM per chunk of images (one image when its output is wide,
+ * several side by side when it is narrow); the weight gradient is one GEMM per chunk of images
+ * (threads split it), summed in a fixed order, so all three are bit-identical for any thread count. Chosen over implicit GEMM because it reuses the tuned SGEMM as is; the forward's
  * 1×1 stride-1 convolutions skip the im2col copy, and 'same' stride-1 ones build it a shifted plane
  * at a time.
  */
@@ -29,75 +33,137 @@ final class VectorConv {
         return new Geo(x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(2), w.dim(3), oh, ow, p.groups(), p);
     }
 
-    /** cols (R×P) of image n, group g, from x (contiguous float array at xo). */
-    private static void im2col(Geo s, float[] x, int xo, int n, int g, float[] cols) {
-        im2col(s, x, xo, n, g, cols, 0, s.positions());
-    }
-
-    /** The same into the P columns from colOff of a matrix with row stride ld (several images side by side). */
-    private static void im2col(Geo s, float[] x, int xo, int n, int g, float[] cols, int colOff, int ld) {
+    /** cols (R×P) of image n, group g, from x (contiguous), into the P columns from colOff of a matrix with row stride ld (several images side by side). */
+    private static void im2col(Geo s, float[] x, int n, int g, float[] cols, int colOff, int ld) {
         Conv2dParams p = s.p();
+        Padded pad = samePlane(s) ? null : new Padded(s);
+        float[] pp = pad == null ? null : Scratch.get().floats(2, pad.size());
+        VectorMask<Float> tail = S.indexInRange(0, s.ow() % L);
         for (int c = 0; c < s.cg(); c++) {
-            int plane = xo + (n * s.c() + g * s.cg() + c) * s.h() * s.w();
+            int plane = (n * s.c() + g * s.cg() + c) * s.h() * s.w();
+            if (pad != null) pad.fill(x, plane, pp);
             for (int a = 0; a < s.kh(); a++) {
                 for (int b = 0; b < s.kw(); b++) {
                     int row = colOff + ((c * s.kh() + a) * s.kw() + b) * ld;
-                    if (samePlane(s)) {
+                    if (pad == null) {
                         copyShifted(s, x, plane, a * p.dilationH() - p.padH(), b * p.dilationW() - p.padW(), cols, row);
                         continue;
                     }
-                    for (int i = 0; i < s.oh(); i++) {
-                        int ih = i * p.strideH() - p.padH() + a * p.dilationH();
-                        int dst = row + i * s.ow();
-                        if (ih < 0 || ih >= s.h()) {
-                            java.util.Arrays.fill(cols, dst, dst + s.ow(), 0f);
-                            continue;
-                        }
-                        int src = plane + ih * s.w(), shift = b * p.dilationW() - p.padW();
-                        if (p.strideW() == 1) { // iw = j + shift: one copy between the zero-padded edges
-                            int j0 = validFrom(shift), j1 = validTo(shift, s.w(), s.ow());
-                            java.util.Arrays.fill(cols, dst, dst + j0, 0f);
-                            if (j1 > j0) System.arraycopy(x, src + j0 + shift, cols, dst + j0, j1 - j0);
-                            java.util.Arrays.fill(cols, dst + Math.max(j0, j1), dst + s.ow(), 0f);
-                            continue;
-                        }
-                        for (int j = 0; j < s.ow(); j++) {
-                            int iw = j * p.strideW() + shift;
-                            cols[dst + j] = iw >= 0 && iw < s.w() ? x[src + iw] : 0f;
-                        }
+                    for (int i = 0, src = pad.tap(a, b), dst = row; i < s.oh(); i++, src += pad.rowStride(), dst += s.ow()) {
+                        copyRow(pp, src, cols, dst, s.ow(), tail);
                     }
                 }
             }
         }
     }
 
-    /** Adds cols (R×P) back into dx for image n, group g (the adjoint of im2col). */
-    private static void col2im(Geo s, float[] cols, float[] dx, int n, int g) {
+    /** Adds cols (R×P, from colOff, row stride ld) back into dx for image n, group g (the adjoint of im2col). */
+    private static void col2im(Geo s, float[] cols, int colOff, int ld, float[] dx, int n, int g) {
         Conv2dParams p = s.p();
-        int P = s.positions();
+        Padded pad = samePlane(s) ? null : new Padded(s);
+        float[] pp = pad == null ? null : Scratch.get().floats(2, pad.size());
+        VectorMask<Float> tail = S.indexInRange(0, s.ow() % L);
         for (int c = 0; c < s.cg(); c++) {
             int plane = (n * s.c() + g * s.cg() + c) * s.h() * s.w();
+            if (pad != null) java.util.Arrays.fill(pp, 0, pad.size(), 0f);
             for (int a = 0; a < s.kh(); a++) {
                 for (int b = 0; b < s.kw(); b++) {
-                    int row = ((c * s.kh() + a) * s.kw() + b) * P;
-                    if (samePlane(s)) {
+                    int row = colOff + ((c * s.kh() + a) * s.kw() + b) * ld;
+                    if (pad == null) {
                         addShifted(s, cols, row, a * p.dilationH() - p.padH(), b * p.dilationW() - p.padW(), dx, plane);
                         continue;
                     }
-                    for (int i = 0; i < s.oh(); i++) {
-                        int ih = i * p.strideH() - p.padH() + a * p.dilationH();
-                        if (ih < 0 || ih >= s.h()) continue;
-                        int src = row + i * s.ow(), dst = plane + ih * s.w(), shift = b * p.dilationW() - p.padW();
-                        if (p.strideW() == 1) { // one vector add over the valid columns; each element gets the same adds in the same order
-                            int j0 = validFrom(shift), j1 = validTo(shift, s.w(), s.ow());
-                            if (j1 > j0) VectorMath.addInto(cols, src + j0, dx, dst + j0 + shift, j1 - j0);
-                            continue;
-                        }
-                        for (int j = 0; j < s.ow(); j++) {
-                            int iw = j * p.strideW() + shift;
-                            if (iw >= 0 && iw < s.w()) dx[dst + iw] += cols[src + j];
-                        }
+                    for (int i = 0, dst = pad.tap(a, b), src = row; i < s.oh(); i++, dst += pad.rowStride(), src += s.ow()) {
+                        addRow(cols, src, pp, dst, s.ow(), tail);
                     }
+                }
+            }
+            if (pad != null) pad.addBack(pp, dx, plane);
+        }
+    }
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+
+    /** dst[d, d + len) = src[s, s + len), whole vectors and then the tail under its mask (rows are often 5–14 floats). */
+    private static void copyRow(float[] src, int s, float[] dst, int d, int len, VectorMask<Float> tail) {
+        int j = 0;
+        for (; j + L <= len; j += L) FloatVector.fromArray(S, src, s + j).intoArray(dst, d + j);
+        if (j < len) FloatVector.fromArray(S, src, s + j, tail).intoArray(dst, d + j, tail);
+    }
+
+    /** dst[d, d + len) += src[s, s + len), likewise. */
+    private static void addRow(float[] src, int s, float[] dst, int d, int len, VectorMask<Float> tail) {
+        int j = 0;
+        for (; j + L <= len; j += L) FloatVector.fromArray(S, dst, d + j).add(FloatVector.fromArray(S, src, s + j)).intoArray(dst, d + j);
+        if (j < len) FloatVector.fromArray(S, dst, d + j, tail).add(FloatVector.fromArray(S, src, s + j, tail)).intoArray(dst, d + j, tail);
+    }
+
+    /**
+     * One input plane zero-padded to exactly the rows and columns the kernel reaches: (OH−1)·SH +
+     * (KH−1)·DH + 1 by the same across, input (ih, iw) at padded (ih + padH, iw + padW). With stride
+     * SW across, the padded columns are split into SW phase planes (column q in plane q mod SW at
+     * q div SW), so that each output row of one tap is a contiguous run in one of them. im2col then
+     * copies a tap's output rows as vectors, without bounds checks or fills, and col2im adds into it
+     * and the interior back (dx gets each element's adds in the same order as adding straight into it).
+     */
+    private record Padded(Geo s, int hp, int wp, int wq) {
+        Padded(Geo s) {
+            this(s, (s.oh() - 1) * s.p().strideH() + (s.kh() - 1) * s.p().dilationH() + 1,
+                    (s.ow() - 1) * s.p().strideW() + (s.kw() - 1) * s.p().dilationW() + 1);
+        }
+
+        private Padded(Geo s, int hp, int wp) {
+            this(s, hp, wp, (wp + s.p().strideW() - 1) / s.p().strideW());
+        }
+
+        int size() { return s.p().strideW() * hp * wq; }
+
+        /** Where padded (r, q) is stored. */
+        private int at(int r, int q) {
+            int sw = s.p().strideW();
+            return (q % sw * hp + r) * wq + q / sw;
+        }
+
+        /** Where tap (a, b) of output (0, 0) is; output (i, j) is i·rowStride() + j further. */
+        int tap(int a, int b) {
+            return at(a * s.p().dilationH(), b * s.p().dilationW());
+        }
+
+        int rowStride() {
+            return s.p().strideH() * wq;
+        }
+
+        /** The padded rows r whose input row r − padH is inside the image, and the columns likewise: {r0, r1, q0, q1}. */
+        private int[] interior() {
+            int ph = s.p().padH(), pw = s.p().padW();
+            int r0 = Math.min(hp, ph), q0 = Math.min(wp, pw);
+            return new int[] {r0, Math.max(r0, Math.min(hp, ph + s.h())), q0, Math.max(q0, Math.min(wp, pw + s.w()))};
+        }
+
+        void fill(float[] x, int plane, float[] pp) {
+            int[] in = interior();
+            int ph = s.p().padH(), pw = s.p().padW(), len = in[3] - in[2];
+            java.util.Arrays.fill(pp, 0, size(), 0f);
+            for (int r = in[0]; r < in[1]; r++) {
+                int src = plane + (r - ph) * s.w() - pw;
+                if (s.p().strideW() == 1) {
+                    System.arraycopy(x, src + in[2], pp, at(r, in[2]), len);
+                } else {
+                    for (int q = in[2]; q < in[3]; q++) pp[at(r, q)] = x[src + q];
+                }
+            }
+        }
+
+        void addBack(float[] pp, float[] dx, int plane) {
+            int[] in = interior();
+            int ph = s.p().padH(), pw = s.p().padW(), len = in[3] - in[2];
+            for (int r = in[0]; r < in[1] && len > 0; r++) {
+                int dst = plane + (r - ph) * s.w() - pw;
+                if (s.p().strideW() == 1) {
+                    VectorMath.addInto(pp, at(r, in[2]), dx, dst + in[2], len);
+                } else {
+                    for (int q = in[2]; q < in[3]; q++) dx[dst + q] += pp[at(r, q)];
                 }
             }
         }
@@ -142,72 +208,102 @@ final class VectorConv {
         }
     }
 
-    /** With stride 1 and iw = j + shift, the first output column whose input column is inside the image. */
-    private static int validFrom(int shift) {
-        return Math.max(0, -shift);
-    }
-
-    /** ... and one past the last (at most ow). */
-    private static int validTo(int shift, int w, int ow) {
-        return Math.min(ow, w - shift);
-    }
-
     private static float[] contiguous(Tensor t) {
         return t.contiguousData();
     }
 
     static Tensor forward(Tensor xt, Tensor wt, Conv2dParams p, Parallel par) {
-        if (DirectConv.applies(xt.shape(), wt.shape(), p)) return DirectConv.forward(xt, wt, par);
+        if (DirectConv.applies(xt.shape(), wt.shape(), p)) return DirectConv.forward(xt, wt, p, par);
         int oh = Conv2dParams.convOut(xt.size(2), wt.size(2), p.strideH(), p.padH(), p.dilationH());
         int ow = Conv2dParams.convOut(xt.size(3), wt.size(3), p.strideW(), p.padW(), p.dilationW());
         Geo s = geo(xt.shape(), wt.shape(), oh, ow, p);
-        float[] x = contiguous(xt), w = contiguous(wt);
-        float[] y = new float[s.n() * s.o() * s.positions()];
-        int P = s.positions(), R = s.rows();
-        boolean perImage = s.n() >= par.threads();
-        Parallel inner = perImage ? Parallel.SERIAL : par;
-        (perImage ? par : Parallel.SERIAL).forRange(s.n(), 1, (from, to) -> {
-            float[] cols = s.pointwise() ? null : Scratch.get().floats(0, R * P);
-            for (int n = from; n < to; n++) {
-                for (int g = 0; g < s.groups(); g++) {
-                    Sgemm.Mat colsMat;
-                    if (s.pointwise()) {
-                        colsMat = new Sgemm.Mat(x, (n * s.c() + g * s.cg()) * P, P, 1);
-                    } else {
-                        im2col(s, x, 0, n, g, cols);
-                        colsMat = new Sgemm.Mat(cols, 0, P, 1);
-                    }
-                    Sgemm.gemm(s.og(), P, R, new Sgemm.Mat(w, g * s.og() * R, R, 1), colsMat,
-                            y, (n * s.o() + g * s.og()) * P, P, false, inner);
-                }
-            }
-        });
+        float[] x = contiguous(xt), w = contiguous(wt), y = new float[s.n() * s.o() * s.positions()];
+        inChunks(s, par, (n0, n1, gemmPar) -> forwardChunk(s, x, w, y, n0, n1, gemmPar));
         return new Tensor(Storage.wrap(y), Shape.of(s.n(), s.o(), oh, ow), Shape.of(s.n(), s.o(), oh, ow).contiguousStrides(), 0);
     }
 
-    static Tensor backwardInput(Tensor gt, Tensor wt, Shape xs, Conv2dParams p, Parallel par) {
-        if (DirectConv.applies(xs, wt.shape(), p)) return DirectConv.backwardInput(gt, wt, xs, par);
-        Geo s = geo(xs, wt.shape(), gt.size(2), gt.size(3), p);
-        float[] g = contiguous(gt), w = contiguous(wt);
-        float[] dx = new float[xs.numel()];
-        int P = s.positions(), R = s.rows();
-        boolean perImage = s.n() >= par.threads();
-        Parallel inner = perImage ? Parallel.SERIAL : par;
-        (perImage ? par : Parallel.SERIAL).forRange(s.n(), 1, (from, to) -> {
-            float[] cols = Scratch.get().floats(0, R * P);
-            for (int n = from; n < to; n++) {
-                for (int grp = 0; grp < s.groups(); grp++) {
-                    // cols (R×P) = W_gᵀ (R×Og) · dy_ng (Og×P): W_g read transposed through its strides
-                    Sgemm.gemm(R, P, s.og(), new Sgemm.Mat(w, grp * s.og() * R, 1, R),
-                            new Sgemm.Mat(g, (n * s.o() + grp * s.og()) * P, P, 1), cols, 0, P, false, inner);
-                    col2im(s, cols, dx, n, grp);
-                }
+    /** y of images [n0, n1): one GEMM per group, W_g (Og×R) · cols (R × images·P). */
+    private static void forwardChunk(Geo s, float[] x, float[] w, float[] y, int n0, int n1, Parallel gemmPar) {
+        int P = s.positions(), R = s.rows(), og = s.og(), m = n1 - n0, ld = m * P;
+        Scratch scratch = Scratch.get();
+        for (int g = 0; g < s.groups(); g++) {
+            Sgemm.Mat wg = new Sgemm.Mat(w, g * og * R, R, 1);
+            if (m == 1) { // the product lands in y as it is; a pointwise convolution reads x in place
+                Sgemm.Mat cols = s.pointwise() ? new Sgemm.Mat(x, (n0 * s.c() + g * s.cg()) * P, P, 1) : new Sgemm.Mat(scratch.floats(0, R * P), 0, P, 1);
+                if (!s.pointwise()) im2col(s, x, n0, g, cols.data(), 0, P);
+                Sgemm.gemm(og, P, R, wg, cols, y, (n0 * s.o() + g * og) * P, P, false, gemmPar);
+                continue;
             }
-        });
+            float[] cols = scratch.floats(0, R * ld), out = scratch.floats(1, og * ld);
+            for (int i = 0; i < m; i++) im2col(s, x, n0 + i, g, cols, i * P, ld);
+            Sgemm.gemm(og, ld, R, wg, new Sgemm.Mat(cols, 0, ld, 1), out, 0, ld, false, gemmPar);
+            for (int i = 0; i < m; i++) {
+                for (int o = 0; o < og; o++) System.arraycopy(out, o * ld + i * P, y, ((n0 + i) * s.o() + g * og + o) * P, P);
+            }
+        }
+    }
+
+    static Tensor backwardInput(Tensor gt, Tensor wt, Shape xs, Conv2dParams p, Parallel par) {
+        if (DirectConv.applies(xs, wt.shape(), p)) return DirectConv.backwardInput(gt, wt, xs, p, par);
+        Geo s = geo(xs, wt.shape(), gt.size(2), gt.size(3), p);
+        float[] g = contiguous(gt), w = contiguous(wt), dx = new float[xs.numel()];
+        inChunks(s, par, (n0, n1, gemmPar) -> backwardInputChunk(s, g, w, dx, n0, n1, gemmPar));
         return new Tensor(Storage.wrap(dx), xs, xs.contiguousStrides(), 0);
     }
 
-    /** Floats of the im2col matrix of one chunk of images in the weight gradient (16 MB): bounds memory at 224 px. */
+    /** dx of images [n0, n1): per group, cols (R × images·P) = W_gᵀ (R×Og) · dy (Og × images·P), then col2im. */
+    private static void backwardInputChunk(Geo s, float[] g, float[] w, float[] dx, int n0, int n1, Parallel gemmPar) {
+        int P = s.positions(), R = s.rows(), og = s.og(), m = n1 - n0, ld = m * P;
+        Scratch scratch = Scratch.get();
+        float[] cols = scratch.floats(0, R * ld);
+        for (int grp = 0; grp < s.groups(); grp++) {
+            Sgemm.Mat dy;
+            if (m == 1) {
+                dy = new Sgemm.Mat(g, (n0 * s.o() + grp * og) * P, P, 1);
+            } else {
+                float[] side = scratch.floats(1, og * ld);                          // the images' dy side by side
+                for (int i = 0; i < m; i++) {
+                    for (int o = 0; o < og; o++) System.arraycopy(g, ((n0 + i) * s.o() + grp * og + o) * P, side, o * ld + i * P, P);
+                }
+                dy = new Sgemm.Mat(side, 0, ld, 1);
+            }
+            Sgemm.gemm(R, ld, og, new Sgemm.Mat(w, grp * og * R, 1, R), dy, cols, 0, ld, false, gemmPar); // W_g read transposed
+            for (int i = 0; i < m; i++) col2im(s, cols, i * P, ld, dx, n0 + i, grp);
+        }
+    }
+
+    /** Columns (images·P) a forward or input-backward GEMM should reach: narrower images are put side by side. */
+    static final int GEMM_COLUMNS = 512;
+
+    /** What a chunk of images [n0, n1) runs, its GEMMs on gemmPar. */
+    private interface ChunkTask {
+        void run(int n0, int n1, Parallel gemmPar);
+    }
+
+    /**
+     * Runs the forward or input-backward over chunks of images. An image with at least
+     * {@link #GEMM_COLUMNS} output positions is its own chunk (its GEMM writes straight into the
+     * output); narrower ones go side by side in one GEMM (a 6×6 output gave GEMMs 36 columns wide), at
+     * most {@link #CHUNK_FLOATS} floats of columns. Chunks are as even as the batch allows and, when
+     * there are at least as many as threads, run one per thread with serial GEMMs; otherwise each
+     * chunk's GEMM runs on all threads. No output element's sum depends on which images share a GEMM,
+     * so the bits depend on neither the chunks nor the thread count.
+     */
+    private static void inChunks(Geo s, Parallel par, ChunkTask task) {
+        int n = s.n(), P = Math.max(1, s.positions());
+        if (n == 0 || s.positions() == 0) return;
+        int widest = Math.max(1, Math.min((GEMM_COLUMNS + P - 1) / P, CHUNK_FLOATS / Math.max(1, s.rows() * P)));
+        int chunks = (n + Math.min(n, widest) - 1) / Math.min(n, widest);
+        if (widest > 1 && chunks < n) chunks = Math.min(n, (chunks + par.threads() - 1) / par.threads() * par.threads());
+        int per = (n + chunks - 1) / chunks;
+        int count = (n + per - 1) / per;
+        boolean split = count >= par.threads();
+        (split ? par : Parallel.SERIAL).forRange(count, 1, (from, to) -> {
+            for (int c = from; c < to; c++) task.run(c * per, Math.min(n, (c + 1) * per), split ? Parallel.SERIAL : par);
+        });
+    }
+
+    /** Floats of the im2col matrix of one chunk of images (16 MB): bounds memory at 224 px. */
     private static final int CHUNK_FLOATS = 1 << 22;
 
     /** Columns (K = images·P) a chunk of images should reach before chunks run side by side: two of the GEMM's K blocks. */
@@ -227,7 +323,7 @@ final class VectorConv {
      * on the shapes only, so any thread count gives the same bits.
      */
     static Tensor backwardWeight(Tensor gt, Tensor xt, Shape ws, Conv2dParams p, Parallel par) {
-        if (DirectConv.applies(xt.shape(), ws, p)) return DirectConv.backwardWeight(gt, xt, ws, par);
+        if (DirectConv.applies(xt.shape(), ws, p)) return DirectConv.backwardWeight(gt, xt, ws, p, par);
         Geo s = geo(xt.shape(), ws, gt.size(2), gt.size(3), p);
         float[] g = contiguous(gt), x = contiguous(xt);
         float[] dw = new float[ws.numel()];
@@ -262,7 +358,7 @@ final class VectorConv {
         float[] cols = scratch.floats(0, R * ld), dyT = scratch.floats(1, ld * og);
         copyPar.forRange(m, 1, (from, to) -> {
             for (int i = from; i < to; i++) {
-                im2col(s, x, 0, n0 + i, grp, cols, i * P, ld);
+                im2col(s, x, n0 + i, grp, cols, i * P, ld);
                 int src = ((n0 + i) * s.o() + grp * og) * P, dst = i * P * og;
                 for (int o = 0; o < og; o++) for (int q = 0; q < P; q++) dyT[dst + q * og + o] = g[src + o * P + q];
             }
@@ -277,7 +373,7 @@ final class VectorConv {
      */
     static final class Scratch {
         private static final ThreadLocal<Scratch> LOCAL = ThreadLocal.withInitial(Scratch::new);
-        private final float[][] slots = new float[2][0];
+        private final float[][] slots = new float[3][0];
 
         static Scratch get() {
             return LOCAL.get();

@@ -125,6 +125,56 @@ class BackendEquivalenceTest {
     }
 
     /**
+     * Fewer than MR rows against a row-major B take their own kernel (Sgemm.skinny); its rows must have
+     * the bits the tiles give the same rows of a taller A, with K over one block, accumulating or not,
+     * with the bias and activation epilogue or without.
+     */
+    @Test
+    void sgemmFewRowsSameBitsAsTiles() {
+        Property.check("sgemm few rows vs tiles", 40, g -> {
+            int m = g.intIn(1, Sgemm.MR - 1), n = size(g), k = g.chance(0.3) ? g.intIn(Sgemm.KC + 1, 2 * Sgemm.KC + 7) : size(g), tall = m + Sgemm.MR;
+            float[] a = new float[tall * k], b = new float[k * n], bias = new float[n];
+            for (int i = 0; i < a.length; i++) a[i] = (float) g.uniform(-1, 1);
+            for (int i = 0; i < b.length; i++) b[i] = (float) g.uniform(-1, 1);
+            for (int i = 0; i < n; i++) bias[i] = (float) g.uniform(-1, 1);
+            boolean accumulate = g.chance(0.3), epilogue = g.chance(0.4);
+            float[] few = new float[m * n], tiles = new float[tall * n], yFew = new float[m * n], yTiles = new float[tall * n];
+            for (int i = 0; i < few.length; i++) few[i] = tiles[i] = (float) g.uniform(-1, 1);
+            Parallel par = new Parallel(g.intIn(1, 3));
+            Sgemm.gemm(m, n, k, new Sgemm.Mat(a, 0, k, 1), new Sgemm.Mat(b, 0, n, 1), few, 0, n, accumulate, par,
+                    epilogue ? new Sgemm.Epilogue(bias, UnaryOps.GELU, yFew) : null);
+            Sgemm.gemm(tall, n, k, new Sgemm.Mat(a, 0, k, 1), new Sgemm.Mat(b, 0, n, 1), tiles, 0, n, accumulate, par,
+                    epilogue ? new Sgemm.Epilogue(bias, UnaryOps.GELU, yTiles) : null);
+            String what = m + "x" + k + " times " + k + "x" + n + (accumulate ? ", accumulating" : "") + (epilogue ? ", bias and GELU" : "");
+            assertArrayEquals(java.util.Arrays.copyOf(tiles, m * n), few, what);
+            assertArrayEquals(java.util.Arrays.copyOf(yTiles, m * n), yFew, what + " (activation)");
+        });
+    }
+
+    /**
+     * Narrow images share one GEMM (VectorConv.inChunks), chunked by the thread count: each image of a
+     * batch must get the bits it gets alone, forward and input gradient, for one output channel (the
+     * skinny GEMM) and more.
+     */
+    @Test
+    void convolutionOfABatchHasEachImagesBits() {
+        Property.check("conv batch vs each image", 12, g -> {
+            int c = g.intIn(1, 6), o = g.pick(new Integer[] {1, 3, 9}), k = g.pick(new Integer[] {1, 3, 4}), stride = g.intIn(1, 2);
+            Conv2dParams p = Conv2dParams.of(stride, g.intIn(0, 1), 1, 1);
+            int n = g.intIn(2, 12), h = k + g.intIn(0, 8), w = k + g.intIn(0, 8);
+            Tensor x = f32(g, n, c, h, w).contiguous(), wt = f32(g, o, c, k, k).contiguous();
+            VectorBackend v = VEC[g.intIn(0, VEC.length - 1)];
+            Tensor y = v.conv2d(x, wt, p), dy = f32(g, y.shape().dims()).contiguous(), dx = v.conv2dBackwardInput(dy, wt, x.shape(), p);
+            for (int i = 0; i < n; i++) {
+                Tensor xi = x.slice(0, i, i + 1, 1).contiguous(), dyi = dy.slice(0, i, i + 1, 1).contiguous();
+                String what = "image " + i + " of " + x.shape() + " -> " + o + ", " + p + ", " + v.par.threads() + " threads";
+                assertArrayEquals(y.slice(0, i, i + 1, 1).contiguous().toFloatArray(), v.conv2d(xi, wt, p).toFloatArray(), what);
+                assertArrayEquals(dx.slice(0, i, i + 1, 1).contiguous().toFloatArray(), v.conv2dBackwardInput(dyi, wt, xi.shape(), p).toFloatArray(), what + " (dx)");
+            }
+        });
+    }
+
+    /**
      * copyInto a view (a slice, a transposed or padded interior, as cat, pad and slice's gradient use it)
      * from a source of its shape or one that broadcasts to it, strided or not, and from a view of the
      * same storage: the same bits as the reference, the rest of the storage untouched.
@@ -381,18 +431,26 @@ class BackendEquivalenceTest {
         });
     }
 
-    /** 3×3 same convolutions of up to 64 input channels, which run without im2col (DirectConv), in all three directions. */
+    /**
+     * The convolutions that run without im2col (DirectConv), in all three directions: 3×3 same ones of
+     * up to 64 input channels, other stride-1 kernels (non-square, padding 0 … K−1) within its
+     * channels × taps bound, and any width of input into 1–4 output channels.
+     */
     @Test
-    void directThreeByThreeConvolution() {
-        Property.check("direct conv vs scalar", 30, g -> {
-            int c = g.intIn(1, 64), o = g.intIn(1, 11), h = g.intIn(1, 20), w = g.intIn(1, 40), n = g.intIn(1, 4);
-            Conv2dParams p = Conv2dParams.of(1, 1, 1, 1);
-            Tensor x = f32(g, n, c, h, w), wt = f32(g, o, c, 3, 3), dy = f32(g, n, o, h, w);
-            assertTrue(DirectConv.applies(x.shape(), wt.shape(), p));
-            double tol = 1e-5 * Math.sqrt(c * 9 * 4);
-            check("direct conv2d " + x.shape() + " -> " + o, tol, 1e-6, (be, t) -> be.conv2d(x, wt, p));
-            check("direct conv2d dx " + x.shape() + " -> " + o, tol, 1e-6, (be, t) -> be.conv2dBackwardInput(dy, wt, x.shape(), p));
-            check("direct conv2d dw " + x.shape() + " -> " + o, 1e-5 * Math.sqrt(dy.numel()), 1e-5, (be, t) -> be.conv2dBackwardWeight(dy, x, wt.shape(), p));
+    void directConvolution() {
+        Property.check("direct conv vs scalar", 40, g -> {
+            int kind = g.intIn(0, 2), kh = kind == 0 ? 3 : g.intIn(1, 5), kw = kind == 0 ? 3 : g.intIn(kh == 1 ? 2 : 1, 5);
+            int c = kind == 2 ? g.intIn(65, 150) : g.intIn(1, DirectConv.MAX_ROWS / (kh * kw)), o = kind == 2 ? g.intIn(1, DirectConv.NARROW_OUT) : g.intIn(1, 11);
+            int ph = kind == 0 ? 1 : g.intIn(0, kh - 1), pw = kind == 0 ? 1 : g.intIn(0, kw - 1);
+            int h = Math.max(1, kh - 2 * ph) + g.intIn(0, kind == 2 ? 6 : 18), w = Math.max(1, kw - 2 * pw) + g.intIn(0, kind == 2 ? 10 : 38), n = g.intIn(1, 4);
+            Conv2dParams p = new Conv2dParams(1, 1, ph, pw, 1, 1, 1, 0, 0);
+            Tensor x = f32(g, n, c, h, w), wt = f32(g, o, c, kh, kw), dy = f32(g, REF.conv2d(x, wt, p).shape().dims());
+            assertTrue(DirectConv.applies(x.shape(), wt.shape(), p), x.shape() + " " + wt.shape() + " " + p);
+            double tol = 1e-5 * Math.sqrt(c * kh * kw * 4);
+            String what = x.shape() + " * " + wt.shape() + ", pad " + ph + "x" + pw;
+            check("direct conv2d " + what, tol, 1e-6, (be, t) -> be.conv2d(x, wt, p));
+            check("direct conv2d dx " + what, tol, 1e-6, (be, t) -> be.conv2dBackwardInput(dy, wt, x.shape(), p));
+            check("direct conv2d dw " + what, 1e-5 * Math.sqrt(dy.numel()), 1e-5, (be, t) -> be.conv2dBackwardWeight(dy, x, wt.shape(), p));
         });
     }
 
