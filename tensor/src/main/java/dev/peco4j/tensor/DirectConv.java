@@ -87,8 +87,9 @@ final class DirectConv {
 
     static Tensor forward(Tensor xt, Tensor wt, Conv2dParams p, Parallel par) {
         int n = xt.size(0), c = xt.size(1), h = xt.size(2), w = xt.size(3), o = wt.size(0), kh = wt.size(2), kw = wt.size(3), t = kh * kw;
-        float[] wf = wt.contiguousData(), wT = new float[c * t * o];                 // wT[(c·T + tap)·O + o]
-        for (int oo = 0; oo < o; oo++) for (int cc = 0; cc < c; cc++) for (int k = 0; k < t; k++) wT[(cc * t + k) * o + oo] = wf[(oo * c + cc) * t + k];
+        int ld = ldw(o);
+        float[] wf = wt.contiguousData(), wT = new float[c * t * ld];                // wT[(c·T + tap)·ldw(O) + o]
+        for (int oo = 0; oo < o; oo++) for (int cc = 0; cc < c; cc++) for (int k = 0; k < t; k++) wT[(cc * t + k) * ld + oo] = wf[(oo * c + cc) * t + k];
         return correlate(xt.contiguousData(), new Grid(n, h, w, kh, kw, p.padH(), p.padW()), c, wT, o, par);
     }
 
@@ -98,17 +99,23 @@ final class DirectConv {
      */
     static Tensor backwardInput(Tensor gt, Tensor wt, Shape xs, Conv2dParams p, Parallel par) {
         int n = xs.dim(0), c = xs.dim(1), o = wt.size(0), kh = wt.size(2), kw = wt.size(3), t = kh * kw;
-        float[] wf = wt.contiguousData(), wT = new float[o * t * c];                 // wT[(o·T + tap)·C + c]
-        for (int oo = 0; oo < o; oo++) for (int cc = 0; cc < c; cc++) for (int k = 0; k < t; k++) wT[(oo * t + k) * c + cc] = wf[(oo * c + cc) * t + t - 1 - k];
+        int ld = ldw(c);
+        float[] wf = wt.contiguousData(), wT = new float[o * t * ld];                // wT[(o·T + tap)·ldw(C) + c]
+        for (int oo = 0; oo < o; oo++) for (int cc = 0; cc < c; cc++) for (int k = 0; k < t; k++) wT[(oo * t + k) * ld + cc] = wf[(oo * c + cc) * t + t - 1 - k];
         return correlate(gt.contiguousData(), new Grid(n, gt.size(2), gt.size(3), kh, kw, kh - 1 - p.padH(), kw - 1 - p.padW()), o, wT, c, par);
     }
 
-    /** y (N, out, OH, OW) = Σ over in channels and taps of wT[(in·T + tap)·out + o] · the tap's shifted padded input. */
+    /** The row length of the transposed weights for out channels: a multiple of 4, zeros past out, so the last channels take tile4 too. */
+    private static int ldw(int out) {
+        return (out + 3) / 4 * 4;
+    }
+
+    /** y (N, out, OH, OW) = Σ over in channels and taps of wT[(in·T + tap)·ldw(out) + o] · the tap's shifted padded input. */
     private static Tensor correlate(float[] x, Grid g, int in, float[] wT, int out, Parallel par) {
         int n = g.n(), oh = g.oh(), ow = g.ow();
         float[] xp = pad(g, x, 0, in, par), y = new float[n * out * oh * ow];
         int[] taps = g.tapOffsets();
-        int ob = L >= 16 ? 8 : 4, blocks = (out + ob - 1) / ob;                    // 8 channels × 2 vectors: 16 of AVX-512's 32 registers
+        int ldw = ldw(out), ob = L >= 16 ? 8 : 4, blocks = (out + ob - 1) / ob;     // 8 channels × 2 vectors: 16 of AVX-512's 32 registers
         par.forRange(n * blocks, 1, (from, to) -> {
             float[] tile = new float[ob * SEG];
             for (int task = from; task < to; task++) {
@@ -116,11 +123,10 @@ final class DirectConv {
                 for (int seg = 0; seg < g.q(); seg += SEG) {
                     int r = 0;
                     if (rows == 8) {
-                        tile8(xp, at + seg, in, g, taps, wT, out, o0, tile);
+                        tile8(xp, at + seg, in, g, taps, wT, ldw, o0, tile);
                         r = 8;
                     }
-                    for (; r + 4 <= rows; r += 4) tile4(xp, at + seg, in, g, taps, wT, out, o0 + r, tile, r * SEG);
-                    for (; r < rows; r++) tile1(xp, at + seg, in, g, taps, wT, out, o0 + r, tile, r * SEG);
+                    for (; r < rows; r += 4) tile4(xp, at + seg, in, g, taps, wT, ldw, o0 + r, tile, r * SEG); // past out: zero weights, rows not stored
                     for (r = 0; r < rows; r++) store(tile, r * SEG, seg, g, y, (img * out + o0 + r) * oh * ow);
                 }
             }
@@ -129,13 +135,13 @@ final class DirectConv {
     }
 
     /** tile[to + r·SEG …] = outputs o0 … o0+3 at the SEG positions from the image at at (its padded planes). */
-    private static void tile4(float[] xp, int at, int in, Grid g, int[] taps, float[] wT, int out, int o0, float[] tile, int to) {
+    private static void tile4(float[] xp, int at, int in, Grid g, int[] taps, float[] wT, int ldw, int o0, float[] tile, int to) {
         FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a10 = FloatVector.zero(S), a11 = FloatVector.zero(S);
         FloatVector a20 = FloatVector.zero(S), a21 = FloatVector.zero(S), a30 = FloatVector.zero(S), a31 = FloatVector.zero(S);
         int nt = g.taps(), plane = g.plane();
         for (int c = 0; c < in; c++) {
             for (int t = 0; t < nt; t++) {
-                int xi = at + c * plane + taps[t], wi = (c * nt + t) * out + o0;
+                int xi = at + c * plane + taps[t], wi = (c * nt + t) * ldw + o0;
                 FloatVector x0 = FloatVector.fromArray(S, xp, xi), x1 = FloatVector.fromArray(S, xp, xi + L);
                 FloatVector v = FloatVector.broadcast(S, wT[wi]);
                 a00 = v.fma(x0, a00);
@@ -172,7 +178,7 @@ final class DirectConv {
     }
 
     /** tile[r·SEG …] for outputs o0 … o0+7 (AVX-512). */
-    private static void tile8(float[] xp, int at, int in, Grid g, int[] taps, float[] wT, int out, int o0, float[] tile) {
+    private static void tile8(float[] xp, int at, int in, Grid g, int[] taps, float[] wT, int ldw, int o0, float[] tile) {
         FloatVector a00 = FloatVector.zero(S), a01 = FloatVector.zero(S), a10 = FloatVector.zero(S), a11 = FloatVector.zero(S);
         FloatVector a20 = FloatVector.zero(S), a21 = FloatVector.zero(S), a30 = FloatVector.zero(S), a31 = FloatVector.zero(S);
         FloatVector a40 = FloatVector.zero(S), a41 = FloatVector.zero(S), a50 = FloatVector.zero(S), a51 = FloatVector.zero(S);
@@ -180,7 +186,7 @@ final class DirectConv {
         int nt = g.taps(), plane = g.plane();
         for (int c = 0; c < in; c++) {
             for (int t = 0; t < nt; t++) {
-                int xi = at + c * plane + taps[t], wi = (c * nt + t) * out + o0;
+                int xi = at + c * plane + taps[t], wi = (c * nt + t) * ldw + o0;
                 FloatVector x0 = FloatVector.fromArray(S, xp, xi), x1 = FloatVector.fromArray(S, xp, xi + L);
                 FloatVector v = FloatVector.broadcast(S, wT[wi]);
                 a00 = v.fma(x0, a00);
@@ -224,22 +230,6 @@ final class DirectConv {
         a61.intoArray(tile, 6 * SEG + L);
         a70.intoArray(tile, 7 * SEG);
         a71.intoArray(tile, 7 * SEG + L);
-    }
-
-    /** One output channel of the same (the last O mod 4). */
-    private static void tile1(float[] xp, int at, int in, Grid g, int[] taps, float[] wT, int out, int o, float[] tile, int to) {
-        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
-        int nt = g.taps(), plane = g.plane();
-        for (int c = 0; c < in; c++) {
-            for (int t = 0; t < nt; t++) {
-                int xi = at + c * plane + taps[t];
-                FloatVector v = FloatVector.broadcast(S, wT[(c * nt + t) * out + o]);
-                a0 = v.fma(FloatVector.fromArray(S, xp, xi), a0);
-                a1 = v.fma(FloatVector.fromArray(S, xp, xi + L), a1);
-            }
-        }
-        a0.intoArray(tile, to);
-        a1.intoArray(tile, to + L);
     }
 
     /**
