@@ -93,6 +93,7 @@ final class VectorMath {
             case EXP -> { mapExp(x, xo, y, yo, n); return; }
             case SIGMOID -> { mapSigmoid(x, xo, y, yo, n); return; }
             case SILU -> { mapSilu(x, xo, y, yo, n); return; }
+            case LEAKY_RELU -> { mapLeakyRelu(x, xo, y, yo, n, (float) fn.p0()); return; }
             default -> { }
         }
         int i = 0, bound = S.loopBound(n);
@@ -135,6 +136,19 @@ final class VectorMath {
         }
     }
 
+    /** max(x, s·x) (the slope s is below 1), the same formula as apply's. */
+    private static void mapLeakyRelu(float[] x, int xo, float[] y, int yo, int n, float slope) {
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(S, x, xo + i);
+            v.max(v.mul(slope)).intoArray(y, yo + i);
+        }
+        if (i < n) {
+            FloatVector v = tail(x, xo + i, n - i);
+            v.max(v.mul(slope)).intoArray(y, yo + i, S.indexInRange(0, n - i));
+        }
+    }
+
     /** The last n < L elements from off, zero-padded to a full vector. */
     private static FloatVector tail(float[] a, int off, int n) {
         return FloatVector.fromArray(S, a, off, S.indexInRange(0, n));
@@ -170,6 +184,17 @@ final class VectorMath {
             one.blend(0f, v.compare(VectorOperators.LE, 0f)).mul(FloatVector.fromArray(S, g, go + i)).intoArray(dx, dxo + i);
         }
         for (; i < n; i++) dx[dxo + i] = (x[xo + i] <= 0 ? 0f : 1f) * g[go + i];
+    }
+
+    /** dx = g where x > 0, else g·slope. */
+    private static void mapBackwardLeakyRelu(float[] x, int xo, float[] g, int go, float[] dx, int dxo, int n, float slope) {
+        FloatVector s = FloatVector.broadcast(S, slope);
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(S, x, xo + i);
+            s.blend(1f, v.compare(VectorOperators.GT, 0f)).mul(FloatVector.fromArray(S, g, go + i)).intoArray(dx, dxo + i);
+        }
+        for (; i < n; i++) dx[dxo + i] = (x[xo + i] > 0 ? 1f : slope) * g[go + i];
     }
 
     /** SiLU'(x) = s·(1 + x·(1 − s)) with the sigmoid s = y/x read off the forward output y = x·s (s(0) = ½). */
@@ -245,7 +270,7 @@ final class VectorMath {
     /** Whether mapBackward has a vector form for this function's derivative. */
     private static boolean vectorDerivative(UnaryOps.Fn fn) {
         return switch (fn.op()) {
-            case NEG, EXP, RELU, SIGMOID, TANH, SILU, GELU -> true;
+            case NEG, EXP, RELU, LEAKY_RELU, SIGMOID, TANH, SILU, GELU -> true;
             default -> false;
         };
     }
@@ -260,6 +285,7 @@ final class VectorMath {
             case GELU -> { mapBackwardGelu(x, xo, y, yo, g, go, dx, dxo, n); return; }
             case RELU -> { mapBackwardRelu(x, xo, g, go, dx, dxo, n); return; }
             case SILU -> { mapBackwardSilu(x, xo, y, yo, g, go, dx, dxo, n); return; }
+            case LEAKY_RELU -> { mapBackwardLeakyRelu(x, xo, g, go, dx, dxo, n, (float) fn.p0()); return; }
             default -> { }
         }
         int i = 0, bound = S.loopBound(n);
@@ -284,6 +310,7 @@ final class VectorMath {
             case NEG -> one.neg();
             case EXP -> y;
             case RELU -> one.blend(0f, x.compare(VectorOperators.LE, 0f));
+            case LEAKY_RELU -> FloatVector.broadcast(S, (float) fn.p0()).blend(1f, x.compare(VectorOperators.GT, 0f));
             case SIGMOID -> y.mul(one.sub(y));
             case TANH -> one.sub(y.mul(y));
             case SILU -> siluDerivative(x, y);
