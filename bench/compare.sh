@@ -49,13 +49,13 @@ for t in 1 2; do
     -cp "$cp" dev.peco4j.bench.Compare "$out" "$only"
   OMP_NUM_THREADS=$t LD_LIBRARY_PATH="$openmp" /usr/bin/python3 bench/compare_torch.py $t "$out" "$only"
   # whole training steps: one process per case and peer, so each peak RSS is the case's own. The JVM
-  # runs with the launcher's settings (none), except that at 224 px it may take 75% of the memory (the
-  # default 25% runs out on the f16 tokenizer; a bigger heap for the small cases made them slower and
-  # doubled their RSS); a case that fails is recorded as failed and the run goes on
+  # runs with the launcher's settings (a 2 GiB initial heap), except that at 224 px it may take 75% of
+  # the memory (the default 25% runs out on the f16 tokenizer; 75% for the small cases made them
+  # slower and doubled their RSS); a case that fails is recorded as failed and the run goes on
   for c in "${steps[@]}"; do
     selected "$c" || continue
-    heap=()
-    [[ "$c" == *224px* ]] && heap=(-XX:MaxRAMPercentage=75)
+    heap=(-Xms2g)
+    [[ "$c" == *224px* ]] && heap=(-Xms2g -XX:MaxRAMPercentage=75)
     "$java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED "${heap[@]}" -Dpeco4j.threads=$t \
       -cp "$cp" dev.peco4j.bench.StepBench "$out" "$c" || failed "$c" $t peco4j
     OMP_NUM_THREADS=$t LD_LIBRARY_PATH="$openmp" /usr/bin/python3 bench/steps_torch.py $t "$out" "$c" || failed "$c" $t PyTorch
