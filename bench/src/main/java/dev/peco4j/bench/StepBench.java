@@ -23,6 +23,7 @@ import java.util.Locale;
  * <pre>
  *   java ... dev.peco4j.bench.StepBench out.jsonl "step mim tiny 28px b128"
  *   java -XX:StartFlightRecording=... dev.peco4j.bench.StepBench out.jsonl "step mim tiny 28px b128" 30   # a profile of 30 s of steps
+ *   java ... dev.peco4j.bench.StepBench out.jsonl "step mim tiny 28px b128" 2 15   # after 15 s of warm-up instead of 1
  *   java ... dev.peco4j.bench.StepBench --list
  * </pre>
  */
@@ -41,15 +42,17 @@ public final class StepBench {
             for (var e : Steps.cases().entrySet()) System.out.printf("%-36s %,d trained parameters%n", e.getKey(), e.getValue().get().params());
             return;
         }
-        if (args.length < 2 || args.length > 3 || !Steps.cases().containsKey(args[1])) {
-            throw new IllegalArgumentException("usage: StepBench <out.jsonl> <case> [timed seconds, default 2] | --list | --check; cases: " + Steps.cases().keySet());
+        if (args.length < 2 || args.length > 4 || !Steps.cases().containsKey(args[1])) {
+            throw new IllegalArgumentException("usage: StepBench <out.jsonl> <case> [timed seconds, default 2 [warm-up seconds, default 1]] | --list | --check; cases: "
+                    + Steps.cases().keySet());
         }
-        long timedNanos = (long) (1e9 * (args.length == 3 ? Double.parseDouble(args[2]) : 2));
+        long timedNanos = (long) (1e9 * (args.length >= 3 ? Double.parseDouble(args[2]) : 2));
+        long warmNanos = (long) (1e9 * (args.length == 4 ? Double.parseDouble(args[3]) : 1));
         String name = args[1];
         int threads = Backends.threads();
         Steps.Step step = Steps.cases().get(name).get();
         long start = System.nanoTime(), last = 0;
-        for (int warm = 0; warm < 3 || System.nanoTime() - start < 1_000_000_000L; warm++) {
+        for (int warm = 0; warm < 3 || System.nanoTime() - start < warmNanos; warm++) {
             if (warm >= 1 && last > SLOW_NANOS) break;
             long t = System.nanoTime();
             step.run().run();
