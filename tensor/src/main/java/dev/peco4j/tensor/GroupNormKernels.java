@@ -86,7 +86,6 @@ final class GroupNormKernels {
 
     // ------------------------------------------------------------------ Vector API
 
-    private static final FloatVector ZERO = FloatVector.zero(VectorMath.S);
 
     /** Rows of at least this many elements per thread chunk. */
     private static final int GRAIN = 1 << 14;
@@ -121,8 +120,7 @@ final class GroupNormKernels {
             float[] scratch = new float[2 * d];                                      // [0, D) x̂, [D, 2D) g
             for (int r = from; r < to; r++) {
                 int base = r * d, n = r / groups;
-                VectorMath.zipScalar(BinaryOps.Fn.SUB, x, base, ms[r], scratch, 0, d);
-                VectorMath.zipScalar(BinaryOps.Fn.MUL, scratch, 0, rs[r], scratch, 0, d);
+                normalize(x, base, ms[r], rs[r], scratch, d);
                 for (int j = 0; j < s.cg(); j++) {
                     int ch = s.channel(r, j), off = j * plane;
                     pw[n * c + ch] = dot(dy, base + off, scratch, off, plane);
@@ -154,6 +152,14 @@ final class GroupNormKernels {
         return t;
     }
 
+    /** x̂[i] = (x[xo + i] − m)·r over d elements, one pass (the bits of a subtraction pass and then a product pass). */
+    private static void normalize(float[] x, int xo, float m, float r, float[] xh, int d) {
+        FloatVector mv = FloatVector.broadcast(VectorMath.S, m), rv = FloatVector.broadcast(VectorMath.S, r);
+        int i = 0, bound = VectorMath.S.loopBound(d);
+        for (; i < bound; i += VectorMath.L) FloatVector.fromArray(VectorMath.S, x, xo + i).sub(mv).mul(rv).intoArray(xh, i);
+        for (; i < d; i++) xh[i] = (x[xo + i] - m) * r;
+    }
+
     /** a[i] = a[i]·w + b over len elements from off. */
     private static void scaleShift(float[] a, int off, int len, float w, float b) {
         FloatVector wv = FloatVector.broadcast(VectorMath.S, w), bv = FloatVector.broadcast(VectorMath.S, b);
@@ -164,7 +170,7 @@ final class GroupNormKernels {
 
     /** Σ a[ao + i]·b[bo + i] over n: lane-wise partial sums, then the lanes and the tail in a fixed order (as VectorMath.sum). */
     private static float dot(float[] a, int ao, float[] b, int bo, int n) {
-        FloatVector acc = ZERO;
+        FloatVector acc = FloatVector.zero(VectorMath.S);
         int i = 0, bound = VectorMath.S.loopBound(n);
         for (; i < bound; i += VectorMath.L) acc = FloatVector.fromArray(VectorMath.S, a, ao + i).fma(FloatVector.fromArray(VectorMath.S, b, bo + i), acc);
         float s = 0;
