@@ -123,12 +123,12 @@ final class GroupNormKernels {
                 normalize(x, base, ms[r], rs[r], scratch, d);
                 for (int j = 0; j < s.cg(); j++) {
                     int ch = s.channel(r, j), off = j * plane;
-                    pw[n * c + ch] = dot(dy, base + off, scratch, off, plane);
+                    pw[n * c + ch] = VectorMath.dot(dy, base + off, scratch, off, plane);
                     pb[n * c + ch] = VectorMath.sum(dy, base + off, plane);
                     if (w != null) VectorMath.zipScalar(BinaryOps.Fn.MUL, dy, base + off, w[ch], scratch, d + off, plane);
                     else System.arraycopy(dy, base + off, scratch, d + off, plane);
                 }
-                float sg = VectorMath.sum(scratch, d, d) / d, sgx = dot(scratch, d, scratch, 0, d) / d, rr = rs[r];
+                float sg = VectorMath.sum(scratch, d, d) / d, sgx = VectorMath.dot(scratch, d, scratch, 0, d) / d, rr = rs[r];
                 FloatVector sgv = FloatVector.broadcast(VectorMath.S, sg), sgxv = FloatVector.broadcast(VectorMath.S, sgx);
                 FloatVector rv = FloatVector.broadcast(VectorMath.S, rr);
                 int i = 0, bound = VectorMath.S.loopBound(d);
@@ -166,17 +166,6 @@ final class GroupNormKernels {
         int i = 0, bound = VectorMath.S.loopBound(len);
         for (; i < bound; i += VectorMath.L) FloatVector.fromArray(VectorMath.S, a, off + i).fma(wv, bv).intoArray(a, off + i);
         for (; i < len; i++) a[off + i] = Math.fma(a[off + i], w, b);
-    }
-
-    /** Σ a[ao + i]·b[bo + i] over n: lane-wise partial sums, then the lanes and the tail in a fixed order (as VectorMath.sum). */
-    private static float dot(float[] a, int ao, float[] b, int bo, int n) {
-        FloatVector acc = FloatVector.zero(VectorMath.S);
-        int i = 0, bound = VectorMath.S.loopBound(n);
-        for (; i < bound; i += VectorMath.L) acc = FloatVector.fromArray(VectorMath.S, a, ao + i).fma(FloatVector.fromArray(VectorMath.S, b, bo + i), acc);
-        float s = 0;
-        for (float v : acc.toArray()) s += v;
-        for (; i < n; i++) s += a[ao + i] * b[bo + i];
-        return s;
     }
 
     private static Tensor out(Shape s, float[] v) {

@@ -34,6 +34,10 @@ final class VectorAttention {
     /** logits·scale + bias with masked keys at −∞, for rows [0, nb) × keys [k0, k0 + mb), in place in s. */
     private static void logits(float[] s, int nb, int mb, float scale, float[] bias, int biasRow0, int m, int[] mask,
                                int maskOff, int k0) {
+        if (bias == null && mask == null) { // the plain case as one vector pass (the same product)
+            VectorMath.zipScalar(BinaryOps.Fn.MUL, s, 0, scale, s, 0, nb * mb);
+            return;
+        }
         for (int r = 0; r < nb; r++) {
             int so = r * mb, bo = bias == null ? 0 : biasRow0 + r * m + k0;
             for (int j = 0; j < mb; j++) {
@@ -68,8 +72,7 @@ final class VectorAttention {
                         logits(s, nb, mb, scale, bias32, biasHead + q0 * m, m, mask, b * m, k0);
                         for (int r = 0; r < nb; r++) {
                             int so = r * mb;
-                            float blockMax = Float.NEGATIVE_INFINITY;
-                            for (int j = 0; j < mb; j++) blockMax = Math.max(blockMax, s[so + j]);
+                            float blockMax = VectorMath.max(s, so, mb);
                             float mNew = Math.max(rowMax[r], blockMax);
                             if (mNew == Float.NEGATIVE_INFINITY) { // every key so far masked: P = 0
                                 Arrays.fill(s, so, so + mb, 0f);
@@ -122,8 +125,12 @@ final class VectorAttention {
                         int nb = Math.min(QB, n - q0);
                         Sgemm.Mat dO = rows(dout, b, h, q0);
                         for (int r = 0; r < nb; r++) {                     // rowsum(dout ∘ out)
-                            float sum = 0;
                             int oo = (head * n + q0 + r) * e;
+                            if (dO.cs() == 1) {
+                                rowDot[r] = VectorMath.dot(dO.data(), dO.off() + r * dO.rs(), o, oo, e);
+                                continue;
+                            }
+                            float sum = 0;
                             for (int c = 0; c < e; c++) sum += dO.at(r, c) * o[oo + c];
                             rowDot[r] = sum;
                         }

@@ -355,6 +355,27 @@ final class VectorMath {
         return s;
     }
 
+    /** max over a[off, off + n) (−∞ when n = 0); a maximum is exact, so the order does not matter. */
+    static float max(float[] a, int off, int n) {
+        FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) acc = acc.max(FloatVector.fromArray(S, a, off + i));
+        float m = acc.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) m = Math.max(m, a[off + i]);
+        return m;
+    }
+
+    /** Σ a[ao + i]·b[bo + i] over n: lane-wise partial sums, then the lanes and the tail in order (as sum). */
+    static float dot(float[] a, int ao, float[] b, int bo, int n) {
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
+        float s = 0;
+        for (float v : acc.toArray()) s += v;
+        for (; i < n; i++) s += a[ao + i] * b[bo + i];
+        return s;
+    }
+
     /** dst[doff+i] += src[so+i]. */
     static void addInto(float[] src, int so, float[] dst, int doff, int n) {
         int i = 0, bound = S.loopBound(n);
