@@ -66,7 +66,9 @@ final class Sgemm {
             skinny(m, n, k, a, b, c, cOff, ldc, accumulate, par, ep);
             return;
         }
-        int mPad = roundUp(m, MR), mBlocks = (m + MC - 1) / MC;
+        // row blocks of at most MC rows, as equal as MR allows: the threads' static shares of them then differ by
+        // at most one block of the same size (m = 512 in blocks of 96 left one thread 288 rows and the other 224)
+        int mPad = roundUp(m, MR), mBlocks = (m + MC - 1) / MC, mc = roundUp((m + mBlocks - 1) / mBlocks, MR);
         Workspace ws = WORKSPACE.get();
         float[] ap = ws.a(mPad * Math.min(k, KC));
         float[] bp = ws.b(roundUp(Math.min(NC, n), NR) * Math.min(k, KC));
@@ -86,11 +88,12 @@ final class Sgemm {
                 par.forRange(mBlocks * jParts, 1, (from, to) -> {
                     float[] tile = new float[MR * NR];
                     for (int task = from; task < to; task++) {
-                        int ic = (task / jParts) * MC, mc = Math.min(MC, m - ic), part = task % jParts;
+                        int ic = (task / jParts) * mc, rows = Math.min(mc, m - ic), part = task % jParts;
+                        if (rows <= 0) continue;                                           // equal blocks can number fewer than mBlocks
                         int s0 = (int) ((long) nStrips * part / jParts), s1 = (int) ((long) nStrips * (part + 1) / jParts);
                         int j0 = s0 * NR, j1 = Math.min(nc, s1 * NR);
-                        macroKernel(ic, mc, j0, j1, kc, aIn, m, ap, bp, c, cOff + jc0, ldc, add, tile, last, jc0);
-                        if (last != null && last.act() != null) activate(last, c, cOff + jc0, ldc, ic, mc, j0, j1);
+                        macroKernel(ic, rows, j0, j1, kc, aIn, m, ap, bp, c, cOff + jc0, ldc, add, tile, last, jc0);
+                        if (last != null && last.act() != null) activate(last, c, cOff + jc0, ldc, ic, rows, j0, j1);
                     }
                 });
             }
