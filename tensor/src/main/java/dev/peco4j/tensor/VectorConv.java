@@ -5,19 +5,24 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Float32 convolution as im2col + {@link Sgemm} (3×3 same convolutions of up to 64 input channels go
- * to {@link DirectConv}). Letters: N batch, C channels (Cg per group), O output channels (Og per
- * group), H×W input, KH×KW kernel, P = OH·OW output positions, R = Cg·KH·KW.
- * For image n and group g: y_ng (Og×P) = W_g (Og×R) · cols_ng (R×P).
+ * Float32 convolution as im2col + {@link Sgemm}; the stride-1 convolutions {@link DirectConv#applies}
+ * takes (3×3 same ones of up to 64 input channels, any into 1–4 output channels) go there instead.
+ * Letters: N batch, C channels (Cg per group), O output channels (Og per group), H×W input, KH×KW
+ * kernel, P = OH·OW output positions, R = Cg·KH·KW. For image n and group g: y_ng (Og×P) = W_g
+ * (Og×R) · cols_ng (R×P).
  *
  * <p>Forward and input-backward run one GEMM per chunk of images (one image when its output is wide,
  * several side by side when it is narrow); the weight gradient is one GEMM per chunk of images
- * (threads split it), summed in a fixed order, so all three are bit-identical for any thread count. Chosen over implicit GEMM because it reuses the tuned SGEMM as is; the forward's
- * 1×1 stride-1 convolutions skip the im2col copy, and 'same' stride-1 ones build it a shifted plane
- * at a time.
+ * (threads split it), summed in a fixed order, so all three are bit-identical for any thread count.
+ * Chosen over implicit GEMM because it reuses the tuned SGEMM as is; the forward's 1×1 stride-1
+ * convolutions of one image skip the im2col copy, 'same' stride-1 ones build it a shifted plane at a
+ * time, and the rest copy each tap's output rows out of a padded plane ({@link Padded}).
  */
 final class VectorConv {
     private VectorConv() {}
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
 
     private record Geo(int n, int c, int h, int w, int o, int kh, int kw, int oh, int ow, int groups, Conv2dParams p) {
         int cg() { return c / groups; }
@@ -82,9 +87,6 @@ final class VectorConv {
         }
     }
 
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    private static final int L = S.length();
-
     /** dst[d, d + len) = src[s, s + len), whole vectors and then the tail under its mask (rows are often 5–14 floats). */
     private static void copyRow(float[] src, int s, float[] dst, int d, int len, VectorMask<Float> tail) {
         int j = 0;
@@ -107,14 +109,17 @@ final class VectorConv {
      * copies a tap's output rows as vectors, without bounds checks or fills, and col2im adds into it
      * and the interior back (dx gets each element's adds in the same order as adding straight into it).
      */
-    private record Padded(Geo s, int hp, int wp, int wq) {
+    private record Padded(Geo s, int hp, int wp, int wq, int r0, int r1, int q0, int q1) {
         Padded(Geo s) {
             this(s, (s.oh() - 1) * s.p().strideH() + (s.kh() - 1) * s.p().dilationH() + 1,
                     (s.ow() - 1) * s.p().strideW() + (s.kw() - 1) * s.p().dilationW() + 1);
         }
 
+        /** [r0, r1) × [q0, q1): the padded rows r whose input row r − padH is inside the image, the columns likewise. */
         private Padded(Geo s, int hp, int wp) {
-            this(s, hp, wp, (wp + s.p().strideW() - 1) / s.p().strideW());
+            this(s, hp, wp, (wp + s.p().strideW() - 1) / s.p().strideW(), Math.min(hp, s.p().padH()),
+                    Math.max(Math.min(hp, s.p().padH()), Math.min(hp, s.p().padH() + s.h())), Math.min(wp, s.p().padW()),
+                    Math.max(Math.min(wp, s.p().padW()), Math.min(wp, s.p().padW() + s.w())));
         }
 
         int size() { return s.p().strideW() * hp * wq; }
@@ -134,36 +139,25 @@ final class VectorConv {
             return s.p().strideH() * wq;
         }
 
-        /** The padded rows r whose input row r − padH is inside the image, and the columns likewise: {r0, r1, q0, q1}. */
-        private int[] interior() {
-            int ph = s.p().padH(), pw = s.p().padW();
-            int r0 = Math.min(hp, ph), q0 = Math.min(wp, pw);
-            return new int[] {r0, Math.max(r0, Math.min(hp, ph + s.h())), q0, Math.max(q0, Math.min(wp, pw + s.w()))};
-        }
-
         void fill(float[] x, int plane, float[] pp) {
-            int[] in = interior();
-            int ph = s.p().padH(), pw = s.p().padW(), len = in[3] - in[2];
             java.util.Arrays.fill(pp, 0, size(), 0f);
-            for (int r = in[0]; r < in[1]; r++) {
-                int src = plane + (r - ph) * s.w() - pw;
+            for (int r = r0; r < r1; r++) {
+                int src = plane + (r - s.p().padH()) * s.w() - s.p().padW();
                 if (s.p().strideW() == 1) {
-                    System.arraycopy(x, src + in[2], pp, at(r, in[2]), len);
+                    System.arraycopy(x, src + q0, pp, at(r, q0), q1 - q0);
                 } else {
-                    for (int q = in[2]; q < in[3]; q++) pp[at(r, q)] = x[src + q];
+                    for (int q = q0; q < q1; q++) pp[at(r, q)] = x[src + q];
                 }
             }
         }
 
         void addBack(float[] pp, float[] dx, int plane) {
-            int[] in = interior();
-            int ph = s.p().padH(), pw = s.p().padW(), len = in[3] - in[2];
-            for (int r = in[0]; r < in[1] && len > 0; r++) {
-                int dst = plane + (r - ph) * s.w() - pw;
+            for (int r = r0; r < r1 && q1 > q0; r++) {
+                int dst = plane + (r - s.p().padH()) * s.w() - s.p().padW();
                 if (s.p().strideW() == 1) {
-                    VectorMath.addInto(pp, at(r, in[2]), dx, dst + in[2], len);
+                    VectorMath.addInto(pp, at(r, q0), dx, dst + q0, q1 - q0);
                 } else {
-                    for (int q = in[2]; q < in[3]; q++) dx[dst + q] += pp[at(r, q)];
+                    for (int q = q0; q < q1; q++) dx[dst + q] += pp[at(r, q)];
                 }
             }
         }
