@@ -171,7 +171,7 @@ final class Sgemm {
     /** The epilogue (null: none) on a finished row segment: C[at, at + w) += bias[col, col + w), then y = act(C). */
     private static void finish(Epilogue ep, float[] c, int at, int col, int w) {
         if (ep == null) return;
-        if (ep.bias() != null) for (int j = 0; j < w; j++) c[at + j] += ep.bias()[col + j];
+        if (ep.bias() != null) addBias(ep.bias(), c, at, col, w);
         if (ep.act() != null) VectorMath.map(ep.act(), c, at, ep.y(), at, w);
     }
 

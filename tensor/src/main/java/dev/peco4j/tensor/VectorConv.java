@@ -1,9 +1,5 @@
 package dev.peco4j.tensor;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorSpecies;
-
 /**
  * Float32 convolution as im2col + {@link Sgemm}; the stride-1 convolutions {@link DirectConv#applies}
  * takes (3×3 same ones of up to 64 input channels, any into 1–4 output channels) go there instead.
@@ -20,9 +16,6 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorConv {
     private VectorConv() {}
-
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    private static final int L = S.length();
 
     private record Geo(int n, int c, int h, int w, int o, int kh, int kw, int oh, int ow, int groups, Conv2dParams p) {
         int cg() { return c / groups; }
@@ -43,7 +36,6 @@ final class VectorConv {
         Conv2dParams p = s.p();
         Padded pad = samePlane(s) ? null : new Padded(s);
         float[] pp = pad == null ? null : Scratch.get().floats(2, pad.size());
-        VectorMask<Float> tail = S.indexInRange(0, s.ow() % L);
         for (int c = 0; c < s.cg(); c++) {
             int plane = (n * s.c() + g * s.cg() + c) * s.h() * s.w();
             if (pad != null) pad.fill(x, plane, pp);
@@ -55,7 +47,7 @@ final class VectorConv {
                         continue;
                     }
                     for (int i = 0, src = pad.tap(a, b), dst = row; i < s.oh(); i++, src += pad.rowStride(), dst += s.ow()) {
-                        copyRow(pp, src, cols, dst, s.ow(), tail);
+                        System.arraycopy(pp, src, cols, dst, s.ow());
                     }
                 }
             }
@@ -67,7 +59,6 @@ final class VectorConv {
         Conv2dParams p = s.p();
         Padded pad = samePlane(s) ? null : new Padded(s);
         float[] pp = pad == null ? null : Scratch.get().floats(2, pad.size());
-        VectorMask<Float> tail = S.indexInRange(0, s.ow() % L);
         for (int c = 0; c < s.cg(); c++) {
             int plane = (n * s.c() + g * s.cg() + c) * s.h() * s.w();
             if (pad != null) java.util.Arrays.fill(pp, 0, pad.size(), 0f);
@@ -79,7 +70,7 @@ final class VectorConv {
                         continue;
                     }
                     for (int i = 0, dst = pad.tap(a, b), src = row; i < s.oh(); i++, dst += pad.rowStride(), src += s.ow()) {
-                        addRow(cols, src, pp, dst, s.ow(), tail);
+                        VectorMath.addInto(cols, src, pp, dst, s.ow());
                     }
                 }
             }
@@ -87,26 +78,12 @@ final class VectorConv {
         }
     }
 
-    /** dst[d, d + len) = src[s, s + len), whole vectors and then the tail under its mask (rows are often 5–14 floats). */
-    private static void copyRow(float[] src, int s, float[] dst, int d, int len, VectorMask<Float> tail) {
-        int j = 0;
-        for (; j + L <= len; j += L) FloatVector.fromArray(S, src, s + j).intoArray(dst, d + j);
-        if (j < len) FloatVector.fromArray(S, src, s + j, tail).intoArray(dst, d + j, tail);
-    }
-
-    /** dst[d, d + len) += src[s, s + len), likewise. */
-    private static void addRow(float[] src, int s, float[] dst, int d, int len, VectorMask<Float> tail) {
-        int j = 0;
-        for (; j + L <= len; j += L) FloatVector.fromArray(S, dst, d + j).add(FloatVector.fromArray(S, src, s + j)).intoArray(dst, d + j);
-        if (j < len) FloatVector.fromArray(S, dst, d + j, tail).add(FloatVector.fromArray(S, src, s + j, tail)).intoArray(dst, d + j, tail);
-    }
-
     /**
      * One input plane zero-padded to exactly the rows and columns the kernel reaches: (OH−1)·SH +
      * (KH−1)·DH + 1 by the same across, input (ih, iw) at padded (ih + padH, iw + padW). With stride
      * SW across, the padded columns are split into SW phase planes (column q in plane q mod SW at
      * q div SW), so that each output row of one tap is a contiguous run in one of them. im2col then
-     * copies a tap's output rows as vectors, without bounds checks or fills, and col2im adds into it
+     * copies a tap's output rows as whole runs, without bounds checks or fills, and col2im adds into it
      * and the interior back (dx gets each element's adds in the same order as adding straight into it).
      */
     private record Padded(Geo s, int hp, int wp, int wq, int r0, int r1, int q0, int q1) {
