@@ -63,7 +63,7 @@ public final class Compare {
         Path out = Path.of(args.length > 0 ? args[0] : "bench/target/compare.jsonl");
         List<String> only = args.length > 1 ? Arrays.asList(args[1].split(",")) : List.of();
         int threads = Backends.threads();
-        System.err.println("peco4j backend: " + Backends.current().name());
+        System.err.println("peco4j backend: " + Backends.cpuName());
         List<String> lines = new ArrayList<>();
         Peak.Result peak = Peak.measure(threads);                                  // this machine's limits, in the same run
         lines.add(peak.json());

@@ -37,7 +37,7 @@ public class KernelBenchmarks {
 
         @Setup(Level.Trial)
         public void select() {
-            System.setProperty("peco4j.threads", Integer.toString(threads)); // before the backend's first use
+            dev.peco4j.tensor.Device.configureCpu(threads);
         }
     }
 

@@ -50,7 +50,7 @@ public class AdamW extends Optimizer {
         double t = stepT.item();
         double bc1 = 1 - Math.pow(config.beta1(), t), bc2 = 1 - Math.pow(config.beta2(), t);
         if (!config.amsgrad() && p.isContiguous() && grad.dtype() == p.dtype()) { // one fused pass over p, g, m, v
-            Backends.current().adamStep(p, grad, m, v,
+            Backends.on("adam", p, grad, m, v).adamStep(p, grad, m, v,
                     new AdamStep(g.lr, config.beta1(), config.beta2(), config.eps(), g.weightDecay, decoupled, bc1, bc2));
             return;
         }

@@ -28,7 +28,7 @@ public final class DropPath extends Module implements Stochastic {
         int[] maskShape = new int[x.dim()];
         Arrays.fill(maskShape, 1);
         maskShape[0] = x.size(0);
-        Tensor keep = Tensor.bernoulli(gen, 1 - p, maskShape).to(x.dtype());
+        Tensor keep = Tensor.bernoulli(gen, 1 - p, maskShape).to(x.dtype()).to(x.device());
         return x.mul(keep).div(1 - p);
     }
 

@@ -71,6 +71,6 @@ public final class Losses {
         Tensor qn = q.div(q.norm(2, new int[] {1}, true).clamp(1e-12, Double.POSITIVE_INFINITY));
         Tensor kn = k.div(k.norm(2, new int[] {1}, true).clamp(1e-12, Double.POSITIVE_INFINITY));
         Tensor logits = qn.matmul(kn.mT()).div(temperature);                 // (N, N)
-        return Functional.crossEntropy(logits, Tensor.arange(q.size(0)), 0);
+        return Functional.crossEntropy(logits, Tensor.arange(q.size(0)).to(q.device()), 0);
     }
 }

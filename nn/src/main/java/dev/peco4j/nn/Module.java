@@ -2,6 +2,7 @@ package dev.peco4j.nn;
 
 import dev.peco4j.tensor.Autograd;
 import dev.peco4j.tensor.DType;
+import dev.peco4j.tensor.Device;
 import dev.peco4j.tensor.Generator;
 import dev.peco4j.tensor.Tensor;
 import java.util.ArrayList;
@@ -195,6 +196,19 @@ public abstract class Module {
         try (var ignored = Autograd.noGrad()) {
             for (Tensor t : parameters()) t.setData(t.to(dtype).detach());
             for (Tensor t : namedBuffers().values()) if (t.dtype().isFloating()) t.setData(t.to(dtype).detach());
+        }
+        return this;
+    }
+
+    /**
+     * Moves every parameter and buffer to device, in place (the tensor objects stay, as with
+     * {@link #to(DType)}): an optimizer made before or after keeps working, and creates its state
+     * on the parameters' device. Gradients are dropped.
+     */
+    public final Module to(Device device) {
+        try (var ignored = Autograd.noGrad()) {
+            for (Tensor t : parameters()) t.setData(t.to(device));
+            for (Tensor t : namedBuffers().values()) t.setData(t.to(device));
         }
         return this;
     }

@@ -107,7 +107,7 @@ public abstract class Optimizer {
                         + (scalar ? "scalar" : "tensor of the parameter's shape " + p.shape()));
             }
             try (var ignored = Autograd.noGrad()) {
-                stateOf(p).put(key, v.copy().detach());
+                stateOf(p).put(key, scalar ? v.copy().detach() : v.to(p.device()).copy().detach()); // state lives beside its parameter
             }
         }
         if (!unknown.isEmpty()) throw new IllegalArgumentException("optimizer state: entries for unknown parameters " + unknown);

@@ -49,12 +49,12 @@ public final class AttentionOps {
                     + keyMask.dtype() + " " + keyMask.shape());
         }
         Tensor biasIn = bias4;
-        Tensor[] r = Backends.current().sdpa(q, k, v, biasIn, keyMask, scale);
+        Tensor[] r = Backends.on("sdpa", q, k, v, biasIn, keyMask).sdpa(q, k, v, biasIn, keyMask, scale);
         Tensor out = r[0], lse = r[1];
         Tensor[] inputs = biasIn == null ? new Tensor[] {q, k, v} : new Tensor[] {q, k, v, biasIn};
         return Autograd.record(Op.SDPA, out, (g, need) -> {
             boolean biasGrad = biasIn != null && need[3];
-            Tensor[] gr = Backends.current().sdpaBackward(g, q, k, v, biasIn, keyMask, out, lse, scale, biasGrad);
+            Tensor[] gr = Backends.on("sdpa", g, q, k, v).sdpaBackward(g, q, k, v, biasIn, keyMask, out, lse, scale, biasGrad);
             return biasIn == null ? new Tensor[] {gr[0], gr[1], gr[2]} : gr;
         }, inputs);
     }

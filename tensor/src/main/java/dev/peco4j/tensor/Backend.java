@@ -4,8 +4,8 @@ package dev.peco4j.tensor;
  * The kernel seam: the number-crunching behind the primitives, and nothing else. Ops validate
  * arguments, compute shapes and record the graph; a backend only fills output tensors.
  *
- * <p>The {@link ScalarBackend} is the reference (every dtype, computed in double). Faster backends
- * implement the kernels they speed up and are tested against it.
+ * <p>The {@link ScalarBackend} is the reference (every dtype, computed in double), and every method
+ * defaults to it: a faster backend implements only the kernels it speeds up, each tested against it.
  *
  * <p>Unless a method says otherwise, inputs may be strided views and outputs are new contiguous
  * tensors of the input's dtype.
@@ -14,35 +14,57 @@ public interface Backend {
     String name();
 
     // --- elementwise ---
-    Tensor map(UnaryOps.Fn fn, Tensor x);
+    default Tensor map(UnaryOps.Fn fn, Tensor x) {
+        return ScalarBackend.INSTANCE.map(fn, x);
+    }
 
     /** g · f'(x, y), elementwise. */
-    Tensor mapBackward(UnaryOps.Fn fn, Tensor x, Tensor y, Tensor g);
+    default Tensor mapBackward(UnaryOps.Fn fn, Tensor x, Tensor y, Tensor g) {
+        return ScalarBackend.INSTANCE.mapBackward(fn, x, y, g);
+    }
 
     /** fn(a, b) at the broadcast shape, stored as {@code out}. */
-    Tensor zip(BinaryOps.Fn fn, Tensor a, Tensor b, DType out);
+    default Tensor zip(BinaryOps.Fn fn, Tensor a, Tensor b, DType out) {
+        return ScalarBackend.INSTANCE.zip(fn, a, b, out);
+    }
 
     /** cond ? a : b; all three already of one shape. */
-    Tensor where(Tensor cond, Tensor a, Tensor b);
+    default Tensor where(Tensor cond, Tensor a, Tensor b) {
+        return ScalarBackend.INSTANCE.where(cond, a, b);
+    }
 
     /** A contiguous copy converted to dtype. */
-    Tensor copy(Tensor x, DType dtype);
+    default Tensor copy(Tensor x, DType dtype) {
+        return ScalarBackend.INSTANCE.copy(x, dtype);
+    }
 
     /** Writes src (broadcast to dst's shape) through the view dst, in place. */
-    void copyInto(Tensor dst, Tensor src);
+    default void copyInto(Tensor dst, Tensor src) {
+        ScalarBackend.INSTANCE.copyInto(dst, src);
+    }
 
     // --- reductions (results keep the reduced dims, with size 1) ---
-    Tensor sum(Tensor x, int[] dims);
+    default Tensor sum(Tensor x, int[] dims) {
+        return ScalarBackend.INSTANCE.sum(x, dims);
+    }
 
-    Tensor amax(Tensor x, int[] dims);
+    default Tensor amax(Tensor x, int[] dims) {
+        return ScalarBackend.INSTANCE.amax(x, dims);
+    }
 
     /** Index of the first maximum (or minimum) along dim, as int32. */
-    Tensor argmax(Tensor x, int dim, boolean min);
+    default Tensor argmax(Tensor x, int dim, boolean min) {
+        return ScalarBackend.INSTANCE.argmax(x, dim, min);
+    }
 
-    Tensor softmax(Tensor x, int dim, boolean log);
+    default Tensor softmax(Tensor x, int dim, boolean log) {
+        return ScalarBackend.INSTANCE.softmax(x, dim, log);
+    }
 
     /** The input gradient of softmax (y·(g − Σ g·y)) or log-softmax (g − e^y·Σ g) along dim, from the output y. */
-    Tensor softmaxBackward(Tensor y, Tensor g, int dim, boolean log);
+    default Tensor softmaxBackward(Tensor y, Tensor g, int dim, boolean log) {
+        return ScalarBackend.INSTANCE.softmaxBackward(y, g, dim, log);
+    }
 
     // --- normalization ---
     /**
@@ -50,7 +72,9 @@ public interface Backend {
      * rstd = 1/√(var + eps) (biased variance); w and b (D elements) may be null; mean and rstd have one
      * value per row.
      */
-    Tensor[] layerNorm(Tensor x, Tensor w, Tensor b, int d, double eps);
+    default Tensor[] layerNorm(Tensor x, Tensor w, Tensor b, int d, double eps) {
+        return ScalarBackend.INSTANCE.layerNorm(x, w, b, d, eps);
+    }
 
     /**
      * Group norm of x (N, C, *) over each image's G channel groups, then a per-channel affine: {y, mean
@@ -66,16 +90,23 @@ public interface Backend {
     }
 
     /**
-     * Softmax cross-entropy of rows x (M, C) against target classes (M): per row
+     * Softmax cross-entropy of rows x (M, C) against target classes (int32, contiguous (M), already
+     * checked to be in range or {@code ignore}): per row
      * loss = lse − (1−ε)·x[t] − ε·mean(x), 0 where t = ignore. Returns {loss (M), lse (M)}.
      */
-    Tensor[] crossEntropy(Tensor x, int[] target, double smoothing, int ignore);
+    default Tensor[] crossEntropy(Tensor x, Tensor target, double smoothing, int ignore) {
+        return ScalarBackend.INSTANCE.crossEntropy(x, target, smoothing, ignore);
+    }
 
     /** dx = g·(softmax(x) − (1−ε)·onehot(t) − ε/C) per row, 0 for ignored rows; lse from the forward. */
-    Tensor crossEntropyBackward(Tensor x, Tensor lse, int[] target, Tensor g, double smoothing, int ignore);
+    default Tensor crossEntropyBackward(Tensor x, Tensor lse, Tensor target, Tensor g, double smoothing, int ignore) {
+        return ScalarBackend.INSTANCE.crossEntropyBackward(x, lse, target, g, smoothing, ignore);
+    }
 
     /** {dx, dw, db} of layerNorm from dy and the saved mean and rstd; dw and db are null without w. */
-    Tensor[] layerNormBackward(Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd, int d);
+    default Tensor[] layerNormBackward(Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd, int d) {
+        return ScalarBackend.INSTANCE.layerNormBackward(dy, x, w, mean, rstd, d);
+    }
 
     // --- attention ---
     /**
@@ -84,49 +115,85 @@ public interface Backend {
      * Returns {out (B,H,N,E), lse (B,H,N)}, lse the log-sum-exp of each row's logits (+∞ for a row
      * with every key masked, whose output is 0).
      */
-    Tensor[] sdpa(Tensor q, Tensor k, Tensor v, Tensor bias, Tensor keyMask, double scale);
+    default Tensor[] sdpa(Tensor q, Tensor k, Tensor v, Tensor bias, Tensor keyMask, double scale) {
+        return ScalarBackend.INSTANCE.sdpa(q, k, v, bias, keyMask, scale);
+    }
 
     /** {dq, dk, dv, dbias} of sdpa from dout and the saved out and lse; dbias (Bb,H,N,M) only when asked. */
-    Tensor[] sdpaBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor bias, Tensor keyMask, Tensor out, Tensor lse,
-                          double scale, boolean biasGrad);
+    default Tensor[] sdpaBackward(Tensor dout, Tensor q, Tensor k, Tensor v, Tensor bias, Tensor keyMask, Tensor out, Tensor lse,
+                          double scale, boolean biasGrad) {
+        return ScalarBackend.INSTANCE.sdpaBackward(dout, q, k, v, bias, keyMask, out, lse, scale, biasGrad);
+    }
 
     // --- optimizer ---
     /** The Adam/AdamW update of one parameter, in place on p, m and v (all contiguous, one shape). */
-    void adamStep(Tensor p, Tensor g, Tensor m, Tensor v, AdamStep step);
+    default void adamStep(Tensor p, Tensor g, Tensor m, Tensor v, AdamStep step) {
+        ScalarBackend.INSTANCE.adamStep(p, g, m, v, step);
+    }
 
     // --- GEMM ---
     /** a [B, n, k] · b [B, k, m] → [B, n, m]. */
-    Tensor bmm(Tensor a, Tensor b);
+    default Tensor bmm(Tensor a, Tensor b) {
+        return ScalarBackend.INSTANCE.bmm(a, b);
+    }
 
     /** {y = act(x·wᵀ + b), z = x·wᵀ + b (null without act)} for x (M, K), w (N, K), b (N) or null. */
-    Tensor[] linear(Tensor x, Tensor w, Tensor b, UnaryOps.Fn act);
+    default Tensor[] linear(Tensor x, Tensor w, Tensor b, UnaryOps.Fn act) {
+        return ScalarBackend.INSTANCE.linear(x, w, b, act);
+    }
 
     // --- indexing (indices already validated) ---
-    Tensor gather(Tensor x, int dim, Tensor index);
+    default Tensor gather(Tensor x, int dim, Tensor index) {
+        return ScalarBackend.INSTANCE.gather(x, dim, index);
+    }
 
-    Tensor scatterAdd(Tensor self, int dim, Tensor index, Tensor src);
+    default Tensor scatterAdd(Tensor self, int dim, Tensor index, Tensor src) {
+        return ScalarBackend.INSTANCE.scatterAdd(self, dim, index, src);
+    }
 
-    Tensor indexSelect(Tensor x, int dim, Tensor index);
+    default Tensor indexSelect(Tensor x, int dim, Tensor index) {
+        return ScalarBackend.INSTANCE.indexSelect(x, dim, index);
+    }
 
-    Tensor indexAdd(Tensor self, int dim, Tensor index, Tensor src);
+    default Tensor indexAdd(Tensor self, int dim, Tensor index, Tensor src) {
+        return ScalarBackend.INSTANCE.indexAdd(self, dim, index, src);
+    }
 
     // --- convolution and pooling, NCHW ---
-    Tensor conv2d(Tensor x, Tensor w, Conv2dParams p);
+    default Tensor conv2d(Tensor x, Tensor w, Conv2dParams p) {
+        return ScalarBackend.INSTANCE.conv2d(x, w, p);
+    }
 
-    Tensor conv2dBackwardInput(Tensor g, Tensor w, Shape inputShape, Conv2dParams p);
+    default Tensor conv2dBackwardInput(Tensor g, Tensor w, Shape inputShape, Conv2dParams p) {
+        return ScalarBackend.INSTANCE.conv2dBackwardInput(g, w, inputShape, p);
+    }
 
-    Tensor conv2dBackwardWeight(Tensor g, Tensor x, Shape weightShape, Conv2dParams p);
+    default Tensor conv2dBackwardWeight(Tensor g, Tensor x, Shape weightShape, Conv2dParams p) {
+        return ScalarBackend.INSTANCE.conv2dBackwardWeight(g, x, weightShape, p);
+    }
 
-    Tensor avgPool2d(Tensor x, Pool2dParams p);
+    default Tensor avgPool2d(Tensor x, Pool2dParams p) {
+        return ScalarBackend.INSTANCE.avgPool2d(x, p);
+    }
 
-    Tensor avgPool2dBackward(Tensor g, Shape inputShape, Pool2dParams p);
+    default Tensor avgPool2dBackward(Tensor g, Shape inputShape, Pool2dParams p) {
+        return ScalarBackend.INSTANCE.avgPool2dBackward(g, inputShape, p);
+    }
 
     /** Returns {values, indices}: indices are int32 positions h·W + w within each input plane. */
-    Tensor[] maxPool2d(Tensor x, Pool2dParams p);
+    default Tensor[] maxPool2d(Tensor x, Pool2dParams p) {
+        return ScalarBackend.INSTANCE.maxPool2d(x, p);
+    }
 
-    Tensor maxPool2dBackward(Tensor g, Tensor indices, Shape inputShape);
+    default Tensor maxPool2dBackward(Tensor g, Tensor indices, Shape inputShape) {
+        return ScalarBackend.INSTANCE.maxPool2dBackward(g, indices, inputShape);
+    }
 
-    Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW);
+    default Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW) {
+        return ScalarBackend.INSTANCE.adaptiveAvgPool2d(x, outH, outW);
+    }
 
-    Tensor adaptiveAvgPool2dBackward(Tensor g, Shape inputShape);
+    default Tensor adaptiveAvgPool2dBackward(Tensor g, Shape inputShape) {
+        return ScalarBackend.INSTANCE.adaptiveAvgPool2dBackward(g, inputShape);
+    }
 }

@@ -117,7 +117,7 @@ public final class BinaryOps {
     /** A bool mask of {@code fn(a, b)}; no gradient flows through comparisons. */
     static Tensor compare(Fn fn, Tensor a, Tensor b) {
         Shape.broadcast(a.shape(), b.shape(), fn.name().toLowerCase());
-        return Backends.current().zip(fn, a, b, DType.BOOL);
+        return Backends.on(fn.name(), a, b).zip(fn, a, b, DType.BOOL);
     }
 
     /** cond ? a : b, broadcasting all three; the gradient goes to the chosen side. */
@@ -128,7 +128,7 @@ public final class BinaryOps {
         Tensor[] p = promote(a, b, Op.WHERE);
         Tensor x = p[0], y = p[1];
         Shape out = Shape.broadcast(Shape.broadcast(cond.shape(), x.shape(), "where"), y.shape(), "where");
-        Tensor r = Backends.current().where(cond.expand(out.dims()), x.expand(out.dims()), y.expand(out.dims()));
+        Tensor r = Backends.on("where", cond, x, y).where(cond.expand(out.dims()), x.expand(out.dims()), y.expand(out.dims()));
         return Autograd.record(Op.WHERE, r, (g, n) -> {
             Tensor zero = g.zerosLike();
             return new Tensor[] {
@@ -140,7 +140,7 @@ public final class BinaryOps {
     /** A copy converted to dtype; the gradient is converted back. */
     static Tensor cast(Tensor x, DType dtype) {
         if (x.dtype() == dtype) return x;
-        Tensor out = Backends.current().copy(x, dtype);
+        Tensor out = Backends.on(x).copy(x, dtype);
         if (!dtype.isFloating()) return out;
         return Autograd.record(Op.CAST, out, (g, n) -> new Tensor[] {g.to(x.dtype())}, x);
     }
@@ -160,7 +160,7 @@ public final class BinaryOps {
 
     private static Tensor zip(Fn fn, Tensor a, Tensor b) {
         Shape.broadcast(a.shape(), b.shape(), fn.name().toLowerCase());
-        return Backends.current().zip(fn, a, b, a.dtype());
+        return Backends.on(fn.name(), a, b).zip(fn, a, b, a.dtype());
     }
 
     /** Both inputs converted to their common dtype (through CAST, so gradients flow). */

@@ -24,10 +24,10 @@ public final class ConvOps {
             throw new IllegalArgumentException("conv2d: input " + x.shape() + " is too small for kernel "
                     + w.size(2) + "x" + w.size(3) + " with " + p + " (output " + oh + "x" + ow + ")");
         }
-        Tensor y = Backends.current().conv2d(x, w, p);
+        Tensor y = Backends.on("conv2d", x, w).conv2d(x, w, p);
         y = Autograd.record(Op.CONV2D, y, (gy, n) -> new Tensor[] {
-            n[0] ? Backends.current().conv2dBackwardInput(gy, w, x.shape(), p) : null,
-            n[1] ? Backends.current().conv2dBackwardWeight(gy, x, w.shape(), p) : null}, x, w);
+            n[0] ? Backends.on("conv2d", gy, w).conv2dBackwardInput(gy, w, x.shape(), p) : null,
+            n[1] ? Backends.on("conv2d", gy, x).conv2dBackwardWeight(gy, x, w.shape(), p) : null}, x, w);
         return addBias(y, bias, w.size(0), "conv2d");
     }
 
@@ -46,10 +46,10 @@ public final class ConvOps {
         }
         Shape out = Shape.of(x.size(0), w.size(1) * g, oh, ow);
         // the forward of a transposed convolution is the input-gradient of the convolution it transposes
-        Tensor y = Backends.current().conv2dBackwardInput(x, w, out, p);
+        Tensor y = Backends.on("conv_transpose2d", x, w).conv2dBackwardInput(x, w, out, p);
         y = Autograd.record(Op.CONV_TRANSPOSE2D, y, (gy, n) -> new Tensor[] {
             n[0] ? transposeInputGrad(gy, w, x.shape(), p) : null,
-            n[1] ? Backends.current().conv2dBackwardWeight(x, gy, w.shape(), p) : null}, x, w);
+            n[1] ? Backends.on("conv_transpose2d", x, gy).conv2dBackwardWeight(x, gy, w.shape(), p) : null}, x, w);
         return addBias(y, bias, out.dim(1), "conv_transpose2d");
     }
 
@@ -59,8 +59,8 @@ public final class ConvOps {
      * no input position produced; the leading block is the gradient.
      */
     private static Tensor transposeInputGrad(Tensor gy, Tensor w, Shape xs, Conv2dParams p) {
-        Tensor dx = Backends.current().conv2d(gy, w, p);
-        return dx.shape().equals(xs) ? dx : Backends.current().copy(dx.slicePrefix(xs.dims()), dx.dtype());
+        Tensor dx = Backends.on("conv_transpose2d", gy, w).conv2d(gy, w, p);
+        return dx.shape().equals(xs) ? dx : Backends.on(dx).copy(dx.slicePrefix(xs.dims()), dx.dtype());
     }
 
     private static Tensor addBias(Tensor y, Tensor bias, int channels, String op) {

@@ -7,6 +7,15 @@ package dev.peco4j.tensor;
 final class Creation {
     private Creation() {}
 
+    /** value everywhere, on a device: filled there by the device's copy kernel from a host scalar. */
+    static Tensor full(Device device, DType dtype, double value, int... sizes) {
+        if (device.isHost()) return full(dtype, value, sizes);
+        Shape s = Shape.of(sizes);
+        Tensor t = new Tensor(Storage.onDevice(device, dtype, s.numel()), s, s.contiguousStrides(), 0);
+        device.backend().copyInto(t, full(dtype, value));
+        return t;
+    }
+
     static Tensor full(DType dtype, double value, int... sizes) {
         Shape s = Shape.of(sizes);
         Storage st = Storage.allocate(dtype, s.numel());

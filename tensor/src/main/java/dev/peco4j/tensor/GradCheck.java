@@ -69,7 +69,7 @@ public final class GradCheck {
                         + "; gradient checks need float64");
             }
             boolean direct = in.requiresGrad() && in.isLeaf() && in.isContiguous();
-            xs[i] = in.requiresGrad() && !direct ? Backends.current().copy(in, DType.FLOAT64).requiresGrad(true) : in;
+            xs[i] = in.requiresGrad() && !direct ? Backends.on(in).copy(in, DType.FLOAT64).requiresGrad(true) : in;
             savedGrads[i] = in.grad();
             if (in.requiresGrad()) {
                 total += in.numel();

@@ -21,9 +21,9 @@ public final class IndexOps {
             }
         }
         checkRange("gather", index, x.size(d), d);
-        Tensor out = Backends.current().gather(x, d, index);
+        Tensor out = Backends.on("gather", x, index).gather(x, d, index);
         return Autograd.record(Op.GATHER, out, (g, n) -> new Tensor[] {
-            Backends.current().scatterAdd(x.zerosLike(), d, index, g)}, x);
+            Backends.on("gather", g, index).scatterAdd(x.zerosLike(), d, index, g)}, x);
     }
 
     /** A copy of self with src[…i…] added at self[…index[…i…]…] along dim. */
@@ -41,11 +41,11 @@ public final class IndexOps {
             }
         }
         checkRange("scatter_add", index, self.size(d), d);
-        Tensor out = Backends.current().scatterAdd(self, d, index, src);
+        Tensor out = Backends.on("scatter_add", self, index, src).scatterAdd(self, d, index, src);
         return Autograd.record(Op.SCATTER_ADD, out, (g, n) -> {
             Tensor gs = null;
             if (n[1]) {
-                Tensor picked = Backends.current().gather(g, d, index);
+                Tensor picked = Backends.on("scatter_add", g, index).gather(g, d, index);
                 gs = picked.shape().equals(src.shape()) ? picked
                         : ViewOps.pad(picked, padTo(picked.shape(), src.shape()), 0);
             }
@@ -58,9 +58,9 @@ public final class IndexOps {
         int d = x.shape().normalize(dim, "index_select");
         checkIndexTensor("index_select", index, 1);
         checkRange("index_select", index, x.size(d), d);
-        Tensor out = Backends.current().indexSelect(x, d, index);
+        Tensor out = Backends.on("index_select", x, index).indexSelect(x, d, index);
         return Autograd.record(Op.INDEX_SELECT, out, (g, n) -> new Tensor[] {
-            Backends.current().indexAdd(x.zerosLike(), d, index, g)}, x);
+            Backends.on("index_select", g, index).indexAdd(x.zerosLike(), d, index, g)}, x);
     }
 
     /** A copy of self with src's slice j added at self's slice index[j] along dim. */
@@ -73,9 +73,9 @@ public final class IndexOps {
                     + self.dtype() + " " + want + " for self " + self.shape() + " and " + index.size(0) + " indices");
         }
         checkRange("index_add", index, self.size(d), d);
-        Tensor out = Backends.current().indexAdd(self, d, index, src);
+        Tensor out = Backends.on("index_add", self, index, src).indexAdd(self, d, index, src);
         return Autograd.record(Op.INDEX_ADD, out, (g, n) -> new Tensor[] {
-            g, n[1] ? Backends.current().indexSelect(g, d, index) : null}, self, src);
+            g, n[1] ? Backends.on("index_add", g, index).indexSelect(g, d, index) : null}, self, src);
     }
 
     /** weight (V, D) looked up at indices of any shape → (…, D). */
@@ -104,7 +104,7 @@ public final class IndexOps {
         return indexSelect(x.reshape(flat), 0, flatNonzero(mask));
     }
 
-    /** Flat (row-major) positions of the true elements of a mask, as an int32 vector. */
+    /** Flat (row-major) positions of the true elements of a mask, as an int32 vector on its device (reading a device mask is a copy to the host). */
     static Tensor flatNonzero(Tensor mask) {
         int[] m = mask.toIntArray();
         int count = 0;
@@ -112,7 +112,7 @@ public final class IndexOps {
         int[] at = new int[count];
         int k = 0;
         for (int i = 0; i < m.length; i++) if (m[i] != 0) at[k++] = i;
-        return Tensor.ofInts(at, count);
+        return Tensor.ofInts(at, count).to(mask.device());
     }
 
     /** (count, rank) int32 coordinates of the nonzero elements, as PyTorch's nonzero(). */
@@ -124,7 +124,7 @@ public final class IndexOps {
         for (int i = 0; i < flat.length; i++) {
             for (int d = 0; d < r; d++) coords[i * r + d] = (flat[i] / strides[d]) % x.size(d);
         }
-        return Tensor.ofInts(coords, flat.length, r);
+        return Tensor.ofInts(coords, flat.length, r).to(x.device());
     }
 
     private static void checkIndexTensor(String op, Tensor index, int rank) {

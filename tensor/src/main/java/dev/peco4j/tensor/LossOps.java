@@ -45,7 +45,7 @@ public final class LossOps {
         for (int v : safe.toIntArray()) {
             if (v < 0 || v >= c) throw new IndexOutOfBoundsException("cross_entropy: target " + v + " is out of range for " + c + " classes");
         }
-        Tensor loss = crossEntropyRows(rows.contiguous(), t.toIntArray(), labelSmoothing, ignoreIndex); // (M)
+        Tensor loss = crossEntropyRows(rows.contiguous(), t.to(DType.INT32).contiguous(), labelSmoothing, ignoreIndex); // (M)
         return switch (reduction) {
             case NONE -> loss.reshape(target.shape().dims());
             case SUM -> loss.sum();
@@ -58,11 +58,11 @@ public final class LossOps {
      * log-sum-exp per row; backward is g·(softmax − smoothed one-hot) in one pass, with no (M, C)
      * log-probabilities kept between them.
      */
-    static Tensor crossEntropyRows(Tensor rows, int[] target, double smoothing, int ignore) {
-        Tensor[] r = Backends.current().crossEntropy(rows, target, smoothing, ignore);
+    static Tensor crossEntropyRows(Tensor rows, Tensor target, double smoothing, int ignore) {
+        Tensor[] r = Backends.on("cross_entropy", rows, target).crossEntropy(rows, target, smoothing, ignore);
         Tensor lse = r[1];
         return Autograd.record(Op.CROSS_ENTROPY, r[0],
-                (g, n) -> new Tensor[] {Backends.current().crossEntropyBackward(rows, lse, target, g.contiguous(), smoothing, ignore)}, rows);
+                (g, n) -> new Tensor[] {Backends.on("cross_entropy", rows, g).crossEntropyBackward(rows, lse, target, g.contiguous(), smoothing, ignore)}, rows);
     }
 
     static Tensor mse(Tensor input, Tensor target, Reduction reduction) {
@@ -81,7 +81,7 @@ public final class LossOps {
         if (!training || p == 0) return x;
         if (p == 1) return x.mul(0.0);
         Tensor keep = Creation.bernoulli(gen, 1 - p, x.shape().dims());
-        return x.mul(keep.to(x.dtype())).mul(1 / (1 - p));
+        return x.mul(keep.to(x.dtype()).to(x.device())).mul(1 / (1 - p));
     }
 
     private static Tensor reduce(Tensor loss, Reduction r) {

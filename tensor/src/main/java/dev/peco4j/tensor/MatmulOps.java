@@ -42,7 +42,7 @@ public final class MatmulOps {
     /** The primitive: a (n,k)·(k,m) or (B,n,k)·(B,k,m), same rank and batch. */
     private static Tensor product(Tensor a, Tensor b) {
         boolean twoD = a.dim() == 2;
-        Tensor c = Backends.current().bmm(twoD ? a.rawView(1, a.size(0), a.size(1)) : a,
+        Tensor c = Backends.on("matmul", a, b).bmm(twoD ? a.rawView(1, a.size(0), a.size(1)) : a,
                 twoD ? b.rawView(1, b.size(0), b.size(1)) : b);
         Tensor out = twoD ? c.rawView(c.size(1), c.size(2)) : c;
         return Autograd.record(Op.MATMUL, out, (g, need) -> new Tensor[] {
@@ -79,11 +79,11 @@ public final class MatmulOps {
         }
         int[] lead = x.shape().dims();
         Tensor x2 = x.reshape(-1, k);                                       // (M, K)
-        Tensor[] r = Backends.current().linear(x2, w, bias, act.fn());      // {y, z or null}
+        Tensor[] r = Backends.on("linear", x2, w, bias).linear(x2, w, bias, act.fn());      // {y, z or null}
         Tensor y = r[0], z = r[1];
         Tensor[] inputs = bias == null ? new Tensor[] {x2, w} : new Tensor[] {x2, w, bias};
         Tensor out = Autograd.record(Op.LINEAR, y, (g, need) -> {
-            Tensor dz = act.fn() == null ? g : Backends.current().mapBackward(act.fn(), z, y, g);
+            Tensor dz = act.fn() == null ? g : Backends.on("linear", z, g).mapBackward(act.fn(), z, y, g);
             return bias == null ? new Tensor[] {need[0] ? product(dz, w) : null, need[1] ? product(dz.mT(), x2) : null}
                     : new Tensor[] {need[0] ? product(dz, w) : null, need[1] ? product(dz.mT(), x2) : null, need[2] ? dz.sum(0) : null};
         }, inputs);

@@ -27,12 +27,12 @@ public final class NormOps {
             }
         }
         int d = Shape.of(trailing).numel();
-        Tensor[] r = Backends.current().layerNorm(x, weight, bias, d, eps);
+        Tensor[] r = Backends.on("layer_norm", x, weight, bias).layerNorm(x, weight, bias, d, eps);
         Tensor y = r[0], mean = r[1], rstd = r[2];
         Tensor[] inputs = weight == null ? (bias == null ? new Tensor[] {x} : new Tensor[] {x, bias})
                 : bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
         return Autograd.record(Op.LAYER_NORM, y, (g, need) -> {
-            Tensor[] gr = Backends.current().layerNormBackward(g, x, weight, mean, rstd, d);
+            Tensor[] gr = Backends.on("layer_norm", g, x).layerNormBackward(g, x, weight, mean, rstd, d);
             Tensor db = bias == null ? null : weight != null ? gr[2] : g.reshape(-1, d).sum(new int[] {0}, false).reshape(trailing);
             if (weight == null) return bias == null ? new Tensor[] {gr[0]} : new Tensor[] {gr[0], db};
             return bias == null ? new Tensor[] {gr[0], gr[1]} : new Tensor[] {gr[0], gr[1], db};
@@ -57,12 +57,12 @@ public final class NormOps {
                 throw new IllegalArgumentException("group_norm: affine parameter is " + t.dtype() + ", input is " + x.dtype());
             }
         }
-        Tensor[] r = Backends.current().groupNorm(x, weight, bias, groups, eps);
+        Tensor[] r = Backends.on("group_norm", x, weight, bias).groupNorm(x, weight, bias, groups, eps);
         Tensor mean = r[1], rstd = r[2];
         Tensor[] inputs = weight == null ? (bias == null ? new Tensor[] {x} : new Tensor[] {x, bias})
                 : bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
         return Autograd.record(Op.GROUP_NORM, r[0], (g, need) -> {
-            Tensor[] gr = Backends.current().groupNormBackward(g, x, weight, bias, mean, rstd, groups);
+            Tensor[] gr = Backends.on("group_norm", g, x).groupNormBackward(g, x, weight, bias, mean, rstd, groups);
             if (weight == null) return bias == null ? new Tensor[] {gr[0]} : new Tensor[] {gr[0], gr[2]};
             return bias == null ? new Tensor[] {gr[0], gr[1]} : new Tensor[] {gr[0], gr[1], gr[2]};
         }, inputs);

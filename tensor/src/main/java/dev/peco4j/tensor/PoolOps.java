@@ -11,9 +11,9 @@ public final class PoolOps {
         check(x, "avg_pool2d");
         if (p.dilationH() != 1 || p.dilationW() != 1) throw new IllegalArgumentException("avg_pool2d: dilation is not supported");
         checkOut(x, p, "avg_pool2d");
-        Tensor y = Backends.current().avgPool2d(x, p);
+        Tensor y = Backends.on(x).avgPool2d(x, p);
         return Autograd.record(Op.AVG_POOL2D, y, (g, n) -> new Tensor[] {
-            Backends.current().avgPool2dBackward(g, x.shape(), p)}, x);
+            Backends.on(g).avgPool2dBackward(g, x.shape(), p)}, x);
     }
 
     static Tensor maxPool2d(Tensor x, Pool2dParams p) {
@@ -24,10 +24,10 @@ public final class PoolOps {
     static ReduceOps.ValuesIndices maxPool2dWithIndices(Tensor x, Pool2dParams p) {
         check(x, "max_pool2d");
         checkOut(x, p, "max_pool2d");
-        Tensor[] r = Backends.current().maxPool2d(x, p);
+        Tensor[] r = Backends.on(x).maxPool2d(x, p);
         Tensor idx = r[1];
         Tensor y = Autograd.record(Op.MAX_POOL2D, r[0], (g, n) -> new Tensor[] {
-            Backends.current().maxPool2dBackward(g, idx, x.shape())}, x);
+            Backends.on("max_pool2d", g, idx).maxPool2dBackward(g, idx, x.shape())}, x);
         return new ReduceOps.ValuesIndices(y, idx);
     }
 
@@ -36,9 +36,9 @@ public final class PoolOps {
         if (outH < 1 || outW < 1) {
             throw new IllegalArgumentException("adaptive_avg_pool2d: output size must be >= 1, got " + outH + "x" + outW);
         }
-        Tensor y = Backends.current().adaptiveAvgPool2d(x, outH, outW);
+        Tensor y = Backends.on(x).adaptiveAvgPool2d(x, outH, outW);
         return Autograd.record(Op.ADAPTIVE_AVG_POOL2D, y, (g, n) -> new Tensor[] {
-            Backends.current().adaptiveAvgPool2dBackward(g, x.shape())}, x);
+            Backends.on(g).adaptiveAvgPool2dBackward(g, x.shape())}, x);
     }
 
     /** Nearest-neighbour upsampling by an integer factor: (N,C,H,W) → (N,C,H·s,W·s). */

@@ -13,7 +13,7 @@ public final class ReduceOps {
 
     static Tensor sum(Tensor x, int[] dims, boolean keepdim) {
         int[] ds = x.shape().normalizeDims(dims, "sum");
-        Tensor s = Backends.current().sum(x.dtype() == DType.BOOL ? x.to(DType.INT32) : x, ds);
+        Tensor s = Backends.on(x).sum(x.dtype() == DType.BOOL ? x.to(DType.INT32) : x, ds);
         Tensor out = keepdim ? s : s.reshape(dropDims(x.shape(), ds));
         // backward: the gradient of every summed element is the output's gradient
         return Autograd.record(Op.SUM, out, (g, n) -> new Tensor[] {
@@ -26,7 +26,7 @@ public final class ReduceOps {
         for (int d : ds) {
             if (x.size(d) == 0) throw new IllegalArgumentException("amax: dim " + d + " of " + x.shape() + " is empty");
         }
-        Tensor m = Backends.current().amax(x, ds);
+        Tensor m = Backends.on(x).amax(x, ds);
         Tensor out = keepdim ? m : m.reshape(dropDims(x.shape(), ds));
         return Autograd.record(Op.AMAX, out, (g, n) -> {
             Tensor hit = x.eq(m).to(x.dtype());
@@ -38,7 +38,7 @@ public final class ReduceOps {
     static Tensor argmax(Tensor x, int dim, boolean keepdim, boolean min) {
         int d = x.shape().normalize(dim, min ? "argmin" : "argmax");
         if (x.size(d) == 0) throw new IllegalArgumentException("argmax: dim " + dim + " of " + x.shape() + " is empty");
-        Tensor a = Backends.current().argmax(x, d, min);
+        Tensor a = Backends.on(x).argmax(x, d, min);
         return keepdim ? a : a.reshape(dropDims(x.shape(), new int[] {d}));
     }
 
@@ -46,16 +46,16 @@ public final class ReduceOps {
     static Tensor softmax(Tensor x, int dim) {
         UnaryOps.requireFloating(x, "softmax");
         int d = x.shape().normalize(dim, "softmax");
-        Tensor y = Backends.current().softmax(x, d, false);
-        return Autograd.record(Op.SOFTMAX, y, (g, n) -> new Tensor[] {Backends.current().softmaxBackward(y, g, d, false)}, x);
+        Tensor y = Backends.on(x).softmax(x, d, false);
+        return Autograd.record(Op.SOFTMAX, y, (g, n) -> new Tensor[] {Backends.on("softmax", y, g).softmaxBackward(y, g, d, false)}, x);
     }
 
     /** log_softmax along dim; backward g − exp(y)·Σ g, one fused kernel. */
     static Tensor logSoftmax(Tensor x, int dim) {
         UnaryOps.requireFloating(x, "log_softmax");
         int d = x.shape().normalize(dim, "log_softmax");
-        Tensor y = Backends.current().softmax(x, d, true);
-        return Autograd.record(Op.LOG_SOFTMAX, y, (g, n) -> new Tensor[] {Backends.current().softmaxBackward(y, g, d, true)}, x);
+        Tensor y = Backends.on(x).softmax(x, d, true);
+        return Autograd.record(Op.LOG_SOFTMAX, y, (g, n) -> new Tensor[] {Backends.on("softmax", y, g).softmaxBackward(y, g, d, true)}, x);
     }
 
     // ---- composites ----

@@ -166,7 +166,8 @@ final class ScalarBackend implements Backend {
     }
 
     @Override
-    public Tensor[] crossEntropy(Tensor x, int[] target, double smoothing, int ignore) {
+    public Tensor[] crossEntropy(Tensor x, Tensor targets, double smoothing, int ignore) {
+        int[] target = targets.toIntArray();
         double[] v = x.toDoubleArray();
         int c = x.size(1), m = target.length;
         double[] loss = new double[m], lse = new double[m];
@@ -185,7 +186,8 @@ final class ScalarBackend implements Backend {
     }
 
     @Override
-    public Tensor crossEntropyBackward(Tensor x, Tensor lse, int[] target, Tensor g, double smoothing, int ignore) {
+    public Tensor crossEntropyBackward(Tensor x, Tensor lse, Tensor targets, Tensor g, double smoothing, int ignore) {
+        int[] target = targets.toIntArray();
         double[] v = x.toDoubleArray(), l = lse.toDoubleArray(), gs = g.toDoubleArray();
         int c = x.size(1), m = target.length;
         for (int r = 0; r < m; r++) {

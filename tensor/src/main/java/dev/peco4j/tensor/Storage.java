@@ -1,16 +1,19 @@
 package dev.peco4j.tensor;
 
 /**
- * The flat, on-heap memory behind one or more tensor views. Exactly one of the arrays is set,
- * by dtype: {@code f} for float32, {@code d} for float64, {@code i} for int32 and bool (0/1).
- * {@code version} counts in-place writes, so autodiff can refuse a gradient computed from
- * values that changed after they were saved.
+ * The flat memory behind one or more tensor views. On the host, exactly one of the arrays is set,
+ * by dtype: {@code f} for float32, {@code d} for float64, {@code i} for int32 and bool (0/1). On a
+ * device, none is: {@code memory} holds the elements, and only explicit copies
+ * ({@link Tensor#to(Device)}) move them. {@code version} counts in-place writes, so autodiff can
+ * refuse a gradient computed from values that changed after they were saved.
  */
 final class Storage {
     final DType dtype;
     final float[] f;
     final double[] d;
     final int[] i;
+    /** The device memory holding the elements; null on the host. */
+    final DeviceMemory memory;
     int version;
 
     private Storage(DType dtype, float[] f, double[] d, int[] i) {
@@ -18,6 +21,25 @@ final class Storage {
         this.f = f;
         this.d = d;
         this.i = i;
+        this.memory = null;
+    }
+
+    private Storage(DType dtype, DeviceMemory memory) {
+        this.dtype = dtype;
+        this.f = null;
+        this.d = null;
+        this.i = null;
+        this.memory = memory;
+    }
+
+    /** Storage of n elements on a device (not the host), contents undefined. */
+    static Storage onDevice(Device device, DType dtype, int n) {
+        if (device.isHost()) return allocate(dtype, n);
+        return new Storage(dtype, device.runtime().allocate(dtype, n));
+    }
+
+    Device device() {
+        return memory == null ? Device.cpu() : memory.device();
     }
 
     static Storage allocate(DType dtype, int n) {
@@ -42,6 +64,7 @@ final class Storage {
     }
 
     int length() {
+        if (memory != null) return memory.length();
         return switch (dtype) {
             case FLOAT32 -> f.length;
             case FLOAT64 -> d.length;
@@ -50,6 +73,7 @@ final class Storage {
     }
 
     double get(int k) {
+        if (memory != null) throw onDevice("read");
         return switch (dtype) {
             case FLOAT32 -> f[k];
             case FLOAT64 -> d[k];
@@ -59,11 +83,17 @@ final class Storage {
 
     /** Stores v rounded to this dtype; bools store v != 0. */
     void set(int k, double v) {
+        if (memory != null) throw onDevice("written");
         switch (dtype) {
             case FLOAT32 -> f[k] = (float) v;
             case FLOAT64 -> d[k] = v;
             case INT32 -> i[k] = (int) v;
             case BOOL -> i[k] = v != 0 ? 1 : 0;
         }
+    }
+
+    private IllegalStateException onDevice(String what) {
+        return new IllegalStateException("a " + dtype + " tensor on " + memory.device() + " cannot be " + what
+                + " element by element on the host; copy it with toHost() first");
     }
 }

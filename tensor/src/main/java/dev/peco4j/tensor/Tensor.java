@@ -153,16 +153,17 @@ public final class Tensor {
         return Creation.bernoulli(gen, p, shape);
     }
 
+    /** Zeros of this tensor's dtype and shape, on its device. */
     public Tensor zerosLike() {
-        return zeros(dtype(), shape.dims());
+        return Creation.full(device(), dtype(), 0, shape.dims());
     }
 
     public Tensor onesLike() {
-        return ones(dtype(), shape.dims());
+        return Creation.full(device(), dtype(), 1, shape.dims());
     }
 
     public Tensor fullLike(double value) {
-        return full(dtype(), value, shape.dims());
+        return Creation.full(device(), dtype(), value, shape.dims());
     }
 
     private static Shape checkLength(int length, int[] shape) {
@@ -190,6 +191,11 @@ public final class Tensor {
 
     public DType dtype() {
         return storage.dtype;
+    }
+
+    /** Where the elements live and where ops on this tensor run. */
+    public Device device() {
+        return storage.device();
     }
 
     public Shape shape() {
@@ -324,7 +330,50 @@ public final class Tensor {
 
     void accumulateGrad(Tensor g) {
         // the first gradient is copied: a leaf's grad never aliases another tensor's storage
-        grad = grad == null ? Backends.current().copy(g, dtype()) : grad.add(g);
+        grad = grad == null ? Backends.on(g).copy(g, dtype()) : grad.add(g);
+    }
+
+    // ------------------------------------------------------------------ data access
+
+    // ------------------------------------------------------------------ devices
+
+    /**
+     * This tensor on another device: itself when it is already there, else a contiguous copy whose
+     * gradient flows back to this tensor's device.
+     */
+    public Tensor to(Device target) {
+        if (target == device()) return this;
+        Tensor out = copyTo(target);
+        Device from = device();
+        return Autograd.record("to", out, (g, n) -> new Tensor[] {g.copyTo(from)}, this);
+    }
+
+    /** This tensor on the host ({@code to(Device.cpu())}). */
+    public Tensor toHost() {
+        return to(Device.cpu());
+    }
+
+    private Tensor copyTo(Device target) {
+        if (target == device()) return this;
+        if (!device().isHost() && !target.isHost()) return copyTo(Device.cpu()).copyTo(target);
+        boolean whole = isContiguous() && offset == 0 && storage.length() == numel();
+        Storage src = whole ? storage : Backends.on(this).copy(this, dtype()).storage;
+        Storage dst = target.isHost() ? Storage.allocate(dtype(), numel()) : Storage.onDevice(target, dtype(), numel());
+        if (target.isHost()) src.memory.download(dst);
+        else dst.memory.upload(src);
+        return new Tensor(dst, shape, shape.contiguousStrides(), 0);
+    }
+
+    /** The same view (shape, strides, offset) of a host copy of this device tensor's whole storage; not recorded. */
+    Tensor hostView() {
+        Storage h = Storage.allocate(dtype(), storage.length());
+        storage.memory.download(h);
+        return new Tensor(h, shape, strides, offset);
+    }
+
+    /** This tensor's values on the host, for reading: itself on the host, else a copy (not recorded). */
+    private Tensor onHost() {
+        return storage.memory == null ? this : detach().copyTo(Device.cpu());
     }
 
     // ------------------------------------------------------------------ data access
@@ -332,6 +381,7 @@ public final class Tensor {
     /** The value of a one-element tensor. */
     public double item() {
         if (numel() != 1) throw new IllegalStateException("item: tensor has " + numel() + " elements, shape " + shape);
+        if (storage.memory != null) return onHost().item();
         return storage.get(offset);
     }
 
@@ -341,6 +391,7 @@ public final class Tensor {
             throw new IllegalArgumentException("get: index " + Arrays.toString(index) + " has " + index.length
                     + " dims, tensor " + shape + " has " + dim());
         }
+        if (storage.memory != null) return onHost().getDouble(index);
         int at = offset;
         for (int d = 0; d < index.length; d++) {
             if (index[d] < 0 || index[d] >= shape.dim(d)) {
@@ -377,6 +428,7 @@ public final class Tensor {
 
     /** All elements in row-major order, as a new double array. */
     public double[] toDoubleArray() {
+        if (storage.memory != null) return onHost().toDoubleArray();
         int n = numel();
         if (isContiguous() && storage.dtype == DType.FLOAT64) return Arrays.copyOfRange(storage.d, offset, offset + n);
         double[] out = new double[n];
@@ -398,6 +450,7 @@ public final class Tensor {
 
     /** Elements as ints (float values are truncated toward zero). */
     public int[] toIntArray() {
+        if (storage.memory != null) return onHost().toIntArray();
         int n = numel();
         if ((storage.dtype == DType.INT32 || storage.dtype == DType.BOOL) && isContiguous()) {
             return Arrays.copyOfRange(storage.i, offset, offset + n);
@@ -418,6 +471,7 @@ public final class Tensor {
             sb.append("<").append(numel()).append(" elements>");
         }
         sb.append(", shape=").append(shape).append(", ").append(dtype());
+        if (!device().isHost()) sb.append(", device=").append(device());
         if (node != null) sb.append(", op=").append(node.op);
         else if (requiresGrad) sb.append(", requires_grad");
         return sb.append(')').toString();
@@ -702,14 +756,14 @@ public final class Tensor {
     float[] contiguousData() {
         if (dtype() != DType.FLOAT32) throw new IllegalStateException("contiguousData: " + dtype());
         if (isContiguous() && offset == 0) return storage.f;
-        return Backends.current().copy(this, DType.FLOAT32).storage.f;
+        return Backends.cpu().copy(this, DType.FLOAT32).storage.f;
     }
 
     /** A view of contiguous-compatible data with new sizes, not recorded (kernels' internal use). */
     Tensor rawView(int... sizes) {
         Shape to = Shape.of(sizes);
         int[] s = ViewOps.viewStrides(shape, strides, to);
-        if (s == null) return Backends.current().copy(this, dtype()).rawView(sizes);
+        if (s == null) return Backends.on(this).copy(this, dtype()).rawView(sizes);
         return new Tensor(storage, to, s, offset);
     }
 
@@ -740,9 +794,11 @@ public final class Tensor {
         }
     }
 
+    /** Writes values through this view; values on another device are copied to this one first (an explicit point). */
     private Tensor writeBack(String op, Tensor values) {
         checkInPlace(op);
-        Backends.current().copyInto(this, values);
+        if (values.device() != device() && values.dim() > 0) values = values.to(device());
+        Backends.on(op, this, values).copyInto(this, values);
         storage.version++;
         return this;
     }

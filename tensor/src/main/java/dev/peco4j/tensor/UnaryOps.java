@@ -71,8 +71,8 @@ public final class UnaryOps {
     static Tensor apply(Fn fn, Tensor x) {
         String op = fn.op().opName();
         requireFloating(x, op);
-        Tensor y = Backends.current().map(fn, x);
-        return Autograd.record(fn.op(), y, (g, needs) -> new Tensor[] {Backends.current().mapBackward(fn, x, y, g)}, x);
+        Tensor y = Backends.on(x).map(fn, x);
+        return Autograd.record(fn.op(), y, (g, needs) -> new Tensor[] {Backends.on(fn.op().opName(), x, g).mapBackward(fn, x, y, g)}, x);
     }
 
     static void requireFloating(Tensor x, String op) {

@@ -160,11 +160,6 @@ final class VectorBackend implements Backend {
     }
 
     @Override
-    public Tensor where(Tensor cond, Tensor a, Tensor b) {
-        return ref.where(cond, a, b);
-    }
-
-    @Override
     public Tensor copy(Tensor x, DType dtype) {
         if (!f32(x) || dtype != DType.FLOAT32) return ref.copy(x, dtype);
         if (x.isContiguous()) return out(x.shape(), Arrays.copyOfRange(x.storage.f, x.offset(), x.offset() + x.numel()));
@@ -251,16 +246,6 @@ final class VectorBackend implements Backend {
     }
 
     @Override
-    public Tensor amax(Tensor x, int[] dims) {
-        return ref.amax(x, dims);
-    }
-
-    @Override
-    public Tensor argmax(Tensor x, int dim, boolean min) {
-        return ref.argmax(x, dim, min);
-    }
-
-    @Override
     public Tensor softmax(Tensor x, int dim, boolean log) {
         if (!f32(x) || dim != x.dim() - 1) return ref.softmax(x, dim, log);
         Floats f = floats(x);
@@ -287,8 +272,9 @@ final class VectorBackend implements Backend {
     }
 
     @Override
-    public Tensor[] crossEntropy(Tensor x, int[] target, double smoothing, int ignore) {
-        if (!f32(x)) return ref.crossEntropy(x, target, smoothing, ignore);
+    public Tensor[] crossEntropy(Tensor x, Tensor targets, double smoothing, int ignore) {
+        int[] target = targets.toIntArray();
+        if (!f32(x)) return ref.crossEntropy(x, targets, smoothing, ignore);
         Floats f = floats(x);
         int c = x.size(1), m = target.length;
         float[] loss = new float[m], lse = new float[m];
@@ -308,8 +294,9 @@ final class VectorBackend implements Backend {
     }
 
     @Override
-    public Tensor crossEntropyBackward(Tensor x, Tensor lse, int[] target, Tensor g, double smoothing, int ignore) {
-        if (!f32(x, lse, g)) return ref.crossEntropyBackward(x, lse, target, g, smoothing, ignore);
+    public Tensor crossEntropyBackward(Tensor x, Tensor lse, Tensor targets, Tensor g, double smoothing, int ignore) {
+        int[] target = targets.toIntArray();
+        if (!f32(x, lse, g)) return ref.crossEntropyBackward(x, lse, targets, g, smoothing, ignore);
         Floats f = floats(x);
         float[] l = lse.contiguousData(), gs = g.contiguousData();
         int c = x.size(1), m = target.length;
@@ -470,16 +457,6 @@ final class VectorBackend implements Backend {
     // ------------------------------------------------------------------ indexing
 
     @Override
-    public Tensor gather(Tensor x, int dim, Tensor index) {
-        return ref.gather(x, dim, index);
-    }
-
-    @Override
-    public Tensor scatterAdd(Tensor self, int dim, Tensor index, Tensor src) {
-        return ref.scatterAdd(self, dim, index, src);
-    }
-
-    @Override
     public Tensor indexSelect(Tensor x, int dim, Tensor index) {
         if (!f32(x)) return ref.indexSelect(x, dim, index);
         // rows copied straight from float storage: the reference converts the whole of x to doubles,
@@ -493,11 +470,6 @@ final class VectorBackend implements Backend {
             for (int j = 0; j < idx.length; j++) System.arraycopy(v.a(), v.off() + (o * size + idx[j]) * inner, r, (o * idx.length + j) * inner, inner);
         }
         return out(shape, r);
-    }
-
-    @Override
-    public Tensor indexAdd(Tensor self, int dim, Tensor index, Tensor src) {
-        return ref.indexAdd(self, dim, index, src);
     }
 
     // ------------------------------------------------------------------ convolution and pooling
@@ -517,33 +489,4 @@ final class VectorBackend implements Backend {
         return f32(g, x) ? VectorConv.backwardWeight(g, x, weightShape, p, par) : ref.conv2dBackwardWeight(g, x, weightShape, p);
     }
 
-    @Override
-    public Tensor avgPool2d(Tensor x, Pool2dParams p) {
-        return ref.avgPool2d(x, p);
-    }
-
-    @Override
-    public Tensor avgPool2dBackward(Tensor g, Shape inputShape, Pool2dParams p) {
-        return ref.avgPool2dBackward(g, inputShape, p);
-    }
-
-    @Override
-    public Tensor[] maxPool2d(Tensor x, Pool2dParams p) {
-        return ref.maxPool2d(x, p);
-    }
-
-    @Override
-    public Tensor maxPool2dBackward(Tensor g, Tensor indices, Shape inputShape) {
-        return ref.maxPool2dBackward(g, indices, inputShape);
-    }
-
-    @Override
-    public Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW) {
-        return ref.adaptiveAvgPool2d(x, outH, outW);
-    }
-
-    @Override
-    public Tensor adaptiveAvgPool2dBackward(Tensor g, Shape inputShape) {
-        return ref.adaptiveAvgPool2dBackward(g, inputShape);
-    }
 }

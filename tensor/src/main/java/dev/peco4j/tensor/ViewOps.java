@@ -89,8 +89,8 @@ public final class ViewOps {
         strides[d] *= step;
         Tensor out = new Tensor(x.storage, x.shape().with(d, len), strides, offset);
         return Autograd.record(Op.SLICE, out, (g, n) -> {
-            Tensor full = Tensor.zeros(g.dtype(), x.shape().dims());
-            Backends.current().copyInto(slice(full, d, s, e, step), g);
+            Tensor full = Creation.full(g.device(), g.dtype(), 0, x.shape().dims());
+            Backends.on("slice", full, g).copyInto(slice(full, d, s, e, step), g);
             return new Tensor[] {full};
         }, x);
     }
@@ -110,7 +110,7 @@ public final class ViewOps {
             strides[d] = -strides[d];
         }
         // a negative-stride view that never escapes: copied at once
-        Tensor out = Backends.current().copy(new Tensor(x.storage, x.shape(), strides, offset), x.dtype());
+        Tensor out = Backends.on(x).copy(new Tensor(x.storage, x.shape(), strides, offset), x.dtype());
         return Autograd.record(Op.FLIP, out, (g, n) -> new Tensor[] {flip(g, ds)}, x);
     }
 
@@ -134,8 +134,8 @@ public final class ViewOps {
             if (sizes[d] < 0) throw new IllegalArgumentException("pad: " + Arrays.toString(pads) + " crops dim " + d + " of " + x.shape() + " below zero");
         }
         Tensor src = cropped;
-        Tensor out = Tensor.full(src.dtype(), value, sizes);
-        Backends.current().copyInto(inner(out, pads), src);
+        Tensor out = Creation.full(src.device(), src.dtype(), value, sizes);
+        Backends.on("pad", out, src).copyInto(inner(out, pads), src);
         return Autograd.record(Op.PAD, out, (g, n) -> new Tensor[] {inner(g, pads)}, src);
     }
 
@@ -151,7 +151,7 @@ public final class ViewOps {
 
     /** A new contiguous copy (contiguous() skips it when the tensor already is). */
     static Tensor copy(Tensor x) {
-        Tensor out = Backends.current().copy(x, x.dtype());
+        Tensor out = Backends.on(x).copy(x, x.dtype());
         return Autograd.record(Op.COPY, out, (g, n) -> new Tensor[] {g}, x);
     }
 
@@ -175,12 +175,12 @@ public final class ViewOps {
             }
             total += t.size(d);
         }
-        Tensor out = Tensor.zeros(first.dtype(), first.shape().with(d, total).dims());
+        Tensor out = Creation.full(first.device(), first.dtype(), 0, first.shape().with(d, total).dims());
         int[] starts = new int[xs.size()];
         int at = 0;
         for (int k = 0; k < xs.size(); k++) {
             starts[k] = at;
-            Backends.current().copyInto(slice(out, d, at, at + xs.get(k).size(d), 1), xs.get(k));
+            Backends.on("cat", out, xs.get(k)).copyInto(slice(out, d, at, at + xs.get(k).size(d), 1), xs.get(k));
             at += xs.get(k).size(d);
         }
         Tensor[] inputs = xs.toArray(new Tensor[0]);

@@ -337,9 +337,10 @@ class BackendEquivalenceTest {
         Property.check("cross_entropy vector vs scalar", 60, g -> {
             int m = size(g), c = size(g);
             Tensor x = f32(g, m, c);
-            int[] t = new int[m];
+            int[] labels = new int[m];
             int ignore = g.chance(0.5) ? -100 : 0;
-            for (int i = 0; i < m; i++) t[i] = g.chance(0.2) ? ignore : g.intIn(0, c - 1);
+            for (int i = 0; i < m; i++) labels[i] = g.chance(0.2) ? ignore : g.intIn(0, c - 1);
+            Tensor t = Tensor.ofInts(labels, m);
             double eps = g.chance(0.5) ? 0 : g.uniform(0, 0.3);
             check("cross_entropy loss", 1e-5, 1e-6, (be, th) -> be.crossEntropy(x, t, eps, ignore)[0]);
             check("cross_entropy lse", 1e-6, 1e-6, (be, th) -> be.crossEntropy(x, t, eps, ignore)[1]);

@@ -67,7 +67,7 @@ final class AblationCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (threads != null) System.setProperty("peco4j.threads", threads.toString());
+        if (threads != null) dev.peco4j.tensor.Device.configureCpu(threads);
         Path saved = out.resolve("ablation.json");
         String tokenizers = resume && java.nio.file.Files.exists(saved) ? savedTokenizers(saved) : Ablation.availableTokenizers();
         AblationConfig cfg = new AblationConfig(data, tokenizers, seeds, perceptualEpochs, tokenizerEpochs, tokenizerImages, pretrainSteps, finetuneSteps, probeEpochs,

@@ -17,7 +17,7 @@ final class InfoCommand implements Callable<Integer> {
                 + System.getProperty("os.arch") + ", " + rt.availableProcessors() + " processors, max heap "
                 + rt.maxMemory() / (1 << 20) + " MiB");
         System.out.println("vector   " + Backends.vectorSpecies());
-        System.out.println("backend  " + Backends.current().name());
+        System.out.println("backend  " + Backends.cpuName());
         System.out.println("threads  " + Backends.threads() + " (set with -Dpeco4j.threads=N)");
         return 0;
     }

@@ -43,7 +43,7 @@ final class ProbeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (threads != null) System.setProperty("peco4j.threads", Integer.toString(threads));
+        if (threads != null) dev.peco4j.tensor.Device.configureCpu(threads);
         if (!overwrite && java.nio.file.Files.exists(out.resolve("probes.md"))) {
             throw new IllegalArgumentException("probe: " + out + " already holds probes (probes.md); add --overwrite to replace them, or choose another --out");
         }

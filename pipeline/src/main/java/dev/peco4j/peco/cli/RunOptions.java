@@ -2,6 +2,7 @@ package dev.peco4j.peco.cli;
 
 import dev.peco4j.peco.data.DataLoader;
 import dev.peco4j.peco.train.RunDir;
+import dev.peco4j.tensor.Device;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -29,6 +30,14 @@ final class RunOptions {
     @Option(names = "--threads", description = "Kernel threads (default: all cores). Results do not depend on it.")
     Integer threads;
 
+    @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE",
+            description = "Where to train: cpu, opencl[:N], cuda[:N], or auto (the first OpenCL GPU, else the CPU). Default ${DEFAULT-VALUE}. "
+                    + "An op with no kernel on the device runs on the host, with a warning and a count.")
+    String deviceName;
+
+    /** The device, once {@link #apply} has opened it. */
+    Device device = Device.cpu();
+
     @Option(names = "--bad-images", defaultValue = "FAIL",
             description = "An image that cannot be decoded: FAIL (stop, naming the file) or SKIP (warn, naming it, and leave it out). Default ${DEFAULT-VALUE}.")
     DataLoader.OnError onBadImage;
@@ -43,19 +52,34 @@ final class RunOptions {
         return new dev.peco4j.peco.data.BadImages(onBadImage, maxImagePixels);
     }
 
+    /** The commands that train on a device other than the host; the others refuse --device. */
+    static final java.util.List<String> DEVICE_COMMANDS = java.util.List.of("train-classifier");
+
     /** Options that are not part of a run's config. */
     static final Set<String> NOT_CONFIG = Set.of("--out", "--resume", "--overwrite", "--threads", "--bad-images", "--help", "--version", "--verbose",
-            "--max-image-pixels");
+            "--max-image-pixels", "--device");
 
-    /** Checks the options and applies the thread count; returns what to do with the run folder. */
+    /** Checks the options, applies the thread count and opens the device; returns what to do with the run folder. */
     RunDir.Mode apply() {
         if (resume && overwrite) throw new ParameterException(spec.commandLine(), "--resume and --overwrite exclude each other");
         if (maxImagePixels < 1) throw new ParameterException(spec.commandLine(), "--max-image-pixels must be >= 1, got " + maxImagePixels);
         if (threads != null) {
             if (threads < 1) throw new ParameterException(spec.commandLine(), "--threads must be >= 1, got " + threads);
-            System.setProperty("peco4j.threads", Integer.toString(threads));
+            Device.configureCpu(threads);
+        }
+        device = Device.get(deviceName); // a device that cannot start says why in one line (exit 1)
+        String command = spec.commandLine().getCommandName();
+        if (!device.isHost() && !DEVICE_COMMANDS.contains(command)) {
+            throw new ParameterException(spec.commandLine(), command + ": --device " + deviceName + " is not supported yet (only "
+                    + String.join(", ", DEVICE_COMMANDS) + " trains on a device); use --device cpu");
         }
         return resume ? RunDir.Mode.RESUME : overwrite ? RunDir.Mode.OVERWRITE : RunDir.Mode.NEW;
+    }
+
+    /** One line naming the ops that ran on the host for want of a device kernel, with their counts (nothing on the host). */
+    void reportHostFallbacks(java.io.PrintStream out) {
+        var counts = device.hostFallbacks();
+        if (!counts.isEmpty()) out.println("device " + device + ": ops without a device kernel ran on the host: " + counts);
     }
 
     /** A saved config (as a map) with the options given on this command line put over it. */

@@ -98,7 +98,8 @@ final class TrainClassifierCommand implements Callable<Integer> {
             cfg = ClassifierConfig.fromMap(run.overSaved(ClassifierTrainer.savedConfig(Checkpoint.load(ckpt), ckpt).toMap(), cfg.toMap()));
         }
         ClassifierTrainer.Result r = new ClassifierTrainer(cfg, out, System.out).badImages(run.badImages())
-                .run(mode);
+                .device(run.device).run(mode);
+        run.reportHostFallbacks(System.out);
         System.out.printf("final test accuracy %.2f%% (test loss %.4f) after %d steps; outputs in %s%n", 100 * r.testAccuracy(),
                 r.testLoss(), r.steps(), out.toAbsolutePath());
         return 0;

@@ -15,9 +15,9 @@ import dev.peco4j.peco.data.Transform;
 import dev.peco4j.peco.data.Transforms;
 import dev.peco4j.peco.model.VisionTransformer;
 import dev.peco4j.tensor.Autograd;
-import dev.peco4j.tensor.Backends;
 import dev.peco4j.tensor.Functional;
 import dev.peco4j.tensor.Generator;
+import dev.peco4j.tensor.Device;
 import dev.peco4j.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -47,6 +47,7 @@ public final class ClassifierTrainer {
     private final Path out;
     private final PrintStream log;
     private BadImages badImages = BadImages.DEFAULT;
+    private Device device = Device.cpu();
 
     public ClassifierTrainer(ClassifierConfig cfg, Path outDir, PrintStream log) {
         this.cfg = cfg;
@@ -58,6 +59,12 @@ public final class ClassifierTrainer {
     /** What to do with images that cannot be used (default: fail, PIL's pixel limit). */
     public ClassifierTrainer badImages(BadImages b) {
         this.badImages = b;
+        return this;
+    }
+
+    /** Where the model trains (default the host); batches are copied there as they come. */
+    public ClassifierTrainer device(Device d) {
+        this.device = d;
         return this;
     }
 
@@ -86,6 +93,7 @@ public final class ClassifierTrainer {
         Dataset train = splits.train().first(cfg.limitTrain());
         VisionTransformer.Config mc = modelConfig(cfg, splits.channels(), splits.train().classes().size());
         VisionTransformer model = new VisionTransformer(Generator.derive(cfg.seed(), INIT), mc);
+        model.to(device);
 
         AdamW opt = new AdamW(model.weightDecayGroups(cfg.lr(), cfg.weightDecay()), AdamW.Config.DEFAULT);
         String configJson = Json.write(Map.of("classifier", cfg.toMap()));
@@ -100,8 +108,8 @@ public final class ClassifierTrainer {
             log.printf("data   train %s, test %s%n", train.describe(), splits.test().describe());
             log.printf("model  ViT %dx%d patch %d, width %d, depth %d, heads %d: %,d parameters%n", mc.imgSize(), mc.imgSize(),
                     mc.patchSize(), mc.embedDim(), mc.depth(), mc.heads(), model.parameterCount());
-            log.printf("train  %d epochs x %d steps of %d images, %s threads, output %s%n", cfg.epochs(), spe, cfg.batchSize(),
-                    Backends.threads(), out.toAbsolutePath());
+            log.printf("train  %d epochs x %d steps of %d images, %s, output %s%n", cfg.epochs(), spe, cfg.batchSize(),
+                    device.description(), out.toAbsolutePath());
 
             TrainLoop.Stage stage = new TrainLoop.Stage() {
                 @Override
@@ -135,9 +143,10 @@ public final class ClassifierTrainer {
                     model.train(true);
                     model.setGenerator(Generator.derive(cfg.seed(), DROP_PATH, step));
                     opt.applySchedule(lr.at((int) step));
-                    Tensor logits = model.forward(b.images());                                  // (B, K)
-                    return new TrainLoop.Forward(Functional.crossEntropy(logits, b.labels(), cfg.labelSmoothing()),
-                            Map.of("accuracy", (double) correct(logits, b.labels())));
+                    Tensor labels = b.labels().to(device);
+                    Tensor logits = model.forward(b.images().to(device));                       // (B, K)
+                    return new TrainLoop.Forward(Functional.crossEntropy(logits, labels, cfg.labelSmoothing()),
+                            Map.of("accuracy", (double) correct(logits, labels)));
                 }
 
                 @Override
@@ -185,6 +194,7 @@ public final class ClassifierTrainer {
 
     /** {mean loss (no smoothing), accuracy} over a loader, in eval mode without recording. */
     public static double[] evaluate(VisionTransformer model, DataLoader loader) {
+        Device device = model.parameters().getFirst().device();
         model.eval();
         double lossSum = 0;
         long right = 0, n = 0;
@@ -192,9 +202,10 @@ public final class ClassifierTrainer {
             while (it.hasNext()) {
                 DataLoader.Batch b = it.next();
                 if (b.size() == 0) continue;
-                Tensor logits = model.forward(b.images());
-                lossSum += Functional.crossEntropy(logits, b.labels(), 0).item() * b.size();
-                right += correct(logits, b.labels());
+                Tensor labels = b.labels().to(device);
+                Tensor logits = model.forward(b.images().to(device));
+                lossSum += Functional.crossEntropy(logits, labels, 0).item() * b.size();
+                right += correct(logits, labels);
                 n += b.size();
             }
         }

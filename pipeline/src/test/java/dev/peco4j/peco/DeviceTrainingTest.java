@@ -1,0 +1,106 @@
+package dev.peco4j.peco;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.peco4j.nn.AdamW;
+import dev.peco4j.nn.Losses;
+import dev.peco4j.nn.Module;
+import dev.peco4j.nn.ParamGroup;
+import dev.peco4j.peco.model.VisionTransformer;
+import dev.peco4j.peco.pretrain.MaskedImageModel;
+import dev.peco4j.tensor.DType;
+import dev.peco4j.tensor.Device;
+import dev.peco4j.tensor.DeviceUnavailableException;
+import dev.peco4j.tensor.Functional;
+import dev.peco4j.tensor.Generator;
+import dev.peco4j.tensor.Tensor;
+import java.util.function.BiFunction;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Twenty training steps of the classifier and of the MIM model on the OpenCL device (in CI: PoCL)
+ * give the host's losses within 1e-3 relative, with every op on the device (no host fallback).
+ * Skipped, with the reason, where no OpenCL device exists.
+ */
+class DeviceTrainingTest {
+    private static final int STEPS = 20;
+    private static Device dev;
+
+    @BeforeAll
+    static void openDevice() {
+        try {
+            dev = Device.get("opencl");
+        } catch (DeviceUnavailableException e) {
+            System.out.println("DeviceTrainingTest skipped: " + e.getMessage());
+            Assumptions.abort(e.getMessage());
+        }
+    }
+
+    /** The losses of STEPS AdamW steps of model on device, each from loss(model, step) on inputs already moved there. */
+    private static double[] train(Module model, Device device, BiFunction<Module, Integer, Tensor> loss) {
+        model.to(device);
+        AdamW opt = new AdamW(java.util.List.of(new ParamGroup("all", model.parameters(), 1e-3, 0.05)), AdamW.Config.DEFAULT);
+        double[] out = new double[STEPS];
+        for (int s = 0; s < STEPS; s++) {
+            Tensor l = loss.apply(model, s);
+            assertEquals(device, l.device());
+            out[s] = l.item();
+            l.backward();
+            opt.step();
+            opt.zeroGrad();
+        }
+        return out;
+    }
+
+    private static void assertClose(double[] host, double[] device, String what) {
+        for (int s = 0; s < host.length; s++) {
+            assertTrue(Math.abs(host[s] - device[s]) <= 1e-3 * Math.abs(host[s]),
+                    what + " step " + s + ": host loss " + host[s] + ", " + dev + " loss " + device[s]);
+        }
+        assertTrue(host[STEPS - 1] < host[0], what + ": the loss did not go down (" + host[0] + " -> " + host[STEPS - 1] + ")");
+    }
+
+    @Test
+    void classifierStepsMatchTheHost() {
+        VisionTransformer.Config c = VisionTransformer.Config.of(16, 4, 32, 2, 2).withInChans(1).withNumClasses(5)
+                .withPool(VisionTransformer.Pool.AVG);
+        Tensor images = Tensor.randn(new Generator(1), 8, 1, 16, 16);
+        Tensor labels = Tensor.randint(new Generator(2), 0, 5, 8);
+        BiFunction<Device, Module, BiFunction<Module, Integer, Tensor>> step = (d, m) -> (model, s) ->
+                Functional.crossEntropy(((VisionTransformer) model).forward(images.to(d)), labels.to(d), 0.1);
+        double[] host = train(new VisionTransformer(new Generator(3), c), Device.cpu(), step.apply(Device.cpu(), null));
+        var before = dev.hostFallbacks();
+        double[] device = train(new VisionTransformer(new Generator(3), c), dev, step.apply(dev, null));
+        assertEquals(before, dev.hostFallbacks(), "ops ran on the host");
+        assertClose(host, device, "classifier");
+    }
+
+    @Test
+    void maskedImageModelStepsMatchTheHost() {
+        VisionTransformer.Config v = MaskedImageModel.Config.pretraining(VisionTransformer.Config.of(16, 4, 32, 2, 2), 0, 0.1);
+        MaskedImageModel.Config c = MaskedImageModel.Config.of(v, 24);
+        Tensor images = Tensor.randn(new Generator(4), 4, 3, 16, 16);
+        Tensor mask = Tensor.bernoulli(new Generator(5), 0.4, 4, 16);
+        int masked = (int) mask.to(DType.INT32).sum().item();
+        Tensor targets = Tensor.randint(new Generator(6), 0, 24, masked);
+        BiFunction<Device, Module, BiFunction<Module, Integer, Tensor>> step = (d, m) -> (model, s) ->
+                Losses.crossEntropy(((MaskedImageModel) model).forward(images.to(d), mask.to(d)), targets.to(d), 0);
+        double[] host = train(new MaskedImageModel(new Generator(7), c), Device.cpu(), step.apply(Device.cpu(), null));
+        var before = dev.hostFallbacks();
+        double[] device = train(new MaskedImageModel(new Generator(7), c), dev, step.apply(dev, null));
+        System.out.println("MIM on " + dev + ": host fallbacks " + diff(before, dev.hostFallbacks()));
+        assertClose(host, device, "MIM");
+    }
+
+    private static java.util.Map<String, Long> diff(java.util.Map<String, Long> before, java.util.Map<String, Long> after) {
+        java.util.Map<String, Long> out = new java.util.TreeMap<>();
+        after.forEach((k, v) -> {
+            long d = v - before.getOrDefault(k, 0L);
+            if (d > 0) out.put(k, d);
+        });
+        return out;
+    }
+}
