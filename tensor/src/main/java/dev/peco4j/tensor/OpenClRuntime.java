@@ -233,21 +233,20 @@ final class OpenClRuntime implements DeviceRuntime {
 
         @Override
         public void upload(Storage host) {
-            if (length == 0) return;
-            MemorySegment src = host.f != null ? MemorySegment.ofArray(host.f) : MemorySegment.ofArray(host.i);
-            synchronized (rt) {
-                OpenCl.check(OpenCl.call(OpenCl.enqueueWriteBuffer, rt.queue, mem, 1, 0L, (long) length * 4, src, 0,
-                        MemorySegment.NULL, MemorySegment.NULL), "clEnqueueWriteBuffer");
-            }
+            transfer(OpenCl.enqueueWriteBuffer, host, "clEnqueueWriteBuffer");
         }
 
         @Override
         public void download(Storage host) {
+            transfer(OpenCl.enqueueReadBuffer, host, "clEnqueueReadBuffer");
+        }
+
+        /** A blocking whole-buffer copy between this buffer and the host storage's array, in place (a critical downcall). */
+        private void transfer(java.lang.invoke.MethodHandle call, Storage host, String name) {
             if (length == 0) return;
-            MemorySegment dst = host.f != null ? MemorySegment.ofArray(host.f) : MemorySegment.ofArray(host.i);
+            MemorySegment array = host.f != null ? MemorySegment.ofArray(host.f) : MemorySegment.ofArray(host.i);
             synchronized (rt) {
-                OpenCl.check(OpenCl.call(OpenCl.enqueueReadBuffer, rt.queue, mem, 1, 0L, (long) length * 4, dst, 0,
-                        MemorySegment.NULL, MemorySegment.NULL), "clEnqueueReadBuffer");
+                OpenCl.check(OpenCl.call(call, rt.queue, mem, 1, 0L, (long) length * 4, array, 0, MemorySegment.NULL, MemorySegment.NULL), name);
             }
         }
     }

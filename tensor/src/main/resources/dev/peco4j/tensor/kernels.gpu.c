@@ -203,6 +203,20 @@ KERNEL NAME(GLOBAL T *out, GLOBAL const int *cond, int cond_offset, GLOBAL const
 WHERE_KERNEL(where_f, float)
 WHERE_KERNEL(where_i, int)
 
+/* The sum of part[0..GROUP_SIZE) by a fixed tree, left in part[0] (all lanes must call it). */
+#define TREE_SUM(part, lane) \
+    for (int s_ = GROUP_SIZE / 2; s_ > 0; s_ >>= 1) { \
+        if ((lane) < s_) part[lane] += part[(lane) + s_]; \
+        SYNC(); \
+    }
+
+/* The maximum of part[0..GROUP_SIZE) by a fixed tree, left in part[0]. */
+#define TREE_MAX(part, lane) \
+    for (int s_ = GROUP_SIZE / 2; s_ > 0; s_ >>= 1) { \
+        if ((lane) < s_) part[lane] = fmax(part[lane], part[(lane) + s_]); \
+        SYNC(); \
+    }
+
 /*
  * One work-group of GROUP_SIZE per row of a contiguous (rows, cols) matrix: lane l takes columns
  * l, l + GROUP_SIZE, ... in order, then the lanes are combined by a fixed tree.
@@ -236,10 +250,7 @@ KERNEL softmax_rows_f(GLOBAL float *y, GLOBAL const float *x, int x_offset, int 
     for (int c = lane; c < cols; c += GROUP_SIZE) m = fmax(m, r[c]);
     part[lane] = m;
     SYNC();
-    for (int s = GROUP_SIZE / 2; s > 0; s >>= 1) {
-        if (lane < s) part[lane] = fmax(part[lane], part[lane + s]);
-        SYNC();
-    }
+    TREE_MAX(part, lane)
     m = part[0];
     if (m == -INFINITY) m = 0.0f;
     SYNC();
@@ -247,10 +258,7 @@ KERNEL softmax_rows_f(GLOBAL float *y, GLOBAL const float *x, int x_offset, int 
     for (int c = lane; c < cols; c += GROUP_SIZE) sum += exp(r[c] - m);
     part[lane] = sum;
     SYNC();
-    for (int s = GROUP_SIZE / 2; s > 0; s >>= 1) {
-        if (lane < s) part[lane] += part[lane + s];
-        SYNC();
-    }
+    TREE_SUM(part, lane)
     sum = part[0];
     if (log_softmax) {
         float lse = m + log(sum);
@@ -273,10 +281,7 @@ KERNEL softmax_backward_rows_f(GLOBAL float *dx, GLOBAL const float *y, int y_of
     for (int c = lane; c < cols; c += GROUP_SIZE) acc += log_softmax ? gr[c] : gr[c] * yr[c];
     part[lane] = acc;
     SYNC();
-    for (int s = GROUP_SIZE / 2; s > 0; s >>= 1) {
-        if (lane < s) part[lane] += part[lane + s];
-        SYNC();
-    }
+    TREE_SUM(part, lane)
     float dot = part[0];
     for (int c = lane; c < cols; c += GROUP_SIZE) o[c] = log_softmax ? gr[c] - exp(yr[c]) * dot : yr[c] * (gr[c] - dot);
 }
@@ -329,12 +334,6 @@ KERNEL adam_f(GLOBAL float *p, GLOBAL const float *g, int g_offset, GLOBAL float
     p[i] = pv - (lr / bc1) * mv / (sqrt(vv) / sqrt_bc2 + eps);
 }
 
-/* The sum of part[0..GROUP_SIZE) by a fixed tree, left in part[0] (all lanes must call it). */
-#define TREE_SUM(part, lane) \
-    for (int s_ = GROUP_SIZE / 2; s_ > 0; s_ >>= 1) { \
-        if ((lane) < s_) part[lane] += part[(lane) + s_]; \
-        SYNC(); \
-    }
 
 /* Layer norm of each contiguous row of d elements: one work-group per row; mean, then the biased variance, by fixed trees. */
 KERNEL layer_norm_f(GLOBAL float *y, GLOBAL float *mean, GLOBAL float *rstd, GLOBAL const float *x, int x_offset,
@@ -416,10 +415,7 @@ KERNEL cross_entropy_f(GLOBAL float *loss, GLOBAL float *lse_out, GLOBAL const f
     for (int j = lane; j < c; j += GROUP_SIZE) m = fmax(m, r[j]);
     part[lane] = m;
     SYNC();
-    for (int s = GROUP_SIZE / 2; s > 0; s >>= 1) {
-        if (lane < s) part[lane] = fmax(part[lane], part[lane + s]);
-        SYNC();
-    }
+    TREE_MAX(part, lane)
     m = part[0];
     if (m == -INFINITY || m == INFINITY) m = 0.0f;
     SYNC();
@@ -501,10 +497,7 @@ KERNEL attn_softmax_f(GLOBAL float *s, GLOBAL float *lse, int cols) {
     for (int c = lane; c < cols; c += GROUP_SIZE) m = fmax(m, r[c]);
     part[lane] = m;
     SYNC();
-    for (int k = GROUP_SIZE / 2; k > 0; k >>= 1) {
-        if (lane < k) part[lane] = fmax(part[lane], part[lane + k]);
-        SYNC();
-    }
+    TREE_MAX(part, lane)
     m = part[0];
     SYNC();
     if (m == -INFINITY) {
