@@ -62,26 +62,32 @@ final class OpenClBackend implements Backend {
         return s;
     }
 
-    /** The Geom struct of kernels.gpu.c: rank, n, three offsets, then shape and the three views' strides. */
+    /** The Geom struct of kernels.gpu.c for an elementwise op: a and b (either may be null) broadcast to shape. */
     private static int[] geom(Shape shape, int outOffset, int[] outStrides, Tensor a, Tensor b) {
+        int r = shape.rank();
+        return geom(shape, outOffset, outStrides, a == null ? 0 : a.offset(), a == null ? new int[r] : broadcastStrides(a, shape),
+                b == null ? 0 : b.offset(), b == null ? new int[r] : broadcastStrides(b, shape));
+    }
+
+    /** The Geom struct of kernels.gpu.c: rank, n, three offsets, then shape and the three views' strides. */
+    private static int[] geom(Shape shape, int outOffset, int[] outStrides, int aOffset, int[] aStrides, int bOffset, int[] bStrides) {
         int r = shape.rank();
         if (r > MAX_RANK) throw new IllegalArgumentException("opencl: tensors of rank " + r + " (at most " + MAX_RANK + ")");
         int[] g = new int[5 + 4 * MAX_RANK];
         g[0] = Math.max(1, r);
         g[1] = shape.numel();
         g[2] = outOffset;
-        g[3] = a == null ? 0 : a.offset();
-        g[4] = b == null ? 0 : b.offset();
+        g[3] = aOffset;
+        g[4] = bOffset;
         if (r == 0) {
             g[5] = 1;
             return g;
         }
-        int[] as = a == null ? new int[r] : broadcastStrides(a, shape), bs = b == null ? new int[r] : broadcastStrides(b, shape);
         for (int d = 0; d < r; d++) {
             g[5 + d] = shape.dim(d);
             g[5 + MAX_RANK + d] = outStrides[d];
-            g[5 + 2 * MAX_RANK + d] = as[d];
-            g[5 + 3 * MAX_RANK + d] = bs[d];
+            g[5 + 2 * MAX_RANK + d] = aStrides[d];
+            g[5 + 3 * MAX_RANK + d] = bStrides[d];
         }
         return g;
     }
@@ -437,6 +443,80 @@ final class OpenClBackend implements Backend {
             rt.launch("conv2d_backward_weight_f", size(dw.numel()), null, dw, gs, gs.offset(), xs, xs.offset(), conv(x.shape(), weightShape, g.shape(), p));
         }
         return dw;
+    }
+
+    // ------------------------------------------------------------------ indexing (indices already checked to be in range)
+
+    private static String typed(String kernel, DType dtype) {
+        return kernel + (dtype == DType.FLOAT32 ? "_f" : "_i");
+    }
+
+    private Tensor ints(int[] values) {
+        return Tensor.ofInts(values, values.length).to(rt.device());
+    }
+
+    @Override
+    public Tensor indexSelect(Tensor x, int dim, Tensor index) {
+        Tensor idx = dense(index);
+        Shape shape = x.shape().with(dim, index.numel());
+        Tensor y = out(x.dtype(), shape);
+        if (y.numel() > 0) {
+            rt.launch(typed("index_select", x.dtype()), size(y.numel()), null, y, x, idx,
+                    geom(shape, 0, shape.contiguousStrides(), x.offset(), x.strides(), idx.offset(), new int[shape.rank()]), dim);
+        }
+        return y;
+    }
+
+    @Override
+    public Tensor gather(Tensor x, int dim, Tensor index) {
+        Tensor y = out(x.dtype(), index.shape());
+        if (y.numel() > 0) {
+            rt.launch(typed("gather", x.dtype()), size(y.numel()), null, y, x, index,
+                    geom(index.shape(), 0, index.shape().contiguousStrides(), x.offset(), x.strides(), index.offset(), index.strides()), dim);
+        }
+        return y;
+    }
+
+    /**
+     * index_add with the index read on the host (a small copy) and grouped by target row, so that each
+     * output element sums its rows in index order: no atomics, the same result every run.
+     */
+    @Override
+    public Tensor indexAdd(Tensor self, int dim, Tensor index, Tensor src) {
+        if (self.dtype() != src.dtype()) return host().indexAdd(self, dim, index, src);
+        int[] idx = index.toIntArray();
+        int size = self.size(dim), inner = self.shape().contiguousStrides()[dim];
+        int[] starts = new int[size + 1], positions = new int[idx.length], fill = new int[size];
+        for (int v : idx) starts[v + 1]++;
+        for (int r = 0; r < size; r++) starts[r + 1] += starts[r];
+        for (int j = 0; j < idx.length; j++) positions[starts[idx[j]] + fill[idx[j]]++] = j;
+        Tensor base = dense(self), rows = dense(src), y = out(self.dtype(), self.shape());
+        if (y.numel() > 0) {
+            rt.launch(typed("index_add", self.dtype()), size(y.numel()), null, y, base, base.offset(), rows, rows.offset(), ints(starts),
+                    ints(positions), y.numel(), size, inner, idx.length);
+        }
+        return y;
+    }
+
+    /** scatter_add grouped by target element on the host (as {@link #indexAdd}), each target summing its sources in index order. */
+    @Override
+    public Tensor scatterAdd(Tensor self, int dim, Tensor index, Tensor src) {
+        if (self.dtype() != src.dtype()) return host().scatterAdd(self, dim, index, src);
+        int[] idx = index.toIntArray();
+        int[] selfStrides = self.shape().contiguousStrides(), rowStrides = selfStrides.clone();
+        rowStrides[dim] = 0;
+        int[] target = Tensor.offsets(index.shape(), rowStrides, 0), from = Tensor.offsets(index.shape(), src.strides(), src.offset());
+        int n = self.numel();
+        int[] starts = new int[n + 1], at = new int[idx.length], fill = new int[n];
+        for (int k = 0; k < idx.length; k++) {
+            target[k] += idx[k] * selfStrides[dim];
+            starts[target[k] + 1]++;
+        }
+        for (int i = 0; i < n; i++) starts[i + 1] += starts[i];
+        for (int k = 0; k < idx.length; k++) at[starts[target[k]] + fill[target[k]]++] = from[k];
+        Tensor base = dense(self), y = out(self.dtype(), self.shape());
+        if (n > 0) rt.launch(typed("segment_add", self.dtype()), size(n), null, y, base, base.offset(), src, ints(starts), ints(at), n);
+        return y;
     }
 
     // ------------------------------------------------------------------ optimizer

@@ -613,3 +613,66 @@ KERNEL conv2d_backward_weight_f(GLOBAL float *dw, GLOBAL const float *dy, int dy
     }
     dw[i] = acc;
 }
+
+/* index_select: out (contiguous, g.shape) = x (through a_strides) with the coordinate of dim replaced by index[b_offset + c]. */
+#define INDEX_SELECT_KERNEL(NAME, T) \
+KERNEL NAME(GLOBAL T *out, GLOBAL const T *x, GLOBAL const int *index, Geom g, int dim) { \
+    int i = GID(0); \
+    if (i >= g.n) return; \
+    int rest = i, xo = g.a_offset; \
+    for (int d = g.rank - 1; d >= 0; d--) { \
+        int c = rest % g.shape[d]; \
+        rest /= g.shape[d]; \
+        if (d == dim) c = index[g.b_offset + c]; \
+        xo += c * g.a_strides[d]; \
+    } \
+    out[i] = x[xo]; \
+}
+INDEX_SELECT_KERNEL(index_select_f, float)
+INDEX_SELECT_KERNEL(index_select_i, int)
+
+/* gather: out (contiguous, the index's shape) = x at the index's coordinates, with dim's taken from the index (read through b_strides). */
+#define GATHER_KERNEL(NAME, T) \
+KERNEL NAME(GLOBAL T *out, GLOBAL const T *x, GLOBAL const int *index, Geom g, int dim) { \
+    int i = GID(0); \
+    if (i >= g.n) return; \
+    int rest = i, xo = g.a_offset, io = g.b_offset; \
+    for (int d = g.rank - 1; d >= 0; d--) { \
+        int c = rest % g.shape[d]; \
+        rest /= g.shape[d]; \
+        io += c * g.b_strides[d]; \
+        if (d != dim) xo += c * g.a_strides[d]; \
+    } \
+    out[i] = x[xo + index[io] * g.a_strides[dim]]; \
+}
+GATHER_KERNEL(gather_f, float)
+GATHER_KERNEL(gather_i, int)
+
+/*
+ * index_add: out (contiguous, like self) = self + the rows of src (contiguous, dim of size len) that the
+ * index sends to each row r of dim, in index order: positions[starts[r] .. starts[r + 1]).
+ */
+#define INDEX_ADD_KERNEL(NAME, T) \
+KERNEL NAME(GLOBAL T *out, GLOBAL const T *self, int self_offset, GLOBAL const T *src, int src_offset, GLOBAL const int *starts, \
+            GLOBAL const int *positions, int n, int size, int inner, int len) { \
+    int i = GID(0); \
+    if (i >= n) return; \
+    int in = i % inner, r = (i / inner) % size, o = i / (inner * size); \
+    T acc = self[self_offset + i]; \
+    for (int p = starts[r]; p < starts[r + 1]; p++) acc += src[src_offset + ((long) o * len + positions[p]) * inner + in]; \
+    out[i] = acc; \
+}
+INDEX_ADD_KERNEL(index_add_f, float)
+INDEX_ADD_KERNEL(index_add_i, int)
+
+/* out (contiguous) = self + Σ src[at[p]] for p in [starts[i], starts[i + 1]), in order: scatter_add grouped by target. */
+#define SEGMENT_ADD_KERNEL(NAME, T) \
+KERNEL NAME(GLOBAL T *out, GLOBAL const T *self, int self_offset, GLOBAL const T *src, GLOBAL const int *starts, GLOBAL const int *at, int n) { \
+    int i = GID(0); \
+    if (i >= n) return; \
+    T acc = self[self_offset + i]; \
+    for (int p = starts[i]; p < starts[i + 1]; p++) acc += src[at[p]]; \
+    out[i] = acc; \
+}
+SEGMENT_ADD_KERNEL(segment_add_f, float)
+SEGMENT_ADD_KERNEL(segment_add_i, int)

@@ -334,6 +334,45 @@ class OpenClBackendTest {
         });
     }
 
+    private static Tensor indices(Gen g, int bound, int... shape) {
+        return Tensor.randint(new Generator(g.intIn(0, 9999)), 0, bound, shape);
+    }
+
+    @Test
+    void indexSelectAndIndexAddAlongAnyDim() {
+        Property.check("opencl index_select/index_add", 30, g -> {
+            int[] shape = g.shape(1, 4, 7);
+            int dim = g.intIn(0, shape.length - 1), len = g.intIn(0, 12);
+            Pair x = f32(g, shape);
+            Tensor index = indices(g, shape[dim], len), indexD = index.to(dev);
+            check("index_select", 0, 0, b -> b.indexSelect(x.host(), dim, index), b -> b.indexSelect(x.device(), dim, indexD));
+            Tensor ints = x.host().mul(5).to(DType.INT32), intsD = ints.to(dev);
+            check("index_select int32", 0, 0, b -> b.indexSelect(ints, dim, index), b -> b.indexSelect(intsD, dim, indexD));
+            int[] srcShape = shape.clone();
+            srcShape[dim] = len;
+            Pair src = f32(g, srcShape);
+            check("index_add", 1e-6, 1e-6, b -> b.indexAdd(x.host(), dim, index, src.host()), b -> b.indexAdd(x.device(), dim, indexD, src.device()));
+        });
+    }
+
+    @Test
+    void gatherAndScatterAddAlongAnyDim() {
+        Property.check("opencl gather/scatter_add", 30, g -> {
+            int[] shape = g.shape(1, 4, 6);
+            int dim = g.intIn(0, shape.length - 1);
+            int[] idxShape = shape.clone();
+            for (int d = 0; d < shape.length; d++) idxShape[d] = d == dim ? g.intIn(0, 8) : g.intIn(0, shape[d]);
+            Pair x = f32(g, shape);
+            Tensor index = indices(g, shape[dim], idxShape);
+            Tensor indexD = g.chance(0.5) || index.dim() < 2 ? index.to(dev) : index.transpose(0, index.dim() - 1).contiguous().transpose(0, index.dim() - 1).to(dev);
+            check("gather", 0, 0, b -> b.gather(x.host(), dim, index), b -> b.gather(x.device(), dim, indexD));
+            int[] srcShape = idxShape.clone();
+            for (int d = 0; d < srcShape.length; d++) srcShape[d] += g.intIn(0, 2); // src may be larger than the index
+            Pair src = f32(g, srcShape);
+            check("scatter_add", 1e-6, 1e-6, b -> b.scatterAdd(x.host(), dim, index, src.host()), b -> b.scatterAdd(x.device(), dim, indexD, src.device()));
+        });
+    }
+
     @Test
     void tensorsMoveExplicitlyAndGradientsFlowBack() {
         Tensor x = Tensor.of(new float[] {1, -2, 3, 4, 5, -6}, 2, 3).requiresGrad(true);
