@@ -213,6 +213,12 @@ public abstract class Module {
         return this;
     }
 
+    /** The device of this module's parameters (the host when it has none). */
+    public final Device device() {
+        List<Tensor> ps = parameters();
+        return ps.isEmpty() ? Device.cpu() : ps.getFirst().device();
+    }
+
     /** Hands gen to every module that draws random numbers in forward (dropout, drop path). */
     public final Module setGenerator(Generator gen) {
         for (Module m : namedModules().values()) if (m instanceof Stochastic s) s.generator(gen);

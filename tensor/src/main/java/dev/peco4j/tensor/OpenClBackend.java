@@ -312,8 +312,35 @@ final class OpenClBackend implements Backend {
         int rows = x.numel() / d;
         Tensor mean = out(DType.FLOAT32, Shape.of(rows)), rstd = out(DType.FLOAT32, Shape.of(rows));
         rt.launch("layer_norm_f", size((long) rows * GROUP), new long[] {GROUP}, y, mean, rstd, xs, xs.offset(), w == null ? y : flat(w),
-                b == null ? y : flat(b), w == null ? 0 : 1, b == null ? 0 : 1, d, p(eps));
+                b == null ? y : flat(b), w == null ? 0 : 1, b == null ? 0 : 1, d, p(eps), 1, 0);
         return new Tensor[] {y, mean, rstd};
+    }
+
+    /** Group norm as layer norm over each (image, group) row of C/G·S elements, with a per-channel affine. */
+    @Override
+    public Tensor[] groupNorm(Tensor x, Tensor w, Tensor b, int groups, double eps) {
+        if (!f32(x, w, b) || x.numel() == 0) return host().groupNorm(x, w, b, groups, eps);
+        int rows = x.size(0) * groups, d = x.numel() / rows, plane = x.numel() / (x.size(0) * x.size(1));
+        if (plane == 0) return host().groupNorm(x, w, b, groups, eps);
+        Tensor xs = dense(x), y = out(DType.FLOAT32, x.shape());
+        Tensor mean = out(DType.FLOAT32, Shape.of(rows)), rstd = out(DType.FLOAT32, Shape.of(rows));
+        rt.launch("layer_norm_f", size((long) rows * GROUP), new long[] {GROUP}, y, mean, rstd, xs, xs.offset(), w == null ? y : flat(w),
+                b == null ? y : flat(b), w == null ? 0 : 1, b == null ? 0 : 1, d, p(eps), groups, plane);
+        return new Tensor[] {y, mean, rstd};
+    }
+
+    @Override
+    public Tensor[] groupNormBackward(Tensor dy, Tensor x, Tensor w, Tensor b, Tensor mean, Tensor rstd, int groups) {
+        if (!f32(dy, x, w, b, mean, rstd) || x.numel() == 0) return host().groupNormBackward(dy, x, w, b, mean, rstd, groups);
+        int images = x.size(0), channels = x.size(1), rows = images * groups, d = x.numel() / rows, plane = x.numel() / (images * channels);
+        if (plane == 0) return host().groupNormBackward(dy, x, w, b, mean, rstd, groups);
+        Tensor gs = dense(dy), xs = dense(x), ms = flat(mean), rs = flat(rstd), dx = out(DType.FLOAT32, x.shape());
+        rt.launch("layer_norm_backward_f", size((long) rows * GROUP), new long[] {GROUP}, dx, gs, gs.offset(), xs, xs.offset(),
+                w == null ? dx : flat(w), w == null ? 0 : 1, ms, rs, d, groups, plane);
+        if (w == null && b == null) return new Tensor[] {dx, null, null};
+        Tensor dw = out(DType.FLOAT32, Shape.of(channels)), db = out(DType.FLOAT32, Shape.of(channels));
+        rt.launch("group_norm_dwdb_f", size(channels), null, dw, db, gs, gs.offset(), xs, xs.offset(), ms, rs, images, channels, groups, plane);
+        return new Tensor[] {dx, w == null ? null : dw.rawView(w.shape().dims()), b == null ? null : db.rawView(b.shape().dims())};
     }
 
     @Override
@@ -322,7 +349,7 @@ final class OpenClBackend implements Backend {
         Tensor gs = dense(dy), xs = dense(x), ms = flat(mean), rs = flat(rstd), dx = out(DType.FLOAT32, x.shape());
         int rows = x.numel() / d;
         rt.launch("layer_norm_backward_f", size((long) rows * GROUP), new long[] {GROUP}, dx, gs, gs.offset(), xs, xs.offset(),
-                w == null ? dx : flat(w), w == null ? 0 : 1, ms, rs, d);
+                w == null ? dx : flat(w), w == null ? 0 : 1, ms, rs, d, 1, 0);
         if (w == null) return new Tensor[] {dx, null, null};
         Tensor dw = out(DType.FLOAT32, w.shape()), db = out(DType.FLOAT32, w.shape());
         rt.launch("layer_norm_dwdb_f", size(d), null, dw, db, gs, gs.offset(), xs, xs.offset(), ms, rs, rows, d);
@@ -443,6 +470,66 @@ final class OpenClBackend implements Backend {
             rt.launch("conv2d_backward_weight_f", size(dw.numel()), null, dw, gs, gs.offset(), xs, xs.offset(), conv(x.shape(), weightShape, g.shape(), p));
         }
         return dw;
+    }
+
+    // ------------------------------------------------------------------ pooling
+
+    /** The Pool struct of kernels.gpu.c (adaptive pooling uses only the sizes). */
+    private static int[] pool(Shape x, int oh, int ow, Pool2dParams p) {
+        return p == null ? new int[] {x.dim(0) * x.dim(1), x.dim(2), x.dim(3), oh, ow, 1, 1, 1, 1, 0, 0, 1, 1, 0}
+                : new int[] {x.dim(0) * x.dim(1), x.dim(2), x.dim(3), oh, ow, p.kernelH(), p.kernelW(), p.strideH(), p.strideW(),
+                    p.padH(), p.padW(), p.dilationH(), p.dilationW(), p.countIncludePad() ? 1 : 0};
+    }
+
+    private Tensor pooled(String kernel, Tensor x, int oh, int ow, Pool2dParams p) {
+        Tensor xs = dense(x), y = out(DType.FLOAT32, Shape.of(x.size(0), x.size(1), oh, ow));
+        if (y.numel() > 0) rt.launch(kernel, size(y.numel()), null, y, xs, xs.offset(), pool(x.shape(), oh, ow, p));
+        return y;
+    }
+
+    private Tensor unpooled(String kernel, Tensor g, Shape inputShape, Pool2dParams p) {
+        Tensor gs = dense(g), dx = out(DType.FLOAT32, inputShape);
+        if (dx.numel() > 0) rt.launch(kernel, size(dx.numel()), null, dx, gs, gs.offset(), pool(inputShape, g.size(2), g.size(3), p));
+        return dx;
+    }
+
+    @Override
+    public Tensor avgPool2d(Tensor x, Pool2dParams p) {
+        return f32(x) ? pooled("avg_pool_f", x, p.outH(x.size(2)), p.outW(x.size(3)), p) : host().avgPool2d(x, p);
+    }
+
+    @Override
+    public Tensor avgPool2dBackward(Tensor g, Shape inputShape, Pool2dParams p) {
+        return f32(g) ? unpooled("avg_pool_backward_f", g, inputShape, p) : host().avgPool2dBackward(g, inputShape, p);
+    }
+
+    @Override
+    public Tensor[] maxPool2d(Tensor x, Pool2dParams p) {
+        if (!f32(x)) return host().maxPool2d(x, p);
+        Shape ys = Shape.of(x.size(0), x.size(1), p.outH(x.size(2)), p.outW(x.size(3)));
+        Tensor xs = dense(x), y = out(DType.FLOAT32, ys), arg = out(DType.INT32, ys);
+        if (y.numel() > 0) rt.launch("max_pool_f", size(y.numel()), null, y, arg, xs, xs.offset(), pool(x.shape(), ys.dim(2), ys.dim(3), p));
+        return new Tensor[] {y, arg};
+    }
+
+    @Override
+    public Tensor maxPool2dBackward(Tensor g, Tensor indices, Shape inputShape) {
+        if (!f32(g)) return host().maxPool2dBackward(g, indices, inputShape);
+        Tensor gs = dense(g), idx = dense(indices), dx = out(DType.FLOAT32, inputShape);
+        if (dx.numel() > 0) {
+            rt.launch("max_pool_backward_f", size(dx.numel()), null, dx, gs, gs.offset(), idx, idx.offset(), pool(inputShape, g.size(2), g.size(3), null));
+        }
+        return dx;
+    }
+
+    @Override
+    public Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW) {
+        return f32(x) ? pooled("adaptive_avg_pool_f", x, outH, outW, null) : host().adaptiveAvgPool2d(x, outH, outW);
+    }
+
+    @Override
+    public Tensor adaptiveAvgPool2dBackward(Tensor g, Shape inputShape) {
+        return f32(g) ? unpooled("adaptive_avg_pool_backward_f", g, inputShape, null) : host().adaptiveAvgPool2dBackward(g, inputShape);
     }
 
     // ------------------------------------------------------------------ indexing (indices already checked to be in range)

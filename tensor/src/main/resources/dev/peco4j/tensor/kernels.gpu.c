@@ -335,9 +335,20 @@ KERNEL adam_f(GLOBAL float *p, GLOBAL const float *g, int g_offset, GLOBAL float
 }
 
 
-/* Layer norm of each contiguous row of d elements: one work-group per row; mean, then the biased variance, by fixed trees. */
+/*
+ * The affine parameter of element j of row r: layer norm's own (plane = 0), or group norm's channel, row r
+ * being group r % groups of an image and each channel a plane of `plane` elements.
+ */
+int affine_index(int r, int j, int d, int groups, int plane) {
+    return plane == 0 ? j : (r % groups) * (d / plane) + j / plane;
+}
+
+/*
+ * Layer norm (or group norm) of each contiguous row of d elements: one work-group per row; mean, then the
+ * biased variance, by fixed trees; then the affine map of each element's parameter (affine_index).
+ */
 KERNEL layer_norm_f(GLOBAL float *y, GLOBAL float *mean, GLOBAL float *rstd, GLOBAL const float *x, int x_offset,
-                    GLOBAL const float *w, GLOBAL const float *b, int has_w, int has_b, int d, float eps) {
+                    GLOBAL const float *w, GLOBAL const float *b, int has_w, int has_b, int d, float eps, int groups, int plane) {
     LOCAL float part[GROUP_SIZE];
     int row = GROUP(0), lane = LID(0);
     GLOBAL const float *r = x + x_offset + (long) row * d;
@@ -355,13 +366,16 @@ KERNEL layer_norm_f(GLOBAL float *y, GLOBAL float *mean, GLOBAL float *rstd, GLO
     TREE_SUM(part, lane)
     float rs = 1.0f / sqrt(part[0] / d + eps);
     GLOBAL float *o = y + (long) row * d;
-    for (int j = lane; j < d; j += GROUP_SIZE) o[j] = (r[j] - m) * rs * (has_w ? w[j] : 1.0f) + (has_b ? b[j] : 0.0f);
+    for (int j = lane; j < d; j += GROUP_SIZE) {
+        int a = affine_index(row, j, d, groups, plane);
+        o[j] = (r[j] - m) * rs * (has_w ? w[a] : 1.0f) + (has_b ? b[a] : 0.0f);
+    }
     if (lane == 0) { mean[row] = m; rstd[row] = rs; }
 }
 
-/* dx of layer norm per contiguous row: rstd·(g·w − mean(g·w) − x̂·mean(g·w·x̂)). */
+/* dx of layer (or group) norm per contiguous row: rstd·(g·w − mean(g·w) − x̂·mean(g·w·x̂)). */
 KERNEL layer_norm_backward_f(GLOBAL float *dx, GLOBAL const float *dy, int dy_offset, GLOBAL const float *x, int x_offset,
-                             GLOBAL const float *w, int has_w, GLOBAL const float *mean, GLOBAL const float *rstd, int d) {
+                             GLOBAL const float *w, int has_w, GLOBAL const float *mean, GLOBAL const float *rstd, int d, int groups, int plane) {
     LOCAL float part[GROUP_SIZE];
     LOCAL float part2[GROUP_SIZE];
     int row = GROUP(0), lane = LID(0);
@@ -370,7 +384,7 @@ KERNEL layer_norm_backward_f(GLOBAL float *dx, GLOBAL const float *dy, int dy_of
     float m = mean[row], rs = rstd[row];
     float sg = 0.0f, sgx = 0.0f;
     for (int j = lane; j < d; j += GROUP_SIZE) {
-        float gw = g[j] * (has_w ? w[j] : 1.0f);
+        float gw = g[j] * (has_w ? w[affine_index(row, j, d, groups, plane)] : 1.0f);
         sg += gw;
         sgx += gw * (r[j] - m) * rs;
     }
@@ -386,7 +400,7 @@ KERNEL layer_norm_backward_f(GLOBAL float *dx, GLOBAL const float *dy, int dy_of
     GLOBAL float *o = dx + (long) row * d;
     for (int j = lane; j < d; j += GROUP_SIZE) {
         float xhat = (r[j] - m) * rs;
-        o[j] = rs * (g[j] * (has_w ? w[j] : 1.0f) - sg - xhat * sgx);
+        o[j] = rs * (g[j] * (has_w ? w[affine_index(row, j, d, groups, plane)] : 1.0f) - sg - xhat * sgx);
     }
 }
 
@@ -403,6 +417,26 @@ KERNEL layer_norm_dwdb_f(GLOBAL float *dw, GLOBAL float *db, GLOBAL const float 
     }
     dw[j] = sw;
     db[j] = sb;
+}
+
+/* dw and db of group norm, channel c summed over the images, then over its plane, in order (one work item per channel). */
+KERNEL group_norm_dwdb_f(GLOBAL float *dw, GLOBAL float *db, GLOBAL const float *dy, int dy_offset, GLOBAL const float *x, int x_offset,
+                         GLOBAL const float *mean, GLOBAL const float *rstd, int images, int channels, int groups, int plane) {
+    int c = GID(0);
+    if (c >= channels) return;
+    int cg = channels / groups;
+    float sw = 0.0f, sb = 0.0f;
+    for (int n = 0; n < images; n++) {
+        int row = n * groups + c / cg;
+        long at = ((long) n * channels + c) * plane;
+        for (int s = 0; s < plane; s++) {
+            float g = dy[dy_offset + at + s];
+            sw += g * (x[x_offset + at + s] - mean[row]) * rstd[row];
+            sb += g;
+        }
+    }
+    dw[c] = sw;
+    db[c] = sb;
 }
 
 /* Softmax cross-entropy per contiguous row of c logits: loss = lse − (1−ε)·x[t] − ε·mean(x), 0 where t = ignore. */
@@ -676,3 +710,119 @@ KERNEL NAME(GLOBAL T *out, GLOBAL const T *self, int self_offset, GLOBAL const T
 }
 SEGMENT_ADD_KERNEL(segment_add_f, float)
 SEGMENT_ADD_KERNEL(segment_add_i, int)
+
+/* The geometry of a 2-D pooling over planes (N·C) of h × w into oh × ow, as Pool2dParams. */
+typedef struct {
+    int planes, h, w, oh, ow, kh, kw, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, count_include_pad;
+} Pool;
+
+/* An average window along one axis: [start, end) clipped to the input, and the span of its divisor with padding. */
+void avg_window(int i, int stride, int pad, int k, int in, int *start, int *end, int *padded) {
+    int s = i * stride - pad, e = min(s + k, in + pad);
+    *padded = e - s;
+    *start = max(s, 0);
+    *end = min(e, in);
+}
+
+int avg_divisor(const Pool *p, int h0, int h1, int hp, int w0, int w1, int wp) {
+    return p->count_include_pad ? hp * wp : (h1 - h0) * (w1 - w0);
+}
+
+KERNEL avg_pool_f(GLOBAL float *y, GLOBAL const float *x, int x_offset, Pool p) {
+    int i = GID(0);
+    if (i >= p.planes * p.oh * p.ow) return;
+    int oj = i % p.ow, oi = (i / p.ow) % p.oh, pl = i / (p.ow * p.oh);
+    int h0, h1, hp, w0, w1, wp;
+    avg_window(oi, p.stride_h, p.pad_h, p.kh, p.h, &h0, &h1, &hp);
+    avg_window(oj, p.stride_w, p.pad_w, p.kw, p.w, &w0, &w1, &wp);
+    float s = 0.0f;
+    for (int a = h0; a < h1; a++) for (int b = w0; b < w1; b++) s += x[x_offset + ((long) pl * p.h + a) * p.w + b];
+    y[i] = s / avg_divisor(&p, h0, h1, hp, w0, w1, wp);
+}
+
+/* dx of average pooling: each input element sums the shares of the windows that hold it, window by window in order. */
+KERNEL avg_pool_backward_f(GLOBAL float *dx, GLOBAL const float *g, int g_offset, Pool p) {
+    int i = GID(0);
+    if (i >= p.planes * p.h * p.w) return;
+    int b = i % p.w, a = (i / p.w) % p.h, pl = i / (p.w * p.h);
+    float acc = 0.0f;
+    for (int oi = max(0, (a + p.pad_h - p.kh) / p.stride_h); oi < p.oh && oi * p.stride_h - p.pad_h <= a; oi++) {
+        int h0, h1, hp;
+        avg_window(oi, p.stride_h, p.pad_h, p.kh, p.h, &h0, &h1, &hp);
+        if (a < h0 || a >= h1) continue;
+        for (int oj = max(0, (b + p.pad_w - p.kw) / p.stride_w); oj < p.ow && oj * p.stride_w - p.pad_w <= b; oj++) {
+            int w0, w1, wp;
+            avg_window(oj, p.stride_w, p.pad_w, p.kw, p.w, &w0, &w1, &wp);
+            if (b < w0 || b >= w1) continue;
+            acc += g[g_offset + ((long) pl * p.oh + oi) * p.ow + oj] / avg_divisor(&p, h0, h1, hp, w0, w1, wp);
+        }
+    }
+    dx[i] = acc;
+}
+
+/* Max pooling: the value and the in-plane index (h·W + w) of the first maximum of each window; NaN wins. */
+KERNEL max_pool_f(GLOBAL float *y, GLOBAL int *arg, GLOBAL const float *x, int x_offset, Pool p) {
+    int i = GID(0);
+    if (i >= p.planes * p.oh * p.ow) return;
+    int oj = i % p.ow, oi = (i / p.ow) % p.oh, pl = i / (p.ow * p.oh);
+    float best = -INFINITY;
+    int at = -1;
+    for (int a = 0; a < p.kh; a++) {
+        int ih = oi * p.stride_h - p.pad_h + a * p.dil_h;
+        if (ih < 0 || ih >= p.h) continue;
+        for (int b = 0; b < p.kw; b++) {
+            int iw = oj * p.stride_w - p.pad_w + b * p.dil_w;
+            if (iw < 0 || iw >= p.w) continue;
+            float e = x[x_offset + ((long) pl * p.h + ih) * p.w + iw];
+            if (at < 0 || e > best || (e != e && best == best)) { best = e; at = ih * p.w + iw; }
+        }
+    }
+    y[i] = best;
+    arg[i] = at;
+}
+
+/*
+ * dx of max pooling: each input element sums the gradients of the windows whose maximum it was, in window
+ * order. The window geometry is not known here (only the saved indices), so every window of the plane is looked at.
+ */
+KERNEL max_pool_backward_f(GLOBAL float *dx, GLOBAL const float *g, int g_offset, GLOBAL const int *arg, int arg_offset, Pool p) {
+    int i = GID(0);
+    if (i >= p.planes * p.h * p.w) return;
+    int b = i % p.w, a = (i / p.w) % p.h, pl = i / (p.w * p.h), here = a * p.w + b;
+    float acc = 0.0f;
+    for (long k = (long) pl * p.oh * p.ow; k < (long) (pl + 1) * p.oh * p.ow; k++) {
+        if (arg[arg_offset + k] == here) acc += g[g_offset + k];
+    }
+    dx[i] = acc;
+}
+
+/* Adaptive window i of n over an axis of size in: [floor(i·in/n), ceil((i+1)·in/n)). */
+int adaptive_start(int i, int n, int in) { return (int) (((long) i * in) / n); }
+int adaptive_end(int i, int n, int in) { return (int) ((((long) (i + 1)) * in + n - 1) / n); }
+
+KERNEL adaptive_avg_pool_f(GLOBAL float *y, GLOBAL const float *x, int x_offset, Pool p) {
+    int i = GID(0);
+    if (i >= p.planes * p.oh * p.ow) return;
+    int oj = i % p.ow, oi = (i / p.ow) % p.oh, pl = i / (p.ow * p.oh);
+    int h0 = adaptive_start(oi, p.oh, p.h), h1 = adaptive_end(oi, p.oh, p.h), w0 = adaptive_start(oj, p.ow, p.w), w1 = adaptive_end(oj, p.ow, p.w);
+    float s = 0.0f;
+    for (int a = h0; a < h1; a++) for (int b = w0; b < w1; b++) s += x[x_offset + ((long) pl * p.h + a) * p.w + b];
+    y[i] = s / ((h1 - h0) * (w1 - w0));
+}
+
+KERNEL adaptive_avg_pool_backward_f(GLOBAL float *dx, GLOBAL const float *g, int g_offset, Pool p) {
+    int i = GID(0);
+    if (i >= p.planes * p.h * p.w) return;
+    int b = i % p.w, a = (i / p.w) % p.h, pl = i / (p.w * p.h);
+    float acc = 0.0f;
+    for (int oi = 0; oi < p.oh; oi++) {
+        int h0 = adaptive_start(oi, p.oh, p.h), h1 = adaptive_end(oi, p.oh, p.h);
+        if (a < h0 || a >= h1) continue;
+        for (int oj = 0; oj < p.ow; oj++) {
+            int w0 = adaptive_start(oj, p.ow, p.w), w1 = adaptive_end(oj, p.ow, p.w);
+            if (b < w0 || b >= w1) continue;
+            acc += g[g_offset + ((long) pl * p.oh + oi) * p.ow + oj] / ((h1 - h0) * (w1 - w0));
+        }
+    }
+    dx[i] = acc;
+}

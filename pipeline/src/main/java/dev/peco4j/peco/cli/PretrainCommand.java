@@ -131,7 +131,8 @@ final class PretrainCommand implements Callable<Integer> {
             merged.put("tokenizer_sha256", "");
             cfg = PretrainConfig.fromMap(merged);
         }
-        TrainLoop.Result r = new MimTrainer(cfg, out, System.out).badImages(run.badImages()).run(mode);
+        TrainLoop.Result r = new MimTrainer(cfg, out, System.out).badImages(run.badImages()).device(run.device).run(mode);
+        run.reportHostFallbacks(System.out);
         System.out.printf("final %s after %d steps; outputs in %s%n", r.eval().containsKey("test_accuracy")
                 ? String.format("masked-token accuracy %.2f%% (chance %.2f%%), test loss %.4f", 100 * r.eval().get("test_accuracy"),
                 100 * r.eval().get("chance_accuracy"), r.eval().get("test_loss"))

@@ -53,7 +53,7 @@ final class RunOptions {
     }
 
     /** The commands that train on a device other than the host; the others refuse --device. */
-    static final java.util.List<String> DEVICE_COMMANDS = java.util.List.of("train-classifier");
+    static final java.util.List<String> DEVICE_COMMANDS = java.util.List.of("train-classifier", "pretrain");
 
     /** Options that are not part of a run's config. */
     static final Set<String> NOT_CONFIG = Set.of("--out", "--resume", "--overwrite", "--threads", "--bad-images", "--help", "--version", "--verbose",

@@ -24,8 +24,8 @@ import dev.peco4j.peco.train.Plots;
 import dev.peco4j.peco.train.RunDir;
 import dev.peco4j.peco.train.TrainLoop;
 import dev.peco4j.tensor.Autograd;
-import dev.peco4j.tensor.Backends;
 import dev.peco4j.tensor.Generator;
+import dev.peco4j.tensor.Device;
 import dev.peco4j.tensor.Tensor;
 import java.io.IOException;
 import java.io.InputStream;
@@ -65,6 +65,7 @@ public final class MimTrainer {
     private final Path out;
     private final PrintStream log;
     private BadImages badImages = BadImages.DEFAULT;
+    private Device device = Device.cpu();
 
     /** A run of cfg; for the token target the tokenizer file's sha256 is computed here and recorded in the config. */
     public MimTrainer(PretrainConfig cfg, Path out, PrintStream log) {
@@ -75,6 +76,12 @@ public final class MimTrainer {
 
     public MimTrainer badImages(BadImages b) {
         this.badImages = b;
+        return this;
+    }
+
+    /** Where the model (and the tokenizer that gives its targets) runs (default the host); batches are copied there. */
+    public MimTrainer device(Device d) {
+        this.device = d;
         return this;
     }
 
@@ -182,7 +189,9 @@ public final class MimTrainer {
     /** One batch's loss, masked positions, correct predictions and the predicted codes. */
     public record Step(Tensor loss, int masked, int correct, int[] predicted, int[] targets) {}
 
-    public static Step step(MaskedImageModel model, VQModel tok, Tensor x, Tensor tokView, Tensor mask) {
+    public static Step step(MaskedImageModel model, VQModel tok, Tensor images, Tensor tokView, Tensor hostMask) {
+        Device d = model.device();
+        Tensor x = images.to(d), mask = hostMask.to(d);
         Tensor out = model.forward(x, mask);                                          // (M, K)
         int m = out.size(0);
         if (tok == null) {
@@ -192,7 +201,7 @@ public final class MimTrainer {
             }
             return new Step(Losses.mse(out, target), m, 0, null, null);
         }
-        Tensor labels = codes(tok, tokView).maskedRows(mask);                        // (M)
+        Tensor labels = codes(tok, tokView.to(d)).maskedRows(mask);                        // (M)
         Tensor loss = Losses.crossEntropy(out, labels, 0);
         int[] pred = out.detach().argmax(1, false).toIntArray(), want = labels.toIntArray();
         int correct = 0;
@@ -213,6 +222,8 @@ public final class MimTrainer {
         Dataset train = splits.train().first(cfg.limitTrain());
         Dataset test = splits.test().first(cfg.evalImages());
         MaskedImageModel model = new MaskedImageModel(initGenerator(cfg.seed()), cfg.modelConfig(channels, vocab));
+        model.to(device);
+        if (tok != null) tok.to(device);
 
         AdamW opt = new AdamW(model.weightDecayGroups(cfg.lr(), cfg.weightDecay()), AdamW.Config.DEFAULT);
         String configJson = Json.write(Map.of("pretrain", cfg.toMap()));
@@ -316,8 +327,8 @@ public final class MimTrainer {
         } else {
             log.printf("target the masked patches' pixels, each patch normalized (MAE's norm_pix_loss), MSE%n");
         }
-        log.printf("train  %s of %d images, AdamW lr %.3g (cosine to %.1g, %d warm-up steps), wd %.3g, clip %.3g, %s threads, output %s%n",
-                length, cfg.batchSize(), cfg.lr(), cfg.minLr(), warmup, cfg.weightDecay(), cfg.clipGrad(), Backends.threads(),
+        log.printf("train  %s of %d images, AdamW lr %.3g (cosine to %.1g, %d warm-up steps), wd %.3g, clip %.3g, %s, output %s%n",
+                length, cfg.batchSize(), cfg.lr(), cfg.minLr(), warmup, cfg.weightDecay(), cfg.clipGrad(), device.description(),
                 out.toAbsolutePath());
     }
 
