@@ -42,11 +42,11 @@
 #define GROUP_SIZE 256
 #define TILE 16
 
-float sigmoid_f(float x) {
+DEVICE float sigmoid_f(float x) {
     return x >= 0 ? 1.0f / (1.0f + exp(-x)) : exp(x) / (1.0f + exp(x));
 }
 
-float unary_f(int fn, float x, float p0, float p1) {
+DEVICE float unary_f(int fn, float x, float p0, float p1) {
     switch (fn) {
         case U_NEG: return -x;
         case U_EXP: return exp(x);
@@ -71,7 +71,7 @@ float unary_f(int fn, float x, float p0, float p1) {
 }
 
 /* dy/dx at input x with output y. */
-float derivative_f(int fn, float x, float y, float p0, float p1) {
+DEVICE float derivative_f(int fn, float x, float y, float p0, float p1) {
     switch (fn) {
         case U_NEG: return -1.0f;
         case U_EXP: return y;
@@ -95,7 +95,7 @@ float derivative_f(int fn, float x, float y, float p0, float p1) {
     }
 }
 
-float binary_f(int fn, float a, float b) {
+DEVICE float binary_f(int fn, float a, float b) {
     switch (fn) {
         case B_ADD: return a + b;
         case B_SUB: return a - b;
@@ -113,7 +113,7 @@ float binary_f(int fn, float a, float b) {
     }
 }
 
-int binary_i(int fn, int a, int b) {
+DEVICE int binary_i(int fn, int a, int b) {
     switch (fn) {
         case B_ADD: return a + b;
         case B_SUB: return a - b;
@@ -132,7 +132,7 @@ int binary_i(int fn, int a, int b) {
 }
 
 /* The offset of element i (row-major over g.shape) in a view with the given strides. */
-int view_offset(const Geom *g, int i, const int *strides) {
+DEVICE int view_offset(const Geom *g, int i, const int *strides) {
     int off = 0;
     for (int d = g->rank - 1; d >= 0; d--) {
         int size = g->shape[d];
@@ -339,7 +339,7 @@ KERNEL adam_f(GLOBAL float *p, GLOBAL const float *g, int g_offset, GLOBAL float
  * The affine parameter of element j of row r: layer norm's own (plane = 0), or group norm's channel, row r
  * being group r % groups of an image and each channel a plane of `plane` elements.
  */
-int affine_index(int r, int j, int d, int groups, int plane) {
+DEVICE int affine_index(int r, int j, int d, int groups, int plane) {
     return plane == 0 ? j : (r % groups) * (d / plane) + j / plane;
 }
 
@@ -717,14 +717,14 @@ typedef struct {
 } Pool;
 
 /* An average window along one axis: [start, end) clipped to the input, and the span of its divisor with padding. */
-void avg_window(int i, int stride, int pad, int k, int in, int *start, int *end, int *padded) {
+DEVICE void avg_window(int i, int stride, int pad, int k, int in, int *start, int *end, int *padded) {
     int s = i * stride - pad, e = min(s + k, in + pad);
     *padded = e - s;
     *start = max(s, 0);
     *end = min(e, in);
 }
 
-int avg_divisor(const Pool *p, int h0, int h1, int hp, int w0, int w1, int wp) {
+DEVICE int avg_divisor(const Pool *p, int h0, int h1, int hp, int w0, int w1, int wp) {
     return p->count_include_pad ? hp * wp : (h1 - h0) * (w1 - w0);
 }
 
@@ -797,8 +797,8 @@ KERNEL max_pool_backward_f(GLOBAL float *dx, GLOBAL const float *g, int g_offset
 }
 
 /* Adaptive window i of n over an axis of size in: [floor(i·in/n), ceil((i+1)·in/n)). */
-int adaptive_start(int i, int n, int in) { return (int) (((long) i * in) / n); }
-int adaptive_end(int i, int n, int in) { return (int) ((((long) (i + 1)) * in + n - 1) / n); }
+DEVICE int adaptive_start(int i, int n, int in) { return (int) (((long) i * in) / n); }
+DEVICE int adaptive_end(int i, int n, int in) { return (int) ((((long) (i + 1)) * in + n - 1) / n); }
 
 KERNEL adaptive_avg_pool_f(GLOBAL float *y, GLOBAL const float *x, int x_offset, Pool p) {
     int i = GID(0);

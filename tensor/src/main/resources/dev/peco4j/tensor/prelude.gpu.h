@@ -1,9 +1,11 @@
 /*
  * peco4j's kernel dialect: C that compiles as OpenCL C 1.2 and as CUDA C. Kernels use only these
- * names for what differs between the two.
+ * names for what differs between the two: KERNEL for an entry point, DEVICE for a helper function,
+ * GLOBAL and LOCAL for memory spaces, GID/LID/GROUP for work-item ids and SYNC for a work-group barrier.
  */
 #ifdef __OPENCL_VERSION__
 #define KERNEL __kernel void
+#define DEVICE
 #define GLOBAL __global
 #define LOCAL __local
 #define GID(d) ((int) get_global_id(d))
@@ -13,6 +15,7 @@
 #define ERF(x) erf(x)
 #else
 #define KERNEL extern "C" __global__ void
+#define DEVICE __device__
 #define GLOBAL
 #define LOCAL __shared__
 #define GID(d) ((int) ((d) == 0 ? blockIdx.x * blockDim.x + threadIdx.x : (d) == 1 ? blockIdx.y * blockDim.y + threadIdx.y : blockIdx.z * blockDim.z + threadIdx.z))
@@ -20,6 +23,9 @@
 #define GROUP(d) ((int) ((d) == 0 ? blockIdx.x : (d) == 1 ? blockIdx.y : blockIdx.z))
 #define SYNC() __syncthreads()
 #define ERF(x) erff(x)
+#ifndef INFINITY
+#define INFINITY __int_as_float(0x7f800000)
+#endif
 #define exp expf
 #define log logf
 #define sqrt sqrtf
