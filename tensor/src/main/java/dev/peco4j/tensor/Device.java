@@ -97,6 +97,23 @@ public final class Device {
         });
     }
 
+    /**
+     * One line per device kind: the host, each OpenCL device with its index (or why there is none),
+     * and CUDA's status. Opens nothing.
+     */
+    public static java.util.List<String> available() {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        out.add("cpu: " + Backends.cpuName());
+        try {
+            java.util.List<String> cl = OpenClRuntime.names();
+            for (int k = 0; k < cl.size(); k++) out.add("opencl:" + k + ": " + cl.get(k));
+        } catch (DeviceUnavailableException e) {
+            out.add(e.getMessage());
+        }
+        out.add(CudaProbe.unavailable(0).getMessage());
+        return out;
+    }
+
     public Kind kind() {
         return kind;
     }

@@ -91,6 +91,11 @@ final class OpenClRuntime implements DeviceRuntime {
         return new OpenClRuntime(index, all.get(index));
     }
 
+    /** Each OpenCL device as "name (platform, memory)", in index order. */
+    static List<String> names() {
+        return enumerate().stream().map(f -> f.name + " (" + f.platformName + ", " + (f.memory >> 20) + " MiB)").toList();
+    }
+
     /** The index of the first OpenCL GPU, if any (a CPU driver such as PoCL is never chosen by {@code auto}). */
     static Optional<Integer> firstGpu() {
         if (OpenCl.UNAVAILABLE != null) return Optional.empty();
@@ -154,7 +159,7 @@ final class OpenClRuntime implements DeviceRuntime {
 
     @Override
     public String description() {
-        return found.name + " (" + found.platformName + ", " + (found.memory >> 20) + " MiB)";
+        return names().get(index);
     }
 
     @Override

@@ -65,6 +65,10 @@ final class AblationCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Kernel threads (default: all cores). Results do not depend on it.")
     Integer threads;
 
+    @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE",
+            description = "Where the training stages run: cpu, opencl[:N], cuda[:N] or auto (default ${DEFAULT-VALUE}); the probes run on the host.")
+    String device;
+
     @Override
     public Integer call() throws Exception {
         if (threads != null) dev.peco4j.tensor.Device.configureCpu(threads);
@@ -72,9 +76,17 @@ final class AblationCommand implements Callable<Integer> {
         String tokenizers = resume && java.nio.file.Files.exists(saved) ? savedTokenizers(saved) : Ablation.availableTokenizers();
         AblationConfig cfg = new AblationConfig(data, tokenizers, seeds, perceptualEpochs, tokenizerEpochs, tokenizerImages, pretrainSteps, finetuneSteps, probeEpochs,
                 probeImages, fractions, limitTrain, model, imgSize, patchSize);
-        new Ablation(cfg, out, args -> Main.commandLine().execute(args.toArray(String[]::new)), System.out).run(resume);
+        new Ablation(cfg, out, args -> Main.commandLine().execute(withDevice(args).toArray(String[]::new)), System.out).run(resume);
         System.out.println("results: " + out.resolve("results.md") + ", " + out.resolve("report.html"));
         return 0;
+    }
+
+    /** A stage's command line with --device, for the commands that train (a probe runs on the host). */
+    private java.util.List<String> withDevice(java.util.List<String> args) {
+        if (args.get(0).equals("probe")) return args;
+        java.util.List<String> out = new java.util.ArrayList<>(args);
+        out.addAll(java.util.List.of("--device", device));
+        return out;
     }
 
     /** The tokenizer cells an existing ablation was started with (they are part of its config). */

@@ -39,6 +39,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Kernel threads (default: all cores).")
     Integer threads;
 
+    @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE",
+            description = "Where every stage trains: cpu, opencl[:N], cuda[:N] or auto (default ${DEFAULT-VALUE}).")
+    String device;
+
     /** One stage: its folder under --out and its command line. */
     record Stage(String dir, String title, List<String> args) {}
 
@@ -65,6 +69,7 @@ final class DemoCommand implements Callable<Integer> {
             if (resume) args.add("--resume");
             if (overwrite) args.add("--overwrite");
             if (threads != null) args.addAll(List.of("--threads", threads.toString()));
+            args.addAll(List.of("--device", device));
             System.out.println("\n== demo: " + st.title() + ": peco " + String.join(" ", args));
             long t0 = System.nanoTime();
             int rc = Main.commandLine().execute(args.toArray(String[]::new));

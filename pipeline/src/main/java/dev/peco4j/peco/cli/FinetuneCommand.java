@@ -134,7 +134,8 @@ final class FinetuneCommand implements Callable<Integer> {
             cfg = FinetuneConfig.fromMap(merged);
         }
         cfg = FineTuner.resolveInit(cfg);
-        TrainLoop.Result r = new FineTuner(cfg, out, System.out).badImages(run.badImages()).run(mode);
+        TrainLoop.Result r = new FineTuner(cfg, out, System.out).badImages(run.badImages()).device(run.device).run(mode);
+        run.reportHostFallbacks(System.out);
         System.out.printf("final test accuracy %.2f%% (best %.2f%%) after %d steps; outputs in %s%n", 100 * r.eval().get("test_accuracy"),
                 100 * r.eval().get("best_test_accuracy"), r.steps(), out.toAbsolutePath());
         return 0;

@@ -1,11 +1,12 @@
 package dev.peco4j.peco.cli;
 
 import dev.peco4j.tensor.Backends;
+import dev.peco4j.tensor.Device;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 
-/** {@code peco info}: the JDK, the CPU's vector species, the backend and the thread count. */
-@Command(name = "info", description = "Print the JDK, vector species and width, backend and thread count.")
+/** {@code peco info}: the JDK, the CPU's vector species, the backend, the thread count and the devices. */
+@Command(name = "info", description = "Print the JDK, vector species and width, backend, thread count and the devices --device can name.")
 final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
@@ -18,7 +19,8 @@ final class InfoCommand implements Callable<Integer> {
                 + rt.maxMemory() / (1 << 20) + " MiB");
         System.out.println("vector   " + Backends.vectorSpecies());
         System.out.println("backend  " + Backends.cpuName());
-        System.out.println("threads  " + Backends.threads() + " (set with -Dpeco4j.threads=N)");
+        System.out.println("threads  " + Backends.threads() + " (set with --threads N on the training commands)");
+        for (String d : Device.available()) System.out.println("device   " + d);
         return 0;
     }
 }

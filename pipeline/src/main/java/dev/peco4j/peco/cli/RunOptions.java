@@ -52,8 +52,6 @@ final class RunOptions {
         return new dev.peco4j.peco.data.BadImages(onBadImage, maxImagePixels);
     }
 
-    /** The commands that train on a device other than the host; the others refuse --device. */
-    static final java.util.List<String> DEVICE_COMMANDS = java.util.List.of("train-classifier", "pretrain");
 
     /** Options that are not part of a run's config. */
     static final Set<String> NOT_CONFIG = Set.of("--out", "--resume", "--overwrite", "--threads", "--bad-images", "--help", "--version", "--verbose",
@@ -68,11 +66,6 @@ final class RunOptions {
             Device.configureCpu(threads);
         }
         device = Device.get(deviceName); // a device that cannot start says why in one line (exit 1)
-        String command = spec.commandLine().getCommandName();
-        if (!device.isHost() && !DEVICE_COMMANDS.contains(command)) {
-            throw new ParameterException(spec.commandLine(), command + ": --device " + deviceName + " is not supported yet (only "
-                    + String.join(", ", DEVICE_COMMANDS) + " trains on a device); use --device cpu");
-        }
         return resume ? RunDir.Mode.RESUME : overwrite ? RunDir.Mode.OVERWRITE : RunDir.Mode.NEW;
     }
 

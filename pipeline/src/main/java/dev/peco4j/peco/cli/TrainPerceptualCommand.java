@@ -109,7 +109,8 @@ final class TrainPerceptualCommand implements Callable<Integer> {
         if (mode == RunDir.Mode.RESUME && Files.exists(ckpt)) {   // the stored config, with the options given here over it
             cfg = PerceptualConfig.fromMap(run.overSaved(MocoTrainer.savedConfig(Checkpoint.load(ckpt), ckpt).toMap(), cfg.toMap()));
         }
-        TrainLoop.Result r = new MocoTrainer(cfg, out, System.out).badImages(run.badImages()).run(mode);
+        TrainLoop.Result r = new MocoTrainer(cfg, out, System.out).badImages(run.badImages()).device(run.device).run(mode);
+        run.reportHostFallbacks(System.out);
         System.out.printf("final k-NN accuracy %.2f%% after %d steps; outputs in %s%n", 100 * r.eval().get("knn_accuracy"), r.steps(),
                 out.toAbsolutePath());
         return 0;

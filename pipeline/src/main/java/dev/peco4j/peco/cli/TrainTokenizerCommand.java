@@ -113,7 +113,8 @@ final class TrainTokenizerCommand implements Callable<Integer> {
         if (mode == RunDir.Mode.RESUME && Files.exists(ckpt)) {
             cfg = TokenizerConfig.fromMap(run.overSaved(TokenizerTrainer.savedConfig(Checkpoint.load(ckpt), ckpt).toMap(), cfg.toMap()));
         }
-        TrainLoop.Result r = new TokenizerTrainer(cfg, out, System.out).badImages(run.badImages()).run(mode);
+        TrainLoop.Result r = new TokenizerTrainer(cfg, out, System.out).badImages(run.badImages()).device(run.device).run(mode);
+        run.reportHostFallbacks(System.out);
         System.out.printf("final PSNR %.2f dB, codes used %.1f%% (perplexity %.1f) after %d steps; outputs in %s%n", r.eval().get("psnr"),
                 100 * r.eval().get("codes_used"), r.eval().get("perplexity"), r.steps(), out.toAbsolutePath());
         return 0;

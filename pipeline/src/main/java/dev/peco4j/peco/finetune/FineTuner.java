@@ -27,7 +27,7 @@ import dev.peco4j.peco.train.Plots;
 import dev.peco4j.peco.train.RunDir;
 import dev.peco4j.peco.train.TrainLoop;
 import dev.peco4j.tensor.Autograd;
-import dev.peco4j.tensor.Backends;
+import dev.peco4j.tensor.Device;
 import dev.peco4j.tensor.Generator;
 import dev.peco4j.tensor.Interpolation;
 import dev.peco4j.tensor.Tensor;
@@ -65,6 +65,7 @@ public final class FineTuner {
     private final Path out;
     private final PrintStream log;
     private BadImages badImages = BadImages.DEFAULT;
+    private Device device = Device.cpu();
 
     public FineTuner(FinetuneConfig cfg, Path out, PrintStream log) {
         this.cfg = cfg;
@@ -74,6 +75,12 @@ public final class FineTuner {
 
     public FineTuner badImages(BadImages b) {
         this.badImages = b;
+        return this;
+    }
+
+    /** Where the model (and its EMA) trains (default the host); batches are copied there. */
+    public FineTuner device(Device d) {
+        this.device = d;
         return this;
     }
 
@@ -184,12 +191,14 @@ public final class FineTuner {
         Checkpoint init = cfg.init().isEmpty() ? null : Checkpoint.load(Path.of(cfg.init()));
         boolean abs = init != null && MimTrainer.savedConfig(init, Path.of(cfg.init())).absPosEmbed();
         VisionTransformer model = model(cfg, init, init == null ? null : Path.of(cfg.init()), abs, splits.channels(), classes);
+        model.to(device);
         RunDir runDir = RunDir.open(out, mode);
         Dataset train = splits.train().first(cfg.limitTrain()).perClass(cfg.labelFraction());
         int batch = Math.min(cfg.batchSize(), train.size());                         // a label-scarce set smaller than a batch: one batch of all
         double lrPeak = cfg.baseLr() * batch / 256;                                   // the rule on the batch actually used
         AdamW opt = new AdamW(LayerDecay.groups(model, lrPeak, cfg.weightDecay(), cfg.layerDecay(), cfg.decayRelPos()), AdamW.Config.DEFAULT);
         ModelEma ema = cfg.modelEma() > 0 ? new ModelEma(model, new VisionTransformer(new Generator(0), model.config), cfg.modelEma()) : null;
+        if (ema != null) ema.shadow().to(device);
         Mixup mixup = new Mixup(cfg.mixup(), cfg.cutmix(), cfg.mixupProb(), cfg.mixupSwitchProb(), cfg.labelSmoothing(), classes);
         String configJson = Json.write(Map.of("finetune", cfg.toMap()));
         Path best = runDir.file(RunDir.BEST);
@@ -211,9 +220,9 @@ public final class FineTuner {
             log.printf("model  ViT %s %dx%d patch %d, width %d, depth %d, heads %d: %,d parameters, %s%n", cfg.model(), mc.imgSize(), mc.imgSize(), mc.patchSize(),
                     mc.embedDim(), mc.depth(), mc.heads(), model.parameterCount(), init == null ? "from scratch" : "from " + cfg.init());
             log.printf("train  %s of %d images, AdamW lr %.3g, layer decay %.3g (patch embedding x %.2g), mixup %.2g / cutmix %.2g, smoothing %.2g, "
-                    + "RandAugment %s, erasing %.2g%s, %s threads, output %s%n", settings.describe(spe), batch, lrPeak, cfg.layerDecay(),
+                    + "RandAugment %s, erasing %.2g%s, %s, output %s%n", settings.describe(spe), batch, lrPeak, cfg.layerDecay(),
                     LayerDecay.scales(mc.depth(), cfg.layerDecay())[0], cfg.mixup(), cfg.cutmix(), cfg.labelSmoothing(), cfg.aa(), cfg.reprob(),
-                    ema == null ? "" : String.format(", EMA %.6g", cfg.modelEma()), Backends.threads(), out.toAbsolutePath());
+                    ema == null ? "" : String.format(", EMA %.6g", cfg.modelEma()), device.description(), out.toAbsolutePath());
 
             TrainLoop.Stage stage = new TrainLoop.Stage() {
                 @Override
@@ -251,11 +260,11 @@ public final class FineTuner {
                     Tensor logits, loss;
                     if (mixup.active()) {
                         Mixup.Result r = mixup.apply(b.images(), b.labels(), Generator.derive(cfg.seed(), MIX, step));
-                        logits = model.forward(r.images());
-                        loss = Losses.softTargetCrossEntropy(logits, r.targets());
+                        logits = model.forward(r.images().to(device));
+                        loss = Losses.softTargetCrossEntropy(logits, r.targets().to(device));
                     } else {
-                        logits = model.forward(b.images());
-                        loss = Losses.crossEntropy(logits, b.labels(), cfg.labelSmoothing());
+                        logits = model.forward(b.images().to(device));
+                        loss = Losses.crossEntropy(logits, b.labels().to(device), cfg.labelSmoothing());
                     }
                     int[] pred = logits.detach().argmax(1, false).toIntArray(), y = b.labels().toIntArray();
                     int right = 0;

@@ -48,7 +48,7 @@ public interface FeatureNet {
                 m[c] = mean[c];
                 s[c] = 1 / std[c];
             }
-            Tensor mt = Tensor.of(m, 1, channels, 1, 1).to(x.dtype()), st = Tensor.of(s, 1, channels, 1, 1).to(x.dtype());
+            Tensor mt = Tensor.of(m, 1, channels, 1, 1).to(x.dtype()).to(x.device()), st = Tensor.of(s, 1, channels, 1, 1).to(x.dtype()).to(x.device());
             return x.sub(mt).mul(st);
         }
     }

@@ -19,7 +19,7 @@ import dev.peco4j.peco.train.ConfigFields;
 import dev.peco4j.peco.train.Plots;
 import dev.peco4j.peco.train.RunDir;
 import dev.peco4j.peco.train.TrainLoop;
-import dev.peco4j.tensor.Backends;
+import dev.peco4j.tensor.Device;
 import dev.peco4j.tensor.Generator;
 import dev.peco4j.tensor.Tensor;
 import java.io.IOException;
@@ -49,6 +49,7 @@ public final class MocoTrainer {
     private final Path out;
     private final PrintStream log;
     private BadImages badImages = BadImages.DEFAULT;
+    private Device device = Device.cpu();
 
     public MocoTrainer(PerceptualConfig cfg, Path out, PrintStream log) {
         this.cfg = cfg;
@@ -59,6 +60,12 @@ public final class MocoTrainer {
     /** What to do with images that cannot be used (default: fail, PIL's pixel limit). */
     public MocoTrainer badImages(BadImages b) {
         this.badImages = b;
+        return this;
+    }
+
+    /** Where MoCo trains (default the host); batches are copied there. */
+    public MocoTrainer device(Device d) {
+        this.device = d;
         return this;
     }
 
@@ -126,6 +133,7 @@ public final class MocoTrainer {
         Dataset bank = train.first(cfg.knnTrain());
         int classes = splits.train().classes().size();
         MocoV3 moco = model(cfg, splits.channels());
+        moco.to(device);
         AdamW opt = new AdamW(List.of(new ParamGroup("all", moco.trainable(), cfg.lr(), cfg.weightDecay())), AdamW.Config.DEFAULT);
         String configJson = Json.write(Map.of("perceptual", cfg.toMap()));
         DataLoader.Config lc = badImages.apply(DataLoader.Config.train(cfg.batchSize()));
@@ -143,8 +151,8 @@ public final class MocoTrainer {
             log.printf("model  MoCo v3 ViT %dx%d patch %d, width %d, depth %d, heads %d: %,d encoder parameters, %,d trained in all%n", ec2.imgSize(),
                     ec2.imgSize(), ec2.patchSize(), ec2.embedDim(), ec2.depth(), ec2.heads(), moco.baseEncoder.parameterCount(),
                     moco.trainable().stream().mapToLong(Tensor::numel).sum());
-            log.printf("train  %d epochs x %d steps of %d images (2 views), lr %.3g, %s threads, output %s%n", cfg.epochs(), spe, cfg.batchSize(),
-                    cfg.lr(), Backends.threads(), out.toAbsolutePath());
+            log.printf("train  %d epochs x %d steps of %d images (2 views), lr %.3g, %s, output %s%n", cfg.epochs(), spe, cfg.batchSize(),
+                    cfg.lr(), device.description(), out.toAbsolutePath());
 
             TrainLoop.Stage stage = new TrainLoop.Stage() {
                 @Override
@@ -171,7 +179,8 @@ public final class MocoTrainer {
                 public TrainLoop.Forward forward(DataLoader.Batch b, long step) {
                     moco.train(true);
                     opt.applySchedule(lr.at((int) step));
-                    return new TrainLoop.Forward(moco.forward(b.views().get(0), b.views().get(1), MocoV3.momentum(step, total, cfg.momentum())), Map.of());
+                    return new TrainLoop.Forward(moco.forward(b.views().get(0).to(device), b.views().get(1).to(device),
+                            MocoV3.momentum(step, total, cfg.momentum())), Map.of());
                 }
 
                 @Override
@@ -183,7 +192,8 @@ public final class MocoTrainer {
                 @Override
                 public Map<String, Double> evaluate() {
                     moco.eval();
-                    double acc = Probes.knn(Probes.embed(bankLoader, moco::forward), Probes.embed(testLoader, moco::forward), 20, 0.07, classes);
+                    double acc = Probes.knn(Probes.embed(bankLoader, x -> moco.forward(x.to(device))),
+                            Probes.embed(testLoader, x -> moco.forward(x.to(device))), 20, 0.07, classes);
                     return new LinkedHashMap<>(Map.of("knn_accuracy", acc));
                 }
 

@@ -171,7 +171,7 @@ public final class MocoV3 extends Module {
         int b = q.size(0);
         int[] labels = new int[b];
         for (int i = 0; i < b; i++) labels[i] = i;
-        return Functional.crossEntropy(logits, Tensor.ofInts(labels, b), 0).mul(2 * t);
+        return Functional.crossEntropy(logits, Tensor.ofInts(labels, b).to(logits.device()), 0).mul(2 * t);
     }
 
     static Tensor normalize(Tensor x) {

@@ -23,7 +23,7 @@ import dev.peco4j.peco.train.Plots;
 import dev.peco4j.peco.train.RunDir;
 import dev.peco4j.peco.train.TrainLoop;
 import dev.peco4j.tensor.Autograd;
-import dev.peco4j.tensor.Backends;
+import dev.peco4j.tensor.Device;
 import dev.peco4j.tensor.Generator;
 import dev.peco4j.tensor.Tensor;
 import java.io.IOException;
@@ -56,6 +56,7 @@ public final class TokenizerTrainer {
     private final Path out;
     private final PrintStream log;
     private BadImages badImages = BadImages.DEFAULT;
+    private Device device = Device.cpu();
 
     public TokenizerTrainer(TokenizerConfig cfg, Path out, PrintStream log) {
         this.cfg = cfg;
@@ -65,6 +66,12 @@ public final class TokenizerTrainer {
 
     public TokenizerTrainer badImages(BadImages b) {
         this.badImages = b;
+        return this;
+    }
+
+    /** Where the tokenizer, its discriminator and the perceptual network run (default the host); batches are copied there. */
+    public TokenizerTrainer device(Device d) {
+        this.device = d;
         return this;
     }
 
@@ -105,20 +112,23 @@ public final class TokenizerTrainer {
         return c.imgSize() > 0 ? Transforms.resize(c.imgSize(), c.imgSize()) : Transform.identity();
     }
 
-    /** The frozen perceptual loss of a --perceptual value, or null for "none". */
-    static PerceptualLoss perceptualLoss(TokenizerConfig cfg, DataSources.Splits splits) throws IOException {
+    /** The frozen perceptual loss of a --perceptual value on device, or null for "none". */
+    static PerceptualLoss perceptualLoss(TokenizerConfig cfg, DataSources.Splits splits, Device device) throws IOException {
         PerceptualLoss.Norm norm = PerceptualLoss.Norm.valueOf(cfg.perceptualNorm().toUpperCase(java.util.Locale.ROOT));
         if (cfg.perceptual().equals("none")) return null;
         if (cfg.perceptual().equals("mobilenetv2")) {
             MobileNetV2 net = MobileNetV2.nsfwjs(MobileNetV2.NSFWJS_TGZ);
+            net.to(device);
             return new PerceptualLoss(FeatureNet.mobileNetV2(net, MobileNetV2.DEFAULT_TAPS, 0), norm, null);
         }
         if (cfg.perceptual().startsWith("vit:")) {
             VisionTransformer vit = mocoStyleVit(Path.of(cfg.perceptual().substring("vit:".length())));
+            vit.to(device);
             int[] blocks = FeatureNet.evenlySpaced(vit.config.depth(), Math.min(4, vit.config.depth()));
             return new PerceptualLoss(FeatureNet.vit(vit, blocks, IMAGENET_MEAN, IMAGENET_STD), norm, null);
         }
         VisionTransformer vit = MocoTrainer.loadEncoder(Path.of(cfg.perceptual().substring("moco:".length())));
+        vit.to(device);
         int[] blocks = FeatureNet.evenlySpaced(vit.config.depth(), Math.min(4, vit.config.depth()));
         return new PerceptualLoss(FeatureNet.vit(vit, blocks, splits.mean(), splits.std()), norm, null);
     }
@@ -248,7 +258,8 @@ public final class TokenizerTrainer {
         Dataset train = splits.train().first(cfg.limitTrain());
         Dataset test = splits.test().first(cfg.evalImages());
         VQModel model = new VQModel(Generator.derive(cfg.seed(), INIT), cfg.model(splits.channels()));
-        PerceptualLoss perceptual = perceptualLoss(cfg, splits);
+        model.to(device);
+        PerceptualLoss perceptual = perceptualLoss(cfg, splits, device);
         Optimizers opts = Optimizers.of(model, cfg.lr());
         String configJson = Json.write(Map.of("tokenizer", cfg.toMap()));
         Transform evalView = view(cfg);
@@ -265,8 +276,8 @@ public final class TokenizerTrainer {
                     model.loss.parameterCount());
             log.printf("loss   %s pixels + %s perceptual (%s) + %s VQ (%s)%s%n", cfg.pixelLoss(), cfg.perceptualWeight(), cfg.perceptual(), cfg.codebookWeight(),
                     cfg.lossForm(), cfg.gan() ? " + adaptive·" + cfg.discWeight() + " GAN (" + cfg.discLoss() + ") from step " + cfg.discStart() : "");
-            log.printf("train  %d epochs x %d steps of %d images, Adam(0.5, 0.9) lr %.3g, %s threads, output %s%n", cfg.epochs(), spe, cfg.batchSize(),
-                    cfg.lr(), Backends.threads(), out.toAbsolutePath());
+            log.printf("train  %d epochs x %d steps of %d images, Adam(0.5, 0.9) lr %.3g, %s, output %s%n", cfg.epochs(), spe, cfg.batchSize(),
+                    cfg.lr(), device.description(), out.toAbsolutePath());
 
             TrainLoop.Stage stage = new TrainLoop.Stage() {
                 @Override
@@ -293,7 +304,7 @@ public final class TokenizerTrainer {
                 public TrainLoop.Forward forward(DataLoader.Batch b, long step) {
                     model.train(true);
                     model.setGenerator(Generator.derive(cfg.seed(), STEP, step));
-                    return TokenizerTrainer.forward(model, perceptual, cfg, b.images(), step);
+                    return TokenizerTrainer.forward(model, perceptual, cfg, b.images().to(device), step);
                 }
 
                 @Override
@@ -340,7 +351,7 @@ public final class TokenizerTrainer {
             while (it.hasNext()) {
                 DataLoader.Batch b = it.next();
                 if (b.size() == 0) continue;
-                Tensor x01 = b.images();
+                Tensor x01 = b.images().to(model.device());
                 VectorQuantizer.Result q = model.encode(x01.mul(2.0).sub(1.0));
                 usage.add(q.indices().toIntArray());
                 Tensor rec = model.decode(q.quantized()).clamp(-1, 1).add(1.0).mul(0.5);

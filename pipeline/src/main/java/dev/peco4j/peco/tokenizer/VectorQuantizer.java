@@ -7,6 +7,7 @@ import dev.peco4j.nn.Module;
 import dev.peco4j.nn.Stochastic;
 import dev.peco4j.tensor.Autograd;
 import dev.peco4j.tensor.DType;
+import dev.peco4j.tensor.Device;
 import dev.peco4j.tensor.Generator;
 import dev.peco4j.tensor.Tensor;
 
@@ -210,23 +211,24 @@ public final class VectorQuantizer extends Module implements Stochastic {
      */
     static Tensor[] kmeans(Tensor x, int k, int iters, boolean cosine, Generator gen) {
         Tensor means = sampleRows(x, k, gen);
-        Tensor bins = Tensor.zeros(x.dtype(), k);
+        Device d = x.device();
+        Tensor bins = Tensor.zeros(x.dtype(), k).to(d);
         for (int it = 0; it < iters; it++) {
             Tensor idx = nearest(x, means);
             int[] count = new int[k];
             for (int i : idx.toIntArray()) count[i]++;
-            Tensor sums = Tensor.zeros(x.dtype(), k, x.size(1)).indexAdd(0, idx, x);
+            Tensor sums = Tensor.zeros(x.dtype(), k, x.size(1)).to(d).indexAdd(0, idx, x);
             double[] keep = new double[k], div = new double[k], cnt = new double[k];
             for (int c = 0; c < k; c++) {
                 keep[c] = count[c] == 0 ? 1 : 0;
                 div[c] = Math.max(count[c], 1);
                 cnt[c] = count[c];
             }
-            Tensor fresh = sums.div(Tensor.of(div, k, 1).to(x.dtype()));
+            Tensor fresh = sums.div(Tensor.of(div, k, 1).to(x.dtype()).to(d));
             if (cosine) fresh = l2(fresh);
-            Tensor keepMask = Tensor.of(keep, k, 1).to(x.dtype());
+            Tensor keepMask = Tensor.of(keep, k, 1).to(x.dtype()).to(d);
             means = means.mul(keepMask).add(fresh.mul(keepMask.neg().add(1.0)));
-            bins = Tensor.of(cnt, k).to(x.dtype());
+            bins = Tensor.of(cnt, k).to(x.dtype()).to(d);
         }
         return new Tensor[] {means.contiguous(), bins};
     }
@@ -247,7 +249,7 @@ public final class VectorQuantizer extends Module implements Stochastic {
         } else {
             for (int i = 0; i < k; i++) pick[i] = gen.nextInt(n);
         }
-        return x.indexSelect(0, Tensor.ofInts(pick, k)).contiguous();
+        return x.indexSelect(0, Tensor.ofInts(pick, k).to(x.device())).contiguous();
     }
 
     /** One training step's EMA move and dead-code restarts (no gradient). */
@@ -259,8 +261,8 @@ public final class VectorQuantizer extends Module implements Stochastic {
                 double m = options.emaDecay();
                 double[] c = new double[codes];
                 for (int i = 0; i < codes; i++) c[i] = count[i];
-                Tensor sums = Tensor.zeros(x.dtype(), codes, x.size(1)).indexAdd(0, idx, x);
-                clusterSize.mulInPlace(m).addInPlace(Tensor.of(c, codes).to(clusterSize.dtype()), 1 - m);
+                Tensor sums = Tensor.zeros(x.dtype(), codes, x.size(1)).to(x.device()).indexAdd(0, idx, x);
+                clusterSize.mulInPlace(m).addInPlace(Tensor.of(c, codes).to(clusterSize.dtype()).to(x.device()), 1 - m);
                 embedAvg.mulInPlace(m).addInPlace(sums.to(embedAvg.dtype()), 1 - m);
                 double n = clusterSize.sum().item(), eps = options.emaEps();
                 Tensor smoothed = clusterSize.add(eps).div(n + codes * eps).mul(n);                   // Laplace smoothing
@@ -285,9 +287,10 @@ public final class VectorQuantizer extends Module implements Stochastic {
     private void restart(Tensor x, java.util.List<Integer> dead) {
         int[] at = dead.stream().mapToInt(Integer::intValue).toArray();
         Tensor fresh = sampleRows(x, at.length, gen).to(codebook().dtype());
-        Tensor where = Tensor.ofInts(at, at.length);
-        Tensor mask = Tensor.zeros(codebook().dtype(), codes, 1).indexAdd(0, where, Tensor.ones(codebook().dtype(), at.length, 1));
-        Tensor placed = Tensor.zeros(codebook().dtype(), codes, codebook().size(1)).indexAdd(0, where, fresh);
+        Device d = codebook().device();
+        Tensor where = Tensor.ofInts(at, at.length).to(d);
+        Tensor mask = Tensor.zeros(codebook().dtype(), codes, 1).to(d).indexAdd(0, where, Tensor.ones(codebook().dtype(), at.length, 1).to(d));
+        Tensor placed = Tensor.zeros(codebook().dtype(), codes, codebook().size(1)).to(d).indexAdd(0, where, fresh);
         Tensor keep = mask.neg().add(1.0);
         codebook().copyFrom(codebook().mul(keep).add(placed));
         if (options.ema()) {

@@ -48,4 +48,20 @@ class MainTest {
         assertEquals("peco: --data /no/such/data: no such file or folder (expected subset, full, mnist, a folder of IDX files or an image folder)",
                 err.toString().strip());
     }
+
+    @Test
+    void aDeviceThatCannotStartSaysWhyInOneLineAndExitCodeOne() {
+        String out = System.getProperty("java.io.tmpdir") + "/peco-main-device-test";
+        for (String device : new String[] {"tpu", "cuda", "opencl:99"}) {
+            java.io.StringWriter err = new java.io.StringWriter();
+            CommandLine cl = Main.commandLine();
+            cl.setErr(new java.io.PrintWriter(err, true));
+            assertEquals(1, cl.execute("train-classifier", "--device", device, "--out", out), device);
+            String line = err.toString().strip();
+            assertEquals(1, line.lines().count(), line);
+            String name = device.equals("tpu") ? "device: unknown device 'tpu'" : device.equals("cuda") ? "peco: cuda:0: " : "peco: opencl";
+            assertTrue(line.contains(name), line);
+        }
+        assertTrue(!java.nio.file.Files.exists(java.nio.file.Path.of(out)), "the run folder was created before the device was checked");
+    }
 }
