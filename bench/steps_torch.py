@@ -839,15 +839,29 @@ def main():
         return
     quick = "--quick" in args
     args = [a for a in args if a != "--quick"]
+    device = None
+    if "--device" in args:  # e.g. cuda: models, state and batches made there (torch >= 2.0), each step synchronized
+        k = args.index("--device")
+        device = args[k + 1]
+        args = args[:k] + args[k + 2:]
     if len(args) != 3 or args[2] not in CASES:
-        sys.exit("usage: steps_torch.py THREADS OUT.jsonl CASE [--quick] | --list | --check\ncases:\n  " + "\n  ".join(CASES))
+        sys.exit("usage: steps_torch.py THREADS OUT.jsonl CASE [--quick] [--device DEV] | --list | --check\ncases:\n  " + "\n  ".join(CASES))
     threads, path, name = int(args[0]), args[1], args[2]
     torch.set_num_threads(threads)
+    if device:
+        torch.set_default_device(device)
     step, images, params, _ = CASES[name]()
-    s = median_time(step, quick)
+    timed = step
+    if device and device.startswith("cuda"):
+        def timed():
+            step()
+            torch.cuda.synchronize()
+    s = median_time(timed, quick)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     line = {"case": name, "threads": threads, "peer": "PyTorch %s" % torch.__version__.split("a")[0], "seconds": s, "images": images,
             "rss_mib": rss, "params": params, "flops": 0}
+    if device:
+        line["device"] = device
     print("pytorch %-36s %d threads: %.4f s/step, %.1f images/s, peak RSS %.0f MiB" % (name, threads, s, images / s, rss), file=sys.stderr)
     with open(path, "a") as f:
         f.write(json.dumps(line) + "\n")

@@ -1,6 +1,7 @@
 package dev.peco4j.bench;
 
 import dev.peco4j.tensor.Backends;
+import dev.peco4j.tensor.Device;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.GarbageCollectorMXBean;
@@ -24,6 +25,7 @@ import java.util.Locale;
  *   java ... dev.peco4j.bench.StepBench out.jsonl "step mim tiny 28px b128"
  *   java -XX:StartFlightRecording=... dev.peco4j.bench.StepBench out.jsonl "step mim tiny 28px b128" 30   # a profile of 30 s of steps
  *   java ... dev.peco4j.bench.StepBench out.jsonl "step mim tiny 28px b128" 2 15   # after 15 s of warm-up instead of 1
+ *   java ... dev.peco4j.bench.StepBench --device opencl out.jsonl "step mim tiny 28px b128"   # on a device (each step synchronized)
  *   java ... dev.peco4j.bench.StepBench --list
  * </pre>
  */
@@ -33,7 +35,13 @@ public final class StepBench {
     /** A step slower than this (the 224-px cases on 2 cores) warms up 1 step and times 3. */
     private static final long SLOW_NANOS = 5_000_000_000L;
 
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] argv) throws IOException {
+        Device dev = Device.cpu();
+        String[] args = argv;
+        if (args.length >= 2 && args[0].equals("--device")) {                  // the step on a device: its models, state and batches live there
+            dev = Device.get(args[1]);
+            args = java.util.Arrays.copyOfRange(args, 2, args.length);
+        }
         if (args.length == 1 && args[0].equals("--list")) {
             Steps.cases().keySet().forEach(System.out::println);
             return;
@@ -43,14 +51,14 @@ public final class StepBench {
             return;
         }
         if (args.length < 2 || args.length > 4 || !Steps.cases().containsKey(args[1])) {
-            throw new IllegalArgumentException("usage: StepBench <out.jsonl> <case> [timed seconds, default 2 [warm-up seconds, default 1]] | --list | --check; cases: "
+            throw new IllegalArgumentException("usage: StepBench [--device DEVICE] <out.jsonl> <case> [timed seconds, default 2 [warm-up seconds, default 1]] | --list | --check; cases: "
                     + Steps.cases().keySet());
         }
         long timedNanos = (long) (1e9 * (args.length >= 3 ? Double.parseDouble(args[2]) : 2));
         long warmNanos = (long) (1e9 * (args.length == 4 ? Double.parseDouble(args[3]) : 1));
         String name = args[1];
         int threads = Backends.threads();
-        Steps.Step step = Steps.cases().get(name).get();
+        Steps.Step step = Steps.cases(dev).get(name).get();
         long start = System.nanoTime(), last = 0;
         for (int warm = 0; warm < 3 || System.nanoTime() - start < warmNanos; warm++) {
             if (warm >= 1 && last > SLOW_NANOS) break;
@@ -69,9 +77,10 @@ public final class StepBench {
         }
         double wall = (System.nanoTime() - start) / 1e9, gcShare = (gcMillis() - gc0) / 1e3 / wall;
         double median = runs.stream().mapToDouble(Double::doubleValue).sorted().toArray()[runs.size() / 2];
-        String line = String.format(Locale.ROOT, "{\"case\":\"%s\",\"threads\":%d,\"peer\":\"peco4j\",\"seconds\":%.6g,\"images\":%d,\"rss_mib\":%.1f,"
-                + "\"gc_share\":%.4f,\"params\":%d,\"flops\":0}", name, threads, median, step.images(), peakRssMib(), gcShare, step.params());
-        System.err.printf(Locale.ROOT, "peco4j  %-36s %d threads: %.1f ms/step, %.1f images/s, GC %.1f%%, peak RSS %.0f MiB%n", name, threads, 1e3 * median,
+        String line = String.format(Locale.ROOT, "{\"case\":\"%s\",\"threads\":%d,\"peer\":\"peco4j\",\"device\":\"%s\",\"seconds\":%.6g,\"images\":%d,"
+                + "\"rss_mib\":%.1f,\"gc_share\":%.4f,\"params\":%d,\"flops\":0}", name, threads, dev, median, step.images(), peakRssMib(), gcShare,
+                step.params());
+        System.err.printf(Locale.ROOT, "peco4j  %-36s %s, %d threads: %.1f ms/step, %.1f images/s, GC %.1f%%, peak RSS %.0f MiB%n", name, dev, threads, 1e3 * median,
                 step.images() / median, 100 * gcShare, peakRssMib());
         Path out = Path.of(args[0]);
         if (out.toAbsolutePath().getParent() != null) Files.createDirectories(out.toAbsolutePath().getParent());

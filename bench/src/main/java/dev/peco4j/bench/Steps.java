@@ -20,6 +20,7 @@ import dev.peco4j.peco.pretrain.PretrainConfig;
 import dev.peco4j.peco.tokenizer.TokenizerConfig;
 import dev.peco4j.peco.tokenizer.TokenizerTrainer;
 import dev.peco4j.peco.tokenizer.VQModel;
+import dev.peco4j.tensor.Device;
 import dev.peco4j.tensor.Generator;
 import dev.peco4j.tensor.Tensor;
 import java.util.LinkedHashMap;
@@ -40,17 +41,22 @@ public final class Steps {
     /** A training step and the images it consumes. */
     public record Step(Runnable run, int images, long params) {}
 
-    /** Case name → step factory, in bench/steps_torch.py's names. */
+    /** Case name → step factory on the host, in bench/steps_torch.py's names. */
     public static Map<String, Supplier<Step>> cases() {
+        return cases(Device.cpu());
+    }
+
+    /** Case name → step factory with the models, their optimizer state and the batches on dev; a step ends when dev has finished it. */
+    public static Map<String, Supplier<Step>> cases(Device dev) {
         Map<String, Supplier<Step>> m = new LinkedHashMap<>();
-        m.put("step moco tiny 28px b128", () -> moco(perceptualTiny(), 1, 128));
-        m.put("step tokenizer small 28px b32", () -> tokenizer(VQModel.Config.small(1), perceptualTiny(), 1, 28, 32));
-        m.put("step mim tiny 28px b128", () -> mim("tiny", 28, 4, 1, 256, VQModel.Config.small(1), 128));
-        m.put("step finetune tiny 28px b128", () -> finetune("tiny", 28, 4, 1, 10, 128));
-        m.put("step moco vit-b16 224px b8", () -> moco(perceptualBase(), 3, 8));
-        m.put("step tokenizer vqgan-f16 224px b2", () -> tokenizer(VQModel.Config.vqganF16(), perceptualBase(), 3, 224, 2));
-        m.put("step mim vit-b16 224px b8", () -> mim("beit_base_patch16_224_8k_vocab", 224, 16, 3, 8192, VQModel.Config.vqganF16(), 8));
-        m.put("step finetune vit-b16 224px b8", () -> finetune("beit_base_patch16_224_8k_vocab", 224, 16, 3, 1000, 8));
+        m.put("step moco tiny 28px b128", () -> moco(dev, perceptualTiny(), 1, 128));
+        m.put("step tokenizer small 28px b32", () -> tokenizer(dev, VQModel.Config.small(1), perceptualTiny(), 1, 28, 32));
+        m.put("step mim tiny 28px b128", () -> mim(dev, "tiny", 28, 4, 1, 256, VQModel.Config.small(1), 128));
+        m.put("step finetune tiny 28px b128", () -> finetune(dev, "tiny", 28, 4, 1, 10, 128));
+        m.put("step moco vit-b16 224px b8", () -> moco(dev, perceptualBase(), 3, 8));
+        m.put("step tokenizer vqgan-f16 224px b2", () -> tokenizer(dev, VQModel.Config.vqganF16(), perceptualBase(), 3, 224, 2));
+        m.put("step mim vit-b16 224px b8", () -> mim(dev, "beit_base_patch16_224_8k_vocab", 224, 16, 3, 8192, VQModel.Config.vqganF16(), 8));
+        m.put("step finetune vit-b16 224px b8", () -> finetune(dev, "beit_base_patch16_224_8k_vocab", 224, 16, 3, 1000, 8));
         return m;
     }
 
@@ -75,23 +81,27 @@ public final class Steps {
     }
 
     /** MoCo v3: the symmetric contrastive loss of two views, momentum 0.99, AdamW over the trained parameters. */
-    static Step moco(PerceptualConfig c, int channels, int batch) {
+    static Step moco(Device dev, PerceptualConfig c, int channels, int batch) {
         MocoV3 moco = MocoTrainer.model(c, channels);
+        moco.to(dev);
         AdamW opt = new AdamW(List.of(new ParamGroup("all", moco.trainable(), c.lr(), c.weightDecay())), AdamW.Config.DEFAULT);
-        Tensor x1 = images(1, batch, channels, c.imgSize()), x2 = images(2, batch, channels, c.imgSize());
+        Tensor x1 = images(1, batch, channels, c.imgSize()).to(dev), x2 = images(2, batch, channels, c.imgSize()).to(dev);
         moco.train(true);
         long params = moco.trainable().stream().mapToLong(Tensor::numel).sum();
         return new Step(() -> {
             moco.forward(x1, x2, c.momentum()).backward();
             opt.step();
             opt.zeroGrad();
+            dev.synchronize();
         }, batch, params);
     }
 
     /** The tokenizer: VQGAN with the MoCo ViT's perceptual loss (4 blocks, unit norm) and the discriminator on from step 0. */
-    static Step tokenizer(VQModel.Config mc, PerceptualConfig perceptual, int channels, int size, int batch) {
+    static Step tokenizer(Device dev, VQModel.Config mc, PerceptualConfig perceptual, int channels, int size, int batch) {
         VQModel model = new VQModel(new Generator(3), mc.withChannels(channels));
+        model.to(dev);
         VisionTransformer vit = MocoTrainer.model(perceptual, channels).baseEncoder;
+        vit.to(dev);
         int depth = vit.config.depth();
         PerceptualLoss loss = new PerceptualLoss(FeatureNet.vit(vit, FeatureNet.evenlySpaced(depth, Math.min(4, depth)), new double[channels],
                 ones(channels)), PerceptualLoss.Norm.UNIT, null);
@@ -99,12 +109,13 @@ public final class Steps {
         TokenizerConfig cfg = new TokenizerConfig("subset", 0, 1, batch, 1e-3, "small", 0, 0, 0, false, 0, 10, 100, "paper", 0.25, "l1", "moco:random", 1.0,
                 "unit", 1.0, 0.8, 0, "hinge", 0, 0, 0);
         TokenizerTrainer.Optimizers opts = TokenizerTrainer.Optimizers.of(model, cfg.lr());
-        Tensor x = images(4, batch, channels, size);
+        Tensor x = images(4, batch, channels, size).to(dev);
         model.train(true);
         long[] step = {0};
         return new Step(() -> {
             TokenizerTrainer.forward(model, loss, cfg, x, step[0]++).loss().backward();
             opts.step(true);
+            dev.synchronize();
         }, batch, model.parameterCount());
     }
 
@@ -115,30 +126,34 @@ public final class Steps {
     }
 
     /** MIM: BEiT's block masks, the frozen tokenizer's codes as targets, cross-entropy, clip 3.0, AdamW with the weight-decay groups. */
-    static Step mim(String model, int img, int patch, int channels, int vocab, VQModel.Config tokenizer, int batch) {
+    static Step mim(Device dev, String model, int img, int patch, int channels, int vocab, VQModel.Config tokenizer, int batch) {
         MaskedImageModel mim = new MaskedImageModel(new Generator(5), PretrainConfig.modelConfig(model, img, patch, channels, vocab, 0.1, 0.1, false));
+        mim.to(dev);
         VQModel tok = new VQModel(new Generator(6), tokenizer.withChannels(channels));
+        tok.to(dev);
         tok.freeze();
         tok.eval();
         int grid = mim.config.gridSize();
         MaskingGenerator masking = new MaskingGenerator(MaskingGenerator.Config.beit(grid, grid));
         AdamW opt = new AdamW(mim.weightDecayGroups(1.5e-3, 0.05), AdamW.Config.DEFAULT);
-        Tensor x = images(7, batch, channels, img), view = images(8, batch, channels, grid * tok.config.factor());
-        Tensor mask = MimTrainer.masks(masking, 0, MaskingGenerator.MASK, 0, java.util.stream.IntStream.range(0, batch).toArray());
+        Tensor x = images(7, batch, channels, img).to(dev), view = images(8, batch, channels, grid * tok.config.factor()).to(dev);
+        Tensor mask = MimTrainer.masks(masking, 0, MaskingGenerator.MASK, 0, java.util.stream.IntStream.range(0, batch).toArray()).to(dev);
         mim.train(true);
         return new Step(() -> {
             MimTrainer.step(mim, tok, x, view, mask).loss().backward();
             GradClip.clipGradNorm(mim.parameters(), 3.0);
             opt.step();
             opt.zeroGrad();
+            dev.synchronize();
         }, batch, mim.parameterCount());
     }
 
     /** Fine-tuning: mixup/CutMix (0.8/1.0, smoothing 0.1), soft-target cross-entropy, layer-decay AdamW, the model's recipe. */
-    static Step finetune(String model, int img, int patch, int channels, int classes, int batch) {
+    static Step finetune(Device dev, String model, int img, int patch, int channels, int classes, int batch) {
         FinetuneConfig.Recipe r = FinetuneConfig.recipe(model);
         VisionTransformer vit = new VisionTransformer(new Generator(9), FinetuneConfig.modelConfig(model, img, patch, channels, classes, false,
                 r.dropPath(), 0.1));
+        vit.to(dev);
         AdamW opt = new AdamW(LayerDecay.groups(vit, r.baseLr() * batch / 256, 0.05, r.layerDecay(), true), AdamW.Config.DEFAULT);
         Mixup mixup = new Mixup(0.8, 1.0, 1.0, 0.5, 0.1, classes);
         Tensor x = images(10, batch, channels, img), labels = Tensor.randint(new Generator(11), 0, classes, batch);
@@ -146,9 +161,10 @@ public final class Steps {
         long[] step = {0};
         return new Step(() -> {
             Mixup.Result m = mixup.apply(x, labels, new Generator(step[0]++));
-            Losses.softTargetCrossEntropy(vit.forward(m.images()), m.targets()).backward();
+            Losses.softTargetCrossEntropy(vit.forward(m.images().to(dev)), m.targets().to(dev)).backward();
             opt.step();
             opt.zeroGrad();
+            dev.synchronize();
         }, batch, vit.parameterCount());
     }
 }

@@ -131,6 +131,16 @@ public final class Device {
         return this + ": " + (isHost() ? Backends.cpu().name() : runtime.description());
     }
 
+    /** Waits until every op queued on this device has finished (for timing; copies to the host wait by themselves). */
+    public void synchronize() {
+        if (!isHost()) runtime.synchronize();
+    }
+
+    /** Bytes held by this device's live buffers (0 for the host, whose memory is the JVM heap). */
+    public long memoryInUse() {
+        return isHost() ? 0 : runtime.bytesInUse();
+    }
+
     /** How many times each op ran on the host because this device has no kernel for it (empty for the host). */
     public Map<String, Long> hostFallbacks() {
         return isHost() ? Map.of() : HostFallback.counts(this);

@@ -11,6 +11,12 @@ interface DeviceRuntime {
     /** Called once by the {@link Device} that wraps this runtime, before any allocation. */
     void bind(Device device);
 
+    /** Waits for every queued op. */
+    void synchronize();
+
+    /** Bytes held by live buffers. */
+    long bytesInUse();
+
     /** One line: the device's name, its platform and its memory. */
     String description();
 }

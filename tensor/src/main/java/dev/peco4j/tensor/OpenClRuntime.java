@@ -22,11 +22,15 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * One OpenCL device: its context, one in-order command queue, the program built from the kernel
  * sources ({@code prelude.gpu.h} + {@code kernels.gpu.c}, beside this class), and its memory. Buffers
- * are released when their storage becomes unreachable; when the live bytes pass the budget, or an
- * allocation fails, the JVM is asked to collect first, so a long run does not grow device memory.
+ * are released (by a cleaner) when their storage becomes unreachable. The host heap sees only small
+ * objects and would rarely collect, so the device asks for a collection whenever it has allocated as
+ * much as is live since the last one (at least 256 MiB); past 80% of its memory, or when an
+ * allocation fails, it also waits for the cleaner. So a long run does not grow device memory.
  */
 final class OpenClRuntime implements DeviceRuntime {
     private static final Cleaner CLEANER = Cleaner.create();
+    /** A collection is asked for once the bytes allocated since the last one pass the live bytes, or this. */
+    private static final long MIN_COLLECT_BYTES = 256L << 20;
 
     /** One device as enumerated: platform by platform, every type. */
     private record Found(MemorySegment platform, MemorySegment device, String name, String platformName, long type, long memory) {}
@@ -35,7 +39,11 @@ final class OpenClRuntime implements DeviceRuntime {
     private final Found found;
     private final MemorySegment context, queue, program;
     private final Map<String, MemorySegment> kernelObjects = new ConcurrentHashMap<>();
-    private final AtomicLong liveBytes = new AtomicLong();
+    private final AtomicLong liveBytes = new AtomicLong(), allocatedSinceCollect = new AtomicLong();
+    /** Buffers whose storage was collected, released on this runtime's own calls: PoCL has failed on releases from the cleaner's thread. */
+    private final java.util.Queue<Released> released = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+    private record Released(MemorySegment mem, long bytes) {}
     private final long budget;
     private final OpenClBackend kernels;
     private Device device; // set once the Device wraps this runtime
@@ -162,14 +170,30 @@ final class OpenClRuntime implements DeviceRuntime {
         return names().get(index);
     }
 
+    /** Releases the buffers the cleaner handed over; the caller holds this runtime's lock. */
+    private void releaseCollected() {
+        for (Released r; (r = released.poll()) != null; ) {
+            OpenCl.check(OpenCl.call(OpenCl.releaseMemObject, r.mem()), "clReleaseMemObject");
+            liveBytes.addAndGet(-r.bytes());
+        }
+    }
+
     @Override
-    public DeviceMemory allocate(DType dtype, int n) {
+    public synchronized DeviceMemory allocate(DType dtype, int n) {
+        releaseCollected();
         if (dtype == DType.FLOAT64) {
             throw new IllegalArgumentException("opencl:" + index + " holds float32, int32 and bool tensors; got a float64 one "
                     + "(convert it with .to(DType.FLOAT32) first)");
         }
         long bytes = Math.max(4L, (long) n * 4);
-        if (liveBytes.get() + bytes > budget) collect();
+        if (liveBytes.get() + bytes > budget) {
+            collect();
+        } else if (allocatedSinceCollect.addAndGet(bytes) > Math.max(MIN_COLLECT_BYTES, liveBytes.get())) {
+            // As much allocated since the last collection as is live now: most of it is garbage that only a collection
+            // finds (the host heap sees small objects and would rarely collect), so ask for one without waiting.
+            allocatedSinceCollect.set(0);
+            System.gc();
+        }
         MemorySegment mem = tryCreate(bytes);
         if (mem == null) {
             collect();
@@ -180,11 +204,13 @@ final class OpenClRuntime implements DeviceRuntime {
         return new Memory(this, mem, dtype, n, bytes);
     }
 
-    /** Asks the JVM to collect, so that buffers of unreachable tensors are released. */
+    /** Asks the JVM to collect, so that buffers of unreachable tensors are released, and waits a moment for the cleaner. */
     private void collect() {
+        allocatedSinceCollect.set(0);
         System.gc();
         try {
-            Thread.sleep(10); // the cleaner thread releases what the collection found
+            Thread.sleep(10); // the cleaner thread hands over what the collection found
+            releaseCollected();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -202,8 +228,13 @@ final class OpenClRuntime implements DeviceRuntime {
         }
     }
 
-    /** Bytes held by live buffers. */
-    long liveBytes() {
+    @Override
+    public synchronized void synchronize() {
+        OpenCl.check(OpenCl.call(OpenCl.finish, queue), "clFinish");
+    }
+
+    @Override
+    public long bytesInUse() {
         return liveBytes.get();
     }
 
@@ -219,11 +250,8 @@ final class OpenClRuntime implements DeviceRuntime {
             this.mem = mem;
             this.dtype = dtype;
             this.length = length;
-            AtomicLong live = rt.liveBytes;
-            CLEANER.register(this, () -> {
-                OpenCl.call(OpenCl.releaseMemObject, mem);
-                live.addAndGet(-bytes);
-            });
+            java.util.Queue<Released> released = rt.released;
+            CLEANER.register(this, () -> released.add(new Released(mem, bytes)));
         }
 
         @Override

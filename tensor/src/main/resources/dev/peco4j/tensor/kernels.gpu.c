@@ -203,19 +203,31 @@ KERNEL NAME(GLOBAL T *out, GLOBAL const int *cond, int cond_offset, GLOBAL const
 WHERE_KERNEL(where_f, float)
 WHERE_KERNEL(where_i, int)
 
-/* The sum of part[0..GROUP_SIZE) by a fixed tree, left in part[0] (all lanes must call it). */
-#define TREE_SUM(part, lane) \
-    for (int s_ = GROUP_SIZE / 2; s_ > 0; s_ >>= 1) { \
-        if ((lane) < s_) part[lane] += part[(lane) + s_]; \
-        SYNC(); \
+/* The sum of every lane's v over the work-group, by a fixed tree in part; every lane gets it (all lanes must call). */
+DEVICE float group_sum(float v, LOCAL_ARG float *part, int lane) {
+    part[lane] = v;
+    SYNC();
+    for (int s = GROUP_SIZE / 2; s > 0; s >>= 1) {
+        if (lane < s) part[lane] += part[lane + s];
+        SYNC();
     }
+    float total = part[0];
+    SYNC();
+    return total;
+}
 
-/* The maximum of part[0..GROUP_SIZE) by a fixed tree, left in part[0]. */
-#define TREE_MAX(part, lane) \
-    for (int s_ = GROUP_SIZE / 2; s_ > 0; s_ >>= 1) { \
-        if ((lane) < s_) part[lane] = fmax(part[lane], part[(lane) + s_]); \
-        SYNC(); \
+/* The maximum of every lane's v over the work-group, as group_sum. */
+DEVICE float group_max(float v, LOCAL_ARG float *part, int lane) {
+    part[lane] = v;
+    SYNC();
+    for (int s = GROUP_SIZE / 2; s > 0; s >>= 1) {
+        if (lane < s) part[lane] = fmax(part[lane], part[lane + s]);
+        SYNC();
     }
+    float top = part[0];
+    SYNC();
+    return top;
+}
 
 /*
  * One work-group of GROUP_SIZE per row of a contiguous (rows, cols) matrix: lane l takes columns
@@ -248,18 +260,11 @@ KERNEL softmax_rows_f(GLOBAL float *y, GLOBAL const float *x, int x_offset, int 
     GLOBAL float *o = y + (long) row * cols;
     float m = -INFINITY;
     for (int c = lane; c < cols; c += GROUP_SIZE) m = fmax(m, r[c]);
-    part[lane] = m;
-    SYNC();
-    TREE_MAX(part, lane)
-    m = part[0];
+    m = group_max(m, part, lane);
     if (m == -INFINITY) m = 0.0f;
-    SYNC();
     float sum = 0.0f;
     for (int c = lane; c < cols; c += GROUP_SIZE) sum += exp(r[c] - m);
-    part[lane] = sum;
-    SYNC();
-    TREE_SUM(part, lane)
-    sum = part[0];
+    sum = group_sum(sum, part, lane);
     if (log_softmax) {
         float lse = m + log(sum);
         for (int c = lane; c < cols; c += GROUP_SIZE) o[c] = r[c] - lse;
@@ -279,10 +284,7 @@ KERNEL softmax_backward_rows_f(GLOBAL float *dx, GLOBAL const float *y, int y_of
     GLOBAL float *o = dx + (long) row * cols;
     float acc = 0.0f;
     for (int c = lane; c < cols; c += GROUP_SIZE) acc += log_softmax ? gr[c] : gr[c] * yr[c];
-    part[lane] = acc;
-    SYNC();
-    TREE_SUM(part, lane)
-    float dot = part[0];
+    float dot = group_sum(acc, part, lane);
     for (int c = lane; c < cols; c += GROUP_SIZE) o[c] = log_softmax ? gr[c] - exp(yr[c]) * dot : yr[c] * (gr[c] - dot);
 }
 
@@ -354,17 +356,10 @@ KERNEL layer_norm_f(GLOBAL float *y, GLOBAL float *mean, GLOBAL float *rstd, GLO
     GLOBAL const float *r = x + x_offset + (long) row * d;
     float acc = 0.0f;
     for (int j = lane; j < d; j += GROUP_SIZE) acc += r[j];
-    part[lane] = acc;
-    SYNC();
-    TREE_SUM(part, lane)
-    float m = part[0] / d;
-    SYNC();
+    float m = group_sum(acc, part, lane) / d;
     acc = 0.0f;
     for (int j = lane; j < d; j += GROUP_SIZE) { float c = r[j] - m; acc += c * c; }
-    part[lane] = acc;
-    SYNC();
-    TREE_SUM(part, lane)
-    float rs = 1.0f / sqrt(part[0] / d + eps);
+    float rs = 1.0f / sqrt(group_sum(acc, part, lane) / d + eps);
     GLOBAL float *o = y + (long) row * d;
     for (int j = lane; j < d; j += GROUP_SIZE) {
         int a = affine_index(row, j, d, groups, plane);
@@ -377,7 +372,6 @@ KERNEL layer_norm_f(GLOBAL float *y, GLOBAL float *mean, GLOBAL float *rstd, GLO
 KERNEL layer_norm_backward_f(GLOBAL float *dx, GLOBAL const float *dy, int dy_offset, GLOBAL const float *x, int x_offset,
                              GLOBAL const float *w, int has_w, GLOBAL const float *mean, GLOBAL const float *rstd, int d, int groups, int plane) {
     LOCAL float part[GROUP_SIZE];
-    LOCAL float part2[GROUP_SIZE];
     int row = GROUP(0), lane = LID(0);
     GLOBAL const float *g = dy + dy_offset + (long) row * d;
     GLOBAL const float *r = x + x_offset + (long) row * d;
@@ -388,15 +382,8 @@ KERNEL layer_norm_backward_f(GLOBAL float *dx, GLOBAL const float *dy, int dy_of
         sg += gw;
         sgx += gw * (r[j] - m) * rs;
     }
-    part[lane] = sg;
-    part2[lane] = sgx;
-    SYNC();
-    for (int s = GROUP_SIZE / 2; s > 0; s >>= 1) {
-        if (lane < s) { part[lane] += part[lane + s]; part2[lane] += part2[lane + s]; }
-        SYNC();
-    }
-    sg = part[0] / d;
-    sgx = part2[0] / d;
+    sg = group_sum(sg, part, lane) / d;
+    sgx = group_sum(sgx, part, lane) / d;
     GLOBAL float *o = dx + (long) row * d;
     for (int j = lane; j < d; j += GROUP_SIZE) {
         float xhat = (r[j] - m) * rs;
@@ -447,28 +434,18 @@ KERNEL cross_entropy_f(GLOBAL float *loss, GLOBAL float *lse_out, GLOBAL const f
     GLOBAL const float *r = x + x_offset + (long) row * c;
     float m = -INFINITY;
     for (int j = lane; j < c; j += GROUP_SIZE) m = fmax(m, r[j]);
-    part[lane] = m;
-    SYNC();
-    TREE_MAX(part, lane)
-    m = part[0];
+    m = group_max(m, part, lane);
     if (m == -INFINITY || m == INFINITY) m = 0.0f;
-    SYNC();
     float e = 0.0f;
     for (int j = lane; j < c; j += GROUP_SIZE) e += exp(r[j] - m);
-    part[lane] = e;
-    SYNC();
-    TREE_SUM(part, lane)
-    float lse = m + log(part[0]);
-    SYNC();
+    float lse = m + log(group_sum(e, part, lane));
     float sum = 0.0f;
     for (int j = lane; j < c; j += GROUP_SIZE) sum += r[j];
-    part[lane] = sum;
-    SYNC();
-    TREE_SUM(part, lane)
+    sum = group_sum(sum, part, lane);
     if (lane == 0) {
         int t = target[t_offset + row];
         lse_out[row] = lse;
-        loss[row] = t == ignore ? 0.0f : lse - (1.0f - smoothing) * r[t] - smoothing * part[0] / c;
+        loss[row] = t == ignore ? 0.0f : lse - (1.0f - smoothing) * r[t] - smoothing * sum / c;
     }
 }
 
@@ -529,11 +506,7 @@ KERNEL attn_softmax_f(GLOBAL float *s, GLOBAL float *lse, int cols) {
     GLOBAL float *r = s + (long) row * cols;
     float m = -INFINITY;
     for (int c = lane; c < cols; c += GROUP_SIZE) m = fmax(m, r[c]);
-    part[lane] = m;
-    SYNC();
-    TREE_MAX(part, lane)
-    m = part[0];
-    SYNC();
+    m = group_max(m, part, lane);
     if (m == -INFINITY) {
         for (int c = lane; c < cols; c += GROUP_SIZE) r[c] = 0.0f;
         if (lane == 0) lse[row] = INFINITY;
@@ -541,10 +514,7 @@ KERNEL attn_softmax_f(GLOBAL float *s, GLOBAL float *lse, int cols) {
     }
     float sum = 0.0f;
     for (int c = lane; c < cols; c += GROUP_SIZE) sum += exp(r[c] - m);
-    part[lane] = sum;
-    SYNC();
-    TREE_SUM(part, lane)
-    float l = m + log(part[0]);
+    float l = m + log(group_sum(sum, part, lane));
     for (int c = lane; c < cols; c += GROUP_SIZE) r[c] = exp(r[c] - l);
     if (lane == 0) lse[row] = l;
 }
@@ -564,10 +534,7 @@ KERNEL attn_dscores_f(GLOBAL float *dp, GLOBAL const float *p, GLOBAL const floa
     int row = GROUP(0), lane = LID(0);
     float acc = 0.0f;
     for (int c = lane; c < e; c += GROUP_SIZE) acc += dout[dout_offset + (long) row * e + c] * out[out_offset + (long) row * e + c];
-    part[lane] = acc;
-    SYNC();
-    TREE_SUM(part, lane)
-    float dot = part[0];
+    float dot = group_sum(acc, part, lane);
     for (int c = lane; c < cols; c += GROUP_SIZE) {
         long k = (long) row * cols + c;
         dp[k] = p[k] * (dp[k] - dot);

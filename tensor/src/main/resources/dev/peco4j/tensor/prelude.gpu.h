@@ -1,13 +1,14 @@
 /*
  * peco4j's kernel dialect: C that compiles as OpenCL C 1.2 and as CUDA C. Kernels use only these
  * names for what differs between the two: KERNEL for an entry point, DEVICE for a helper function,
- * GLOBAL and LOCAL for memory spaces, GID/LID/GROUP for work-item ids and SYNC for a work-group barrier.
+ * GLOBAL and LOCAL for memory spaces (LOCAL_ARG for a local-memory pointer parameter), GID/LID/GROUP for work-item ids and SYNC for a work-group barrier.
  */
 #ifdef __OPENCL_VERSION__
 #define KERNEL __kernel void
 #define DEVICE
 #define GLOBAL __global
 #define LOCAL __local
+#define LOCAL_ARG __local
 #define GID(d) ((int) get_global_id(d))
 #define LID(d) ((int) get_local_id(d))
 #define GROUP(d) ((int) get_group_id(d))
@@ -18,6 +19,7 @@
 #define DEVICE __device__
 #define GLOBAL
 #define LOCAL __shared__
+#define LOCAL_ARG
 #define GID(d) ((int) ((d) == 0 ? blockIdx.x * blockDim.x + threadIdx.x : (d) == 1 ? blockIdx.y * blockDim.y + threadIdx.y : blockIdx.z * blockDim.z + threadIdx.z))
 #define LID(d) ((int) ((d) == 0 ? threadIdx.x : (d) == 1 ? threadIdx.y : threadIdx.z))
 #define GROUP(d) ((int) ((d) == 0 ? blockIdx.x : (d) == 1 ? blockIdx.y : blockIdx.z))
