@@ -333,8 +333,6 @@ public final class Tensor {
         grad = grad == null ? Backends.on(g).copy(g, dtype()) : grad.add(g);
     }
 
-    // ------------------------------------------------------------------ data access
-
     // ------------------------------------------------------------------ devices
 
     /**

@@ -273,8 +273,8 @@ final class VectorBackend implements Backend {
 
     @Override
     public Tensor[] crossEntropy(Tensor x, Tensor targets, double smoothing, int ignore) {
-        int[] target = targets.toIntArray();
         if (!f32(x)) return ref.crossEntropy(x, targets, smoothing, ignore);
+        int[] target = targets.toIntArray();
         Floats f = floats(x);
         int c = x.size(1), m = target.length;
         float[] loss = new float[m], lse = new float[m];
@@ -295,8 +295,8 @@ final class VectorBackend implements Backend {
 
     @Override
     public Tensor crossEntropyBackward(Tensor x, Tensor lse, Tensor targets, Tensor g, double smoothing, int ignore) {
-        int[] target = targets.toIntArray();
         if (!f32(x, lse, g)) return ref.crossEntropyBackward(x, lse, targets, g, smoothing, ignore);
+        int[] target = targets.toIntArray();
         Floats f = floats(x);
         float[] l = lse.contiguousData(), gs = g.contiguousData();
         int c = x.size(1), m = target.length;
