@@ -81,9 +81,9 @@ final class AblationCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** A stage's command line with --device, for the commands that train (a probe runs on the host). */
+    /** A stage's command line with --device, for the commands that train (probes and reconstruction grids run on the host). */
     private java.util.List<String> withDevice(java.util.List<String> args) {
-        if (args.get(0).equals("probe")) return args;
+        if (!java.util.Set.of("train-perceptual", "train-tokenizer", "pretrain", "finetune").contains(args.get(0))) return args;
         java.util.List<String> out = new java.util.ArrayList<>(args);
         out.addAll(java.util.List.of("--device", device));
         return out;
