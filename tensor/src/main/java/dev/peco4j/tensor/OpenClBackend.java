@@ -8,7 +8,7 @@ package dev.peco4j.tensor;
  */
 final class OpenClBackend implements Backend {
     private static final int NONE = 99; // U_NONE: no activation in the GEMM epilogue
-    private static final int GROUP = 256, TILE = 16, MAX_RANK = 8;
+    private static final int GROUP = 256, TILE = 16, GEMM_BLOCK = 64, MAX_RANK = 8; // as kernels.gpu.c: GROUP_SIZE, TILE, BLOCK
 
     private final OpenClRuntime rt;
     private Backend host;
@@ -295,10 +295,15 @@ final class OpenClBackend implements Backend {
         return new Tensor[] {y, z};
     }
 
+    /** The GEMM kernel's blocks of BLOCK = TILE·REG outputs along a side of size n. */
+    private static long blocks(int n) {
+        return (n + GEMM_BLOCK - 1) / GEMM_BLOCK;
+    }
+
     private void gemm(Tensor c, Tensor z, Tensor a, int aOff, int aBatch, int aRow, int aCol, Tensor b, int bOff, int bBatch, int bRow,
                       int bCol, Tensor bias, int batch, int n, int m, int k, UnaryOps.Fn act, double alpha) {
         if (c.numel() == 0) return;
-        rt.launch("gemm_f", new long[] {m, n, batch}, new long[] {TILE, TILE, 1}, c, z == null ? c : z, z == null ? 0 : 1, a, b,
+        rt.launch("gemm_f", new long[] {blocks(m) * TILE, blocks(n) * TILE, batch}, new long[] {TILE, TILE, 1}, c, z == null ? c : z, z == null ? 0 : 1, a, b,
                 bias == null ? c : flat(bias), bias == null ? 0 : 1, n, m, k, aOff, aBatch, aRow, aCol, bOff, bBatch, bRow, bCol,
                 p(alpha), code(act), act == null ? 0f : p(act.p0()), act == null ? 0f : p(act.p1()));
     }

@@ -290,34 +290,54 @@ KERNEL softmax_backward_rows_f(GLOBAL float *dx, GLOBAL const float *y, int y_of
 
 /*
  * C[batch] (n × m, contiguous) = act(alpha · A[batch] · B[batch] + bias), A (n × k) and B (k × m) read through
- * their row and column strides, in TILE × TILE blocks staged in local memory; k is summed in order.
- * Z, when given (store_z), receives the value before the activation.
+ * their row and column strides. A work-group of TILE × TILE work items computes a block of
+ * BLOCK × BLOCK outputs, each item REG × REG of them (rows ty + TILE·i, columns tx + TILE·j), from
+ * K_STEP-deep slices of A and B staged in local memory; k is summed in order. Z, when given
+ * (store_z), receives the value before the activation.
  */
+#define REG 4
+#define BLOCK (TILE * REG)
+#define K_STEP 16
 KERNEL gemm_f(GLOBAL float *c, GLOBAL float *z, int store_z, GLOBAL const float *a, GLOBAL const float *b,
               GLOBAL const float *bias, int has_bias, int n, int m, int k,
               int a_offset, int a_batch, int a_row, int a_col, int b_offset, int b_batch, int b_row, int b_col,
               float alpha, int act, float p0, float p1) {
-    LOCAL float as[TILE][TILE];
-    LOCAL float bs[TILE][TILE + 1];
-    int col = GID(0), row = GID(1), batch = GID(2);
-    int tx = LID(0), ty = LID(1);
+    LOCAL float as[K_STEP][BLOCK + 1];
+    LOCAL float bs[K_STEP][BLOCK + 1];
+    int tx = LID(0), ty = LID(1), lane = ty * TILE + tx;
+    int col0 = GROUP(0) * BLOCK, row0 = GROUP(1) * BLOCK, batch = GID(2);
     GLOBAL const float *ab = a + a_offset + (long) batch * a_batch;
     GLOBAL const float *bb = b + b_offset + (long) batch * b_batch;
-    float acc = 0.0f;
-    for (int t = 0; t < k; t += TILE) {
-        int ak = t + tx, bk = t + ty;
-        as[ty][tx] = row < n && ak < k ? ab[(long) row * a_row + (long) ak * a_col] : 0.0f;
-        bs[ty][tx] = col < m && bk < k ? bb[(long) bk * b_row + (long) col * b_col] : 0.0f;
+    float acc[REG][REG];
+    for (int i = 0; i < REG; i++) for (int j = 0; j < REG; j++) acc[i][j] = 0.0f;
+    for (int t = 0; t < k; t += K_STEP) {
+        for (int e = lane; e < BLOCK * K_STEP; e += TILE * TILE) {
+            int r = e / K_STEP, kk = e % K_STEP, row = row0 + r, ak = t + kk;       /* A: consecutive lanes walk k */
+            as[kk][r] = row < n && ak < k ? ab[(long) row * a_row + (long) ak * a_col] : 0.0f;
+            int bk = t + e / BLOCK, cc = e % BLOCK, col = col0 + cc;                 /* B: consecutive lanes walk columns */
+            bs[e / BLOCK][cc] = col < m && bk < k ? bb[(long) bk * b_row + (long) col * b_col] : 0.0f;
+        }
         SYNC();
-        for (int j = 0; j < TILE; j++) acc += as[ty][j] * bs[j][tx];
+        for (int kk = 0; kk < K_STEP; kk++) {
+            float av[REG], bv[REG];
+            for (int i = 0; i < REG; i++) av[i] = as[kk][ty + TILE * i];
+            for (int j = 0; j < REG; j++) bv[j] = bs[kk][tx + TILE * j];
+            for (int i = 0; i < REG; i++) for (int j = 0; j < REG; j++) acc[i][j] += av[i] * bv[j];
+        }
         SYNC();
     }
-    if (row < n && col < m) {
-        acc *= alpha;
-        if (has_bias) acc += bias[col];
-        long at = (long) batch * n * m + (long) row * m + col;
-        if (store_z) z[at] = acc;
-        c[at] = act == U_NONE ? acc : unary_f(act, acc, p0, p1);
+    for (int i = 0; i < REG; i++) {
+        int row = row0 + ty + TILE * i;
+        if (row >= n) continue;
+        for (int j = 0; j < REG; j++) {
+            int col = col0 + tx + TILE * j;
+            if (col >= m) continue;
+            float v = acc[i][j] * alpha;
+            if (has_bias) v += bias[col];
+            long at = (long) batch * n * m + (long) row * m + col;
+            if (store_z) z[at] = v;
+            c[at] = act == U_NONE ? v : unary_f(act, v, p0, p1);
+        }
     }
 }
 
