@@ -16,6 +16,7 @@ import dev.peco4j.tensor.Functional;
 import dev.peco4j.tensor.Generator;
 import dev.peco4j.tensor.Tensor;
 import java.util.function.BiFunction;
+import java.util.function.Function;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -69,11 +70,11 @@ class DeviceTrainingTest {
                 .withPool(VisionTransformer.Pool.AVG);
         Tensor images = Tensor.randn(new Generator(1), 8, 1, 16, 16);
         Tensor labels = Tensor.randint(new Generator(2), 0, 5, 8);
-        BiFunction<Device, Module, BiFunction<Module, Integer, Tensor>> step = (d, m) -> (model, s) ->
+        Function<Device, BiFunction<Module, Integer, Tensor>> step = d -> (model, s) ->
                 Functional.crossEntropy(((VisionTransformer) model).forward(images.to(d)), labels.to(d), 0.1);
-        double[] host = train(new VisionTransformer(new Generator(3), c), Device.cpu(), step.apply(Device.cpu(), null));
+        double[] host = train(new VisionTransformer(new Generator(3), c), Device.cpu(), step.apply(Device.cpu()));
         var before = dev.hostFallbacks();
-        double[] device = train(new VisionTransformer(new Generator(3), c), dev, step.apply(dev, null));
+        double[] device = train(new VisionTransformer(new Generator(3), c), dev, step.apply(dev));
         assertEquals(before, dev.hostFallbacks(), "ops ran on the host");
         assertClose(host, device, "classifier");
     }
@@ -86,11 +87,11 @@ class DeviceTrainingTest {
         Tensor mask = Tensor.bernoulli(new Generator(5), 0.4, 4, 16);
         int masked = (int) mask.to(DType.INT32).sum().item();
         Tensor targets = Tensor.randint(new Generator(6), 0, 24, masked);
-        BiFunction<Device, Module, BiFunction<Module, Integer, Tensor>> step = (d, m) -> (model, s) ->
+        Function<Device, BiFunction<Module, Integer, Tensor>> step = d -> (model, s) ->
                 Losses.crossEntropy(((MaskedImageModel) model).forward(images.to(d), mask.to(d)), targets.to(d), 0);
-        double[] host = train(new MaskedImageModel(new Generator(7), c), Device.cpu(), step.apply(Device.cpu(), null));
+        double[] host = train(new MaskedImageModel(new Generator(7), c), Device.cpu(), step.apply(Device.cpu()));
         var before = dev.hostFallbacks();
-        double[] device = train(new MaskedImageModel(new Generator(7), c), dev, step.apply(dev, null));
+        double[] device = train(new MaskedImageModel(new Generator(7), c), dev, step.apply(dev));
         assertEquals(before, dev.hostFallbacks(), "ops ran on the host");
         assertClose(host, device, "MIM");
     }

@@ -13,7 +13,7 @@ public final class Backends {
     private static final System.Logger LOG = System.getLogger("dev.peco4j.tensor");
     private static volatile Backend cpu;
     private static volatile int cpuThreads;
-    private static String cpuSetting;
+    private static volatile String cpuKind;
 
     private Backends() {}
 
@@ -31,24 +31,24 @@ public final class Backends {
 
     static synchronized void configureCpu(String backend, int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads: expected a positive integer, got " + threads);
-        String setting = (backend.equals("auto") ? "vector" : backend) + "/" + threads;
-        if (setting.equals(cpuSetting)) return; // same settings: keep the running pool
+        String kind = backend.equals("auto") ? "vector" : backend;
+        if (kind.equals(cpuKind) && threads == cpuThreads) return; // same settings: keep the running pool
         Backend b = switch (backend) {
             case "auto", "vector" -> new VectorBackend(threads);
             case "scalar" -> ScalarBackend.INSTANCE;
             default -> throw new IllegalArgumentException("peco4j.backend: unknown backend '" + backend
                     + "' (expected auto, vector or scalar)");
         };
-        cpuSetting = setting;
-        cpu = b;
+        cpuKind = kind;
         cpuThreads = threads;
+        cpu = b;
         LOG.log(Level.INFO, "peco4j backend: " + b.name());
     }
 
     /** The host's kind of kernels: {@code vector} or {@code scalar}. */
     static String cpuKind() {
         cpu();
-        return cpuSetting.substring(0, cpuSetting.indexOf('/'));
+        return cpuKind;
     }
 
     /** The name of the host's backend, with its lanes and threads. */

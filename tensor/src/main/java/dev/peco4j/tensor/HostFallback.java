@@ -65,10 +65,14 @@ final class HostFallback implements InvocationHandler {
         }
     }
 
+    /** args with host scalars copied to the device (the arguments themselves when there are none). */
     private Object[] toDevice(Object[] args) {
-        Object[] out = args.clone();
-        for (int k = 0; k < out.length; k++) {
-            if (out[k] instanceof Tensor t && t.device() != device) out[k] = t.to(device);
+        Object[] out = args;
+        for (int k = 0; k < args.length; k++) {
+            if (args[k] instanceof Tensor t && t.device() != device) {
+                if (out == args) out = args.clone();
+                out[k] = t.to(device);
+            }
         }
         return out;
     }

@@ -189,12 +189,7 @@ final class OpenClBackend implements Backend {
         int k = 0;
         for (int d = 0; d < r; d++) if (!reduced[d]) order[k++] = d;
         for (int d = 0; d < r; d++) if (reduced[d]) order[k++] = d;
-        int[] sizes = new int[r], strides = new int[r];
-        for (int d = 0; d < r; d++) {
-            sizes[d] = x.size(order[d]);
-            strides[d] = x.strides()[order[d]];
-        }
-        return dense(new Tensor(x.storage, Shape.of(sizes), strides, x.offset()));
+        return dense(permuted(x, order));
     }
 
     private static Shape keptShape(Tensor x, int[] dims) {
@@ -313,35 +308,42 @@ final class OpenClBackend implements Backend {
     @Override
     public Tensor[] layerNorm(Tensor x, Tensor w, Tensor b, int d, double eps) {
         if (!f32(x, w, b) || x.numel() == 0 || d == 0) return host().layerNorm(x, w, b, d, eps);
-        Tensor xs = dense(x), y = out(DType.FLOAT32, x.shape());
-        int rows = x.numel() / d;
-        Tensor mean = out(DType.FLOAT32, Shape.of(rows)), rstd = out(DType.FLOAT32, Shape.of(rows));
-        rt.launch("layer_norm_f", size((long) rows * GROUP), new long[] {GROUP}, y, mean, rstd, xs, xs.offset(), w == null ? y : flat(w),
-                b == null ? y : flat(b), w == null ? 0 : 1, b == null ? 0 : 1, d, p(eps), 1, 0);
-        return new Tensor[] {y, mean, rstd};
+        return normalizeRows(x, w, b, d, eps, 1, 0);
     }
 
     /** Group norm as layer norm over each (image, group) row of C/G·S elements, with a per-channel affine. */
     @Override
     public Tensor[] groupNorm(Tensor x, Tensor w, Tensor b, int groups, double eps) {
         if (!f32(x, w, b) || x.numel() == 0) return host().groupNorm(x, w, b, groups, eps);
-        int rows = x.size(0) * groups, d = x.numel() / rows, plane = x.numel() / (x.size(0) * x.size(1));
+        int plane = x.numel() / (x.size(0) * x.size(1));
         if (plane == 0) return host().groupNorm(x, w, b, groups, eps);
+        return normalizeRows(x, w, b, x.numel() / (x.size(0) * groups), eps, groups, plane);
+    }
+
+    /** {y, mean, rstd} of layer_norm_f over rows of d elements (plane 0: layer norm's affine; else group norm's, see affine_index). */
+    private Tensor[] normalizeRows(Tensor x, Tensor w, Tensor b, int d, double eps, int groups, int plane) {
         Tensor xs = dense(x), y = out(DType.FLOAT32, x.shape());
+        int rows = x.numel() / d;
         Tensor mean = out(DType.FLOAT32, Shape.of(rows)), rstd = out(DType.FLOAT32, Shape.of(rows));
         rt.launch("layer_norm_f", size((long) rows * GROUP), new long[] {GROUP}, y, mean, rstd, xs, xs.offset(), w == null ? y : flat(w),
                 b == null ? y : flat(b), w == null ? 0 : 1, b == null ? 0 : 1, d, p(eps), groups, plane);
         return new Tensor[] {y, mean, rstd};
     }
 
+    /** dx of layer_norm_backward_f, as {@link #normalizeRows}; gs and xs already dense. */
+    private Tensor normalizeRowsBackward(Tensor gs, Tensor xs, Tensor w, Tensor ms, Tensor rs, int d, int groups, int plane) {
+        Tensor dx = out(DType.FLOAT32, xs.shape());
+        rt.launch("layer_norm_backward_f", size((long) (xs.numel() / d) * GROUP), new long[] {GROUP}, dx, gs, gs.offset(), xs, xs.offset(),
+                w == null ? dx : flat(w), w == null ? 0 : 1, ms, rs, d, groups, plane);
+        return dx;
+    }
+
     @Override
     public Tensor[] groupNormBackward(Tensor dy, Tensor x, Tensor w, Tensor b, Tensor mean, Tensor rstd, int groups) {
         if (!f32(dy, x, w, b, mean, rstd) || x.numel() == 0) return host().groupNormBackward(dy, x, w, b, mean, rstd, groups);
-        int images = x.size(0), channels = x.size(1), rows = images * groups, d = x.numel() / rows, plane = x.numel() / (images * channels);
+        int images = x.size(0), channels = x.size(1), d = x.numel() / (images * groups), plane = x.numel() / (images * channels);
         if (plane == 0) return host().groupNormBackward(dy, x, w, b, mean, rstd, groups);
-        Tensor gs = dense(dy), xs = dense(x), ms = flat(mean), rs = flat(rstd), dx = out(DType.FLOAT32, x.shape());
-        rt.launch("layer_norm_backward_f", size((long) rows * GROUP), new long[] {GROUP}, dx, gs, gs.offset(), xs, xs.offset(),
-                w == null ? dx : flat(w), w == null ? 0 : 1, ms, rs, d, groups, plane);
+        Tensor gs = dense(dy), xs = dense(x), ms = flat(mean), rs = flat(rstd), dx = normalizeRowsBackward(gs, xs, w, ms, rs, d, groups, plane);
         if (w == null && b == null) return new Tensor[] {dx, null, null};
         Tensor dw = out(DType.FLOAT32, Shape.of(channels)), db = out(DType.FLOAT32, Shape.of(channels));
         rt.launch("group_norm_dwdb_f", size(channels), null, dw, db, gs, gs.offset(), xs, xs.offset(), ms, rs, images, channels, groups, plane);
@@ -351,10 +353,8 @@ final class OpenClBackend implements Backend {
     @Override
     public Tensor[] layerNormBackward(Tensor dy, Tensor x, Tensor w, Tensor mean, Tensor rstd, int d) {
         if (!f32(dy, x, w, mean, rstd) || x.numel() == 0 || d == 0) return host().layerNormBackward(dy, x, w, mean, rstd, d);
-        Tensor gs = dense(dy), xs = dense(x), ms = flat(mean), rs = flat(rstd), dx = out(DType.FLOAT32, x.shape());
+        Tensor gs = dense(dy), xs = dense(x), ms = flat(mean), rs = flat(rstd), dx = normalizeRowsBackward(gs, xs, w, ms, rs, d, 1, 0);
         int rows = x.numel() / d;
-        rt.launch("layer_norm_backward_f", size((long) rows * GROUP), new long[] {GROUP}, dx, gs, gs.offset(), xs, xs.offset(),
-                w == null ? dx : flat(w), w == null ? 0 : 1, ms, rs, d, 1, 0);
         if (w == null) return new Tensor[] {dx, null, null};
         Tensor dw = out(DType.FLOAT32, w.shape()), db = out(DType.FLOAT32, w.shape());
         rt.launch("layer_norm_dwdb_f", size(d), null, dw, db, gs, gs.offset(), xs, xs.offset(), ms, rs, rows, d);

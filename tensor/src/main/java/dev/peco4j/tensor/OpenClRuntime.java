@@ -33,7 +33,11 @@ final class OpenClRuntime implements DeviceRuntime {
     private static final long MIN_COLLECT_BYTES = 256L << 20;
 
     /** One device as enumerated: platform by platform, every type. */
-    private record Found(MemorySegment platform, MemorySegment device, String name, String platformName, long type, long memory) {}
+    private record Found(MemorySegment platform, MemorySegment device, String name, String platformName, long type, long memory) {
+        String describe() {
+            return name + " (" + platformName + ", " + (memory >> 20) + " MiB)";
+        }
+    }
 
     private final int index;
     private final Found found;
@@ -101,7 +105,7 @@ final class OpenClRuntime implements DeviceRuntime {
 
     /** Each OpenCL device as "name (platform, memory)", in index order. */
     static List<String> names() {
-        return enumerate().stream().map(f -> f.name + " (" + f.platformName + ", " + (f.memory >> 20) + " MiB)").toList();
+        return enumerate().stream().map(Found::describe).toList();
     }
 
     /** The index of the first OpenCL GPU, if any (a CPU driver such as PoCL is never chosen by {@code auto}). */
@@ -167,7 +171,7 @@ final class OpenClRuntime implements DeviceRuntime {
 
     @Override
     public String description() {
-        return names().get(index);
+        return found.describe();
     }
 
     /** Releases the buffers the cleaner handed over; the caller holds this runtime's lock. */

@@ -146,7 +146,7 @@ public final class ClassifierTrainer {
                     Tensor labels = b.labels().to(device);
                     Tensor logits = model.forward(b.images().to(device));                       // (B, K)
                     return new TrainLoop.Forward(Functional.crossEntropy(logits, labels, cfg.labelSmoothing()),
-                            Map.of("accuracy", (double) correct(logits, labels)));
+                            Map.of("accuracy", (double) correct(logits, b.labels())));
                 }
 
                 @Override
@@ -205,7 +205,7 @@ public final class ClassifierTrainer {
                 Tensor labels = b.labels().to(device);
                 Tensor logits = model.forward(b.images().to(device));
                 lossSum += Functional.crossEntropy(logits, labels, 0).item() * b.size();
-                right += correct(logits, labels);
+                right += correct(logits, b.labels());
                 n += b.size();
             }
         }
