@@ -18,25 +18,25 @@ import dev.peco4j.tensor.Tensor;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Twenty training steps of the classifier and of the MIM model on the OpenCL device (in CI: PoCL)
- * give the host's losses within 1e-3 relative, with every op on the device (no host fallback).
- * Skipped, with the reason, where no OpenCL device exists.
+ * Twenty training steps of the classifier and of the MIM model on each kind of device (OpenCL, in
+ * CI PoCL; CUDA) give the host's losses within 1e-3 relative, with every op on the device (no host
+ * fallback). Each case is skipped, with the reason, where its device does not exist.
  */
 class DeviceTrainingTest {
     private static final int STEPS = 20;
-    private static Device dev;
 
-    @BeforeAll
-    static void openDevice() {
+    /** The device by name, or the case aborted saying why it cannot start. */
+    private static Device open(String name) {
         try {
-            dev = Device.get("opencl");
+            return Device.get(name);
         } catch (DeviceUnavailableException e) {
-            System.out.println("DeviceTrainingTest skipped: " + e.getMessage());
+            System.out.println("DeviceTrainingTest on " + name + " skipped: " + e.getMessage());
             Assumptions.abort(e.getMessage());
+            throw new AssertionError(e);
         }
     }
 
@@ -56,7 +56,7 @@ class DeviceTrainingTest {
         return out;
     }
 
-    private static void assertClose(double[] host, double[] device, String what) {
+    private static void assertClose(double[] host, double[] device, Device dev, String what) {
         for (int s = 0; s < host.length; s++) {
             assertTrue(Math.abs(host[s] - device[s]) <= 1e-3 * Math.abs(host[s]),
                     what + " step " + s + ": host loss " + host[s] + ", " + dev + " loss " + device[s]);
@@ -64,8 +64,10 @@ class DeviceTrainingTest {
         assertTrue(host[STEPS - 1] < host[0], what + ": the loss did not go down (" + host[0] + " -> " + host[STEPS - 1] + ")");
     }
 
-    @Test
-    void classifierStepsMatchTheHost() {
+    @ParameterizedTest
+    @ValueSource(strings = {"opencl", "cuda"})
+    void classifierStepsMatchTheHost(String name) {
+        Device dev = open(name);
         VisionTransformer.Config c = VisionTransformer.Config.of(16, 4, 32, 2, 2).withInChans(1).withNumClasses(5)
                 .withPool(VisionTransformer.Pool.AVG);
         Tensor images = Tensor.randn(new Generator(1), 8, 1, 16, 16);
@@ -76,11 +78,13 @@ class DeviceTrainingTest {
         var before = dev.hostFallbacks();
         double[] device = train(new VisionTransformer(new Generator(3), c), dev, step.apply(dev));
         assertEquals(before, dev.hostFallbacks(), "ops ran on the host");
-        assertClose(host, device, "classifier");
+        assertClose(host, device, dev, "classifier");
     }
 
-    @Test
-    void maskedImageModelStepsMatchTheHost() {
+    @ParameterizedTest
+    @ValueSource(strings = {"opencl", "cuda"})
+    void maskedImageModelStepsMatchTheHost(String name) {
+        Device dev = open(name);
         VisionTransformer.Config v = MaskedImageModel.Config.pretraining(VisionTransformer.Config.of(16, 4, 32, 2, 2), 0, 0.1);
         MaskedImageModel.Config c = MaskedImageModel.Config.of(v, 24);
         Tensor images = Tensor.randn(new Generator(4), 4, 3, 16, 16);
@@ -93,6 +97,6 @@ class DeviceTrainingTest {
         var before = dev.hostFallbacks();
         double[] device = train(new MaskedImageModel(new Generator(7), c), dev, step.apply(dev));
         assertEquals(before, dev.hostFallbacks(), "ops ran on the host");
-        assertClose(host, device, "MIM");
+        assertClose(host, device, dev, "MIM");
     }
 }

@@ -58,14 +58,14 @@ public final class Device {
 
     /**
      * The device named by spec: {@code cpu}, {@code opencl[:N]}, {@code cuda[:N]}, or {@code auto}
-     * (the first OpenCL GPU when there is one, else the host). A device asked for by name that
+     * (the first CUDA device, else the first OpenCL GPU, else the host). A device asked for by name that
      * cannot start throws {@link DeviceUnavailableException} with the reason in one line.
      */
     public static Device get(String spec) {
         String s = spec.trim().toLowerCase(java.util.Locale.ROOT);
         if (s.equals("cpu")) return CPU;
         if (s.equals("auto")) {
-            Device d = OpenClRuntime.firstGpu().map(k -> open(Kind.OPENCL, k)).orElse(CPU);
+            Device d = autoDevice();
             LOG.log(Level.INFO, "device auto: " + d.description());
             return d;
         }
@@ -87,7 +87,7 @@ public final class Device {
         return OPEN.computeIfAbsent(kind + ":" + index, key -> {
             DeviceRuntime rt = switch (kind) {
                 case OPENCL -> OpenClRuntime.open(index);
-                case CUDA -> throw CudaProbe.unavailable(index);
+                case CUDA -> CudaRuntime.open(index);
                 case CPU -> throw new AssertionError();
             };
             Device d = new Device(kind, index, rt);
@@ -97,9 +97,18 @@ public final class Device {
         });
     }
 
+    /** The first CUDA device that starts, else the first OpenCL GPU, else the host. */
+    private static Device autoDevice() {
+        try {
+            return open(Kind.CUDA, 0);
+        } catch (DeviceUnavailableException e) {
+            return OpenClRuntime.firstGpu().map(k -> open(Kind.OPENCL, k)).orElse(CPU);
+        }
+    }
+
     /**
-     * One line per device kind: the host, each OpenCL device with its index (or why there is none),
-     * and CUDA's status. Opens nothing.
+     * One line per device: the host, then each OpenCL and each CUDA device with its index (or, for a
+     * kind with none, why). Opens no device.
      */
     public static java.util.List<String> available() {
         java.util.List<String> out = new java.util.ArrayList<>();
@@ -110,7 +119,12 @@ public final class Device {
         } catch (DeviceUnavailableException e) {
             out.add(e.getMessage());
         }
-        out.add(CudaProbe.unavailable(0).getMessage());
+        try {
+            java.util.List<String> cuda = CudaRuntime.names();
+            for (int k = 0; k < cuda.size(); k++) out.add("cuda:" + k + ": " + cuda.get(k));
+        } catch (DeviceUnavailableException e) {
+            out.add(e.getMessage());
+        }
         return out;
     }
 

@@ -6,7 +6,6 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
@@ -39,7 +38,7 @@ final class OpenCl {
 
     static final String UNAVAILABLE;
     static final MethodHandle getPlatformIDs, getPlatformInfo, getDeviceIDs, getDeviceInfo, createContext, createCommandQueue,
-            createBuffer, releaseMemObject, enqueueWriteBuffer, enqueueReadBuffer, enqueueCopyBuffer, createProgramWithSource,
+            createBuffer, releaseMemObject, enqueueWriteBuffer, enqueueReadBuffer, createProgramWithSource,
             buildProgram, getProgramBuildInfo, createKernel, setKernelArg, enqueueNDRangeKernel, finish;
 
     static {
@@ -51,59 +50,33 @@ final class OpenCl {
             why = "no OpenCL ICD loader on this machine (libOpenCL.so.1 not found; Debian: ocl-icd-libopencl1 and a driver such as pocl-opencl-icd)";
         }
         UNAVAILABLE = why;
-        Linker linker = Linker.nativeLinker();
         FunctionDescriptor rw = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
-        getPlatformIDs = bind(linker, lib, "clGetPlatformIDs", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), false);
-        getPlatformInfo = bind(linker, lib, "clGetPlatformInfo", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS), false);
-        getDeviceIDs = bind(linker, lib, "clGetDeviceIDs", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS), false);
-        getDeviceInfo = bind(linker, lib, "clGetDeviceInfo", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS), false);
-        createContext = bind(linker, lib, "clCreateContext", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS), false);
-        createCommandQueue = bind(linker, lib, "clCreateCommandQueue", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS), false);
-        createBuffer = bind(linker, lib, "clCreateBuffer", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS), false);
-        releaseMemObject = bind(linker, lib, "clReleaseMemObject", FunctionDescriptor.of(JAVA_INT, ADDRESS), false);
-        enqueueWriteBuffer = bind(linker, lib, "clEnqueueWriteBuffer", rw, true);
-        enqueueReadBuffer = bind(linker, lib, "clEnqueueReadBuffer", rw, true);
-        enqueueCopyBuffer = bind(linker, lib, "clEnqueueCopyBuffer", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS,
-                JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS), false);
-        createProgramWithSource = bind(linker, lib, "clCreateProgramWithSource", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS), false);
-        buildProgram = bind(linker, lib, "clBuildProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS), false);
-        getProgramBuildInfo = bind(linker, lib, "clGetProgramBuildInfo", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS), false);
-        createKernel = bind(linker, lib, "clCreateKernel", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS), false);
-        setKernelArg = bind(linker, lib, "clSetKernelArg", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS), false);
-        enqueueNDRangeKernel = bind(linker, lib, "clEnqueueNDRangeKernel", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT,
+        getPlatformIDs = bind(lib, "clGetPlatformIDs", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), false);
+        getPlatformInfo = bind(lib, "clGetPlatformInfo", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS), false);
+        getDeviceIDs = bind(lib, "clGetDeviceIDs", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS), false);
+        getDeviceInfo = bind(lib, "clGetDeviceInfo", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS), false);
+        createContext = bind(lib, "clCreateContext", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS), false);
+        createCommandQueue = bind(lib, "clCreateCommandQueue", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS), false);
+        createBuffer = bind(lib, "clCreateBuffer", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS), false);
+        releaseMemObject = bind(lib, "clReleaseMemObject", FunctionDescriptor.of(JAVA_INT, ADDRESS), false);
+        enqueueWriteBuffer = bind(lib, "clEnqueueWriteBuffer", rw, true);
+        enqueueReadBuffer = bind(lib, "clEnqueueReadBuffer", rw, true);
+        createProgramWithSource = bind(lib, "clCreateProgramWithSource", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS), false);
+        buildProgram = bind(lib, "clBuildProgram", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS), false);
+        getProgramBuildInfo = bind(lib, "clGetProgramBuildInfo", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS), false);
+        createKernel = bind(lib, "clCreateKernel", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS), false);
+        setKernelArg = bind(lib, "clSetKernelArg", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS), false);
+        enqueueNDRangeKernel = bind(lib, "clEnqueueNDRangeKernel", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT,
                 ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS), false);
-        finish = bind(linker, lib, "clFinish", FunctionDescriptor.of(JAVA_INT, ADDRESS), false);
+        finish = bind(lib, "clFinish", FunctionDescriptor.of(JAVA_INT, ADDRESS), false);
     }
 
-    private static MethodHandle bind(Linker linker, SymbolLookup lib, String name, FunctionDescriptor fd, boolean critical) {
-        if (lib == null) return null;
-        MemorySegment fn = lib.find(name).orElseThrow(() -> new IllegalStateException("libOpenCL.so.1 has no " + name));
-        return critical ? linker.downcallHandle(fn, fd, Linker.Option.critical(true)) : linker.downcallHandle(fn, fd);
+    private static MethodHandle bind(SymbolLookup lib, String name, FunctionDescriptor fd, boolean critical) {
+        return Ffm.bind(lib, "libOpenCL.so.1", name, fd, critical);
     }
 
     /** Throws, naming the call and the error, unless code is CL_SUCCESS. */
     static void check(int code, String call) {
         if (code != 0) throw new IllegalStateException("opencl: " + call + " failed: " + ERRORS.getOrDefault(code, "error") + " (" + code + ")");
-    }
-
-    /** Runs an OpenCL call; a Throwable from the handle itself (wrong descriptor) is rethrown unchecked. */
-    static int call(MethodHandle h, Object... args) {
-        try {
-            return (int) h.invokeWithArguments(args);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
-    }
-
-    static MemorySegment callPtr(MethodHandle h, Object... args) {
-        try {
-            return (MemorySegment) h.invokeWithArguments(args);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.peco4j.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -17,8 +18,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The device kernels are written once for OpenCL and CUDA: where CUDA's compiler is installed, the
- * same sources must compile as CUDA C, with one entry point per kernel. (OpenCL's build is checked
- * by every OpenCL test.) Skipped, saying why, without nvcc.
+ * same sources must compile as CUDA C, with one entry point per kernel (OpenCL's build is checked by
+ * every OpenCL test; skipped, saying why, without nvcc); and the PTX shipped for machines without
+ * NVRTC must have been made from these sources, with the same entry points.
  */
 class KernelDialectTest {
     private static String resource(String name) throws IOException {
@@ -39,12 +41,33 @@ class KernelDialectTest {
         String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(300, TimeUnit.SECONDS), "nvcc did not finish");
         assertEquals(0, p.exitValue(), "nvcc: " + log);
+        assertEquals(declaredKernels(kernels), entryPoints(Files.readString(dir.resolve("kernels.ptx"))), "one PTX entry point per kernel");
+    }
+
+    @Test
+    void theShippedPtxIsMadeFromTheseSources() throws IOException {
+        String ptx = CudaRuntime.shippedPtx(); // throws unless its first line names these sources' digest
+        assertEquals(declaredKernels(resource("kernels.gpu.c")), entryPoints(ptx), "one entry point per kernel in kernels.ptx");
+    }
+
+    @Test
+    void ptxMadeFromOtherSourcesIsRefused() {
+        String ptx = CudaRuntime.shippedPtx();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> CudaRuntime.madeFrom(ptx, "0".repeat(64)));
+        assertTrue(e.getMessage().contains("scripts/gen-ptx.sh"), e.getMessage());
+    }
+
+    private static int declaredKernels(String kernels) {
         int declared = 0;
         Matcher m = Pattern.compile("(?m)^(KERNEL [a-z]\\w*\\(|[A-Z_]+_KERNEL\\(\\w+,|ROW_REDUCE\\(\\w+,)").matcher(kernels);
         while (m.find()) declared++;
-        Matcher entries = Pattern.compile("(?m)^\\.visible \\.entry").matcher(Files.readString(dir.resolve("kernels.ptx")));
+        return declared;
+    }
+
+    private static int entryPoints(String ptx) {
+        Matcher entries = Pattern.compile("(?m)^\\.visible \\.entry").matcher(ptx);
         int found = 0;
         while (entries.find()) found++;
-        assertEquals(declared, found, "one PTX entry point per kernel");
+        return found;
     }
 }

@@ -31,7 +31,7 @@ final class RunOptions {
     Integer threads;
 
     @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEVICE",
-            description = "Where to train: cpu, opencl[:N], cuda[:N], or auto (the first OpenCL GPU, else the CPU). Default ${DEFAULT-VALUE}. "
+            description = "Where to train: cpu, opencl[:N], cuda[:N], or auto (the first CUDA device, else the first OpenCL GPU, else the CPU). Default ${DEFAULT-VALUE}. "
                     + "An op with no kernel on the device runs on the host, with a warning and a count.")
     String deviceName;
 

@@ -1,25 +1,26 @@
 package dev.peco4j.tensor;
 
 /**
- * The OpenCL kernels ({@code kernels.gpu.c}): the ops of {@link Backend} this device runs itself.
+ * The device kernels ({@code kernels.gpu.c}), launched through a {@link GpuRuntime}: OpenCL or CUDA,
+ * the same sources and the same launches. These are the ops of {@link Backend} a device runs itself.
  * Tensors on the device are float32, int32 or bool (stored as int32). What is not here runs on the
  * host through {@link HostFallback}, counted and logged; so does an op here given a dtype its kernel
  * does not take ({@link #host}).
  */
-final class OpenClBackend implements Backend {
+final class GpuKernels implements Backend {
     private static final int NONE = 99; // U_NONE: no activation in the GEMM epilogue
     private static final int GROUP = 256, TILE = 16, GEMM_BLOCK = 64, MAX_RANK = 8; // as kernels.gpu.c: GROUP_SIZE, TILE, BLOCK
 
-    private final OpenClRuntime rt;
+    private final GpuRuntime rt;
     private Backend host;
 
-    OpenClBackend(OpenClRuntime rt) {
+    GpuKernels(GpuRuntime rt) {
         this.rt = rt;
     }
 
     @Override
     public String name() {
-        return "opencl";
+        return rt.kind();
     }
 
     /** The host's kernels on copies of this device's tensors, counted like any fallback. */
@@ -72,7 +73,7 @@ final class OpenClBackend implements Backend {
     /** The Geom struct of kernels.gpu.c: rank, n, three offsets, then shape and the three views' strides. */
     private static int[] geom(Shape shape, int outOffset, int[] outStrides, int aOffset, int[] aStrides, int bOffset, int[] bStrides) {
         int r = shape.rank();
-        if (r > MAX_RANK) throw new IllegalArgumentException("opencl: tensors of rank " + r + " (at most " + MAX_RANK + ")");
+        if (r > MAX_RANK) throw new IllegalArgumentException("device kernels: tensors of rank " + r + " (at most " + MAX_RANK + ")");
         int[] g = new int[5 + 4 * MAX_RANK];
         g[0] = Math.max(1, r);
         g[1] = shape.numel();
@@ -145,7 +146,7 @@ final class OpenClBackend implements Backend {
     private static int code(UnaryOps.Fn fn) {
         if (fn == null) return NONE;
         int c = fn.op().ordinal();
-        if (c > Op.POW_SCALAR.ordinal()) throw new IllegalArgumentException("opencl: " + fn.op() + " is not a unary function");
+        if (c > Op.POW_SCALAR.ordinal()) throw new IllegalArgumentException("device kernels: " + fn.op() + " is not a unary function");
         return c;
     }
 
