@@ -23,12 +23,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The CUDA runtime's Java side on a machine without a GPU: {@code mock_cuda.c}, a stand-in for
- * {@code libcuda.so.1} that keeps device memory in host memory and runs the copy kernel and a clamp in C, is
- * compiled here and put first on the loader path of a child JVM, which opens {@code cuda}, moves
- * tensors both ways, launches a kernel on a strided view, meets a driver error, and frees what it
- * dropped ({@link Probe}). What it cannot check is the kernels on a real GPU: {@link CudaBackendTest}
- * does that where one exists. Skipped, saying why, without a C compiler.
+ * The CUDA runtime's Java side on a machine without a GPU. {@code mock_cuda.c} stands in for
+ * {@code libcuda.so.1} (device memory in host memory; the copy kernel and a clamp run in C) and for
+ * {@code libnvrtc.so}. It is compiled here and put first on the loader path of a child JVM, which
+ * ({@link Probe}) opens {@code cuda}, moves tensors both ways, launches kernels on views, meets a
+ * driver error, and frees what it dropped: once with NVRTC compiling the kernels, once with NVRTC
+ * failing and the shipped PTX taking over. The kernels themselves on a GPU are {@link CudaBackendTest}'s,
+ * where one exists. Skipped, saying why, without a C compiler.
  */
 class CudaRuntimeTest {
     @Test
@@ -39,17 +40,26 @@ class CudaRuntimeTest {
         try (InputStream in = CudaRuntimeTest.class.getResourceAsStream("mock_cuda.c")) {
             Files.copy(in, src);
         }
-        run(List.of(cc.toString(), "-O1", "-shared", "-fPIC", "-o", dir.resolve("libcuda.so.1").toString(), src.toString()), dir, "cc");
+        run(List.of(cc.toString(), "-O1", "-shared", "-fPIC", "-o", dir.resolve("libcuda.so.1").toString(), src.toString()), dir, false, "cc");
+        Files.copy(dir.resolve("libcuda.so.1"), dir.resolve("libnvrtc.so"));
         String java = ProcessHandle.current().info().command().orElseThrow();
-        String out = run(List.of(java, "--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), Probe.class.getName()), dir, "the probe JVM");
-        assertTrue(out.contains("mock cuda: every check passed"), out);
-        System.out.println(out.strip().lines().reduce((first, last) -> last).orElseThrow());
+        for (boolean nvrtcFails : new boolean[] {false, true}) {
+            String kernels = nvrtcFails ? "the shipped PTX" : "NVRTC for compute_90";
+            String out = run(List.of(java, "--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                    "-cp", System.getProperty("java.class.path"), Probe.class.getName(), kernels), dir, nvrtcFails, "the probe JVM");
+            assertTrue(out.contains("mock cuda: every check passed"), out);
+            if (nvrtcFails) {
+                assertTrue(out.contains("cuda:0: using the shipped PTX: NVRTC (libnvrtc.so): the kernels do not compile for compute_90: "
+                        + "mock: compilation refused"), out);
+            }
+            System.out.println(out.strip().lines().reduce((first, last) -> last).orElseThrow());
+        }
     }
 
-    private static String run(List<String> command, Path dir, String what) throws Exception {
+    private static String run(List<String> command, Path dir, boolean nvrtcFails, String what) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().put("LD_LIBRARY_PATH", dir.toString());
+        if (nvrtcFails) pb.environment().put("MOCK_NVRTC_FAIL", "1");
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), what + " did not finish");
@@ -64,8 +74,7 @@ class CudaRuntimeTest {
             assertTrue(devices.contains("cuda:0: Mock GPU (CUDA, 1024 MiB)"), devices.toString());
             Device d = Device.get("cuda");
             assertSame(d, Device.get("cuda:0"));
-            assertTrue(d.description().startsWith("cuda:0: Mock GPU (CUDA driver 12.8, compute 9.0, 1024 MiB, kernels from "),
-                    d.description());
+            assertEquals("cuda:0: Mock GPU (CUDA driver 12.8, compute 9.0, 1024 MiB, kernels from " + args[0] + ")", d.description());
 
             Tensor x = Tensor.randn(new Generator(1), 3, 4, 5);
             Tensor y = x.to(d);

@@ -5,6 +5,10 @@
  * marshalling (device pointers, ints and a struct by value through kernelParams), launch geometry,
  * copies and releases are exercised for real. Any other kernel fails with CUDA_ERROR_NOT_SUPPORTED.
  * mock_live_bytes() reports the bytes allocated and not yet freed.
+ *
+ * The same file stands in for NVRTC (libnvrtc.so): it takes the kernel sources and the architecture
+ * option and returns a PTX naming the two kernels above, or, with MOCK_NVRTC_FAIL set, refuses to
+ * compile with a log, so that the fallback to the shipped PTX runs.
  */
 #include <math.h>
 #include <stdint.h>
@@ -121,3 +125,22 @@ CUresult cuLaunchKernel(void *f, unsigned int gx, unsigned int gy, unsigned int 
     }
     return 0;
 }
+
+/* NVRTC */
+static const char *MOCK_PTX = "// mock NVRTC\n.visible .entry copy_f(\n.visible .entry map_f(\n";
+static const char *MOCK_LOG = "mock: compilation refused";
+
+int nvrtcCreateProgram(void **prog, const char *src, const char *name, int headers, const char *const *h, const char *const *names) {
+    if (strstr(src, "#define KERNEL") == NULL || strcmp(name, "kernels.cu") != 0 || headers != 0) return 3; /* INVALID_INPUT */
+    *prog = strdup(src);
+    return 0;
+}
+int nvrtcCompileProgram(void *prog, int n, const char *const *options) {
+    if (n != 2 || strcmp(options[0], "--gpu-architecture=compute_90") != 0) return 5; /* INVALID_OPTION */
+    return getenv("MOCK_NVRTC_FAIL") ? 6 : 0; /* COMPILATION */
+}
+int nvrtcGetProgramLogSize(void *prog, size_t *size) { *size = strlen(MOCK_LOG) + 1; return 0; }
+int nvrtcGetProgramLog(void *prog, char *log) { strcpy(log, MOCK_LOG); return 0; }
+int nvrtcGetPTXSize(void *prog, size_t *size) { *size = strlen(MOCK_PTX) + 1; return 0; }
+int nvrtcGetPTX(void *prog, char *ptx) { strcpy(ptx, MOCK_PTX); return 0; }
+int nvrtcDestroyProgram(void **prog) { free(*prog); *prog = NULL; return 0; }
