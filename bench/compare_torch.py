@@ -116,6 +116,14 @@ def cases():
         logits.grad = None
         F.cross_entropy(logits, target, label_smoothing=0.1).backward()
     out.append(("cross-entropy fwd+bwd 600x8192", cross_entropy, 0.0))
+    vz = torch.randn(8 * 196, 256)
+    ve = torch.randn(8192, 256)
+
+    def nearest_code():  # taming's VectorQuantizer: d = z² + e² − 2 z·eᵀ, then argmin
+        with torch.no_grad():
+            d = vz.pow(2).sum(1, keepdim=True) + ve.pow(2).sum(1) - 2 * vz @ ve.t()
+            d.argmin(1)
+    out.append(("nearest code 1568x256 in 8192", nearest_code, 2.0 * 8 * 196 * 256 * 8192))
     block = Block(768, 12)
     bx = torch.randn(8, 197, 768, requires_grad=True)
     bdy = torch.randn(8, 197, 768)

@@ -31,6 +31,8 @@ public final class Compare {
         m.put("groupnorm+silu fwd+bwd 2x128x64x64 G32", () -> Workloads.groupNormSilu(2, 128, 64, 32));
         m.put("linear+gelu fwd+bwd 1576x768->3072", () -> Workloads.linearGelu(8 * 197, 768, 3072));
         m.put("cross-entropy fwd+bwd 600x8192", () -> Workloads.crossEntropy(8 * 75, 8192));
+        m.put("nearest code 1568x256 in 8192", () -> Workloads.nearestCode(8 * 196, 256, 8192, true));
+        m.put("nearest code 1568x256 in 8192, unfused ops", () -> Workloads.nearestCode(8 * 196, 256, 8192, false));
         m.put("beit block fwd+bwd ViT-B 8x197x768", () -> Workloads.beitBlock(8, 197, 768, 12));
         return m;
     }

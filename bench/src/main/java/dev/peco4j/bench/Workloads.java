@@ -140,6 +140,29 @@ public final class Workloads {
     }
 
     /** Softmax cross-entropy with label smoothing over a BEiT-sized codebook (8192 classes): forward and backward. */
+    /**
+     * The vector quantizer's code search for BEiT-B's targets (8 images × 196 patches of the f16
+     * tokenizer, 256-dim, 8192 codes): argmin ‖z‖² + ‖e‖² − 2·z·eᵀ, as taming computes it; fused
+     * ({@link Functional#nearestRows}), or as the separate ops it replaced (the same indices).
+     */
+    public static Workload nearestCode(int rows, int dim, int codes, boolean fused) {
+        Generator g = new Generator(8);
+        Tensor z = Tensor.randn(g, rows, dim), e = Tensor.randn(g, codes, dim);
+        return new Workload() {
+            public void run() {
+                if (fused) {
+                    Functional.nearestRows(z, e);
+                } else {
+                    z.square().sum(new int[] {1}, true).add(e.square().sum(1)).sub(z.matmul(e.mT()).mul(2.0)).argmin(1, false);
+                }
+            }
+
+            public double flops() {
+                return 2.0 * rows * dim * codes;
+            }
+        };
+    }
+
     public static Workload crossEntropy(int rows, int classes) {
         Generator g = new Generator(7);
         Tensor logits = Tensor.randn(g, rows, classes).requiresGrad(true);

@@ -6,12 +6,22 @@ package dev.peco4j.tensor;
  *
  * <p>The {@link ScalarBackend} is the reference (every dtype, computed in double), and every method
  * defaults to it: a faster backend implements only the kernels it speeds up, each tested against it.
+ * A method marked {@link Composite} instead defaults to other ops, so it runs on any device as they do.
  *
  * <p>Unless a method says otherwise, inputs may be strided views and outputs are new contiguous
  * tensors of the input's dtype.
  */
 public interface Backend {
     String name();
+
+    /**
+     * Marks a method whose default is made of other ops (through {@link Tensor}, so on the inputs'
+     * device), not of the reference's kernels: a device without its own kernel runs the default
+     * there, with no fallback to the host.
+     */
+    @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
+    @java.lang.annotation.Target(java.lang.annotation.ElementType.METHOD)
+    @interface Composite {}
 
     // --- elementwise ---
     default Tensor map(UnaryOps.Fn fn, Tensor x) {
@@ -50,6 +60,16 @@ public interface Backend {
 
     default Tensor amax(Tensor x, int[] dims) {
         return ScalarBackend.INSTANCE.amax(x, dims);
+    }
+
+    /**
+     * For each row of z (N, D), the index (int32, N) of the row of codes (K, D) nearest to it:
+     * argmin over k of (zz_i + ee_k) − 2·z_i·e_k in float32, given zz = ‖z_i‖² (N, 1) and ee = ‖e_k‖²
+     * (K); the first of equal distances wins, and NaN as in {@link #argmax}. No input needs a gradient.
+     */
+    @Composite
+    default Tensor nearestRows(Tensor z, Tensor codes, Tensor zz, Tensor ee) {
+        return zz.add(ee).sub(z.matmul(codes.mT()).mul(2.0)).argmin(1, false);
     }
 
     /** Index of the first maximum (or minimum) along dim, as int32. */

@@ -59,6 +59,14 @@ public final class Functional {
         return PoolOps.upsampleNearest(x, scale);
     }
 
+    /**
+     * For each row of z (N, D), the index (int32, N) of the nearest row of codes (K, D) by squared
+     * Euclidean distance, ‖z‖² + ‖e‖² − 2·z·e; ties to the lowest index. See {@link MatmulOps#nearestRows}.
+     */
+    public static Tensor nearestRows(Tensor z, Tensor codes) {
+        return MatmulOps.nearestRows(z, codes);
+    }
+
     /** Normalizes the last {@code normalizedDims} dims; weight and bias may be null. */
     public static Tensor layerNorm(Tensor x, int normalizedDims, Tensor weight, Tensor bias, double eps) {
         return NormOps.layerNorm(x, normalizedDims, weight, bias, eps);

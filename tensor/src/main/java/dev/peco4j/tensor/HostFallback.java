@@ -56,8 +56,12 @@ final class HostFallback implements InvocationHandler {
         return onHost(m, args);
     }
 
-    /** Whether the device's class overrides the interface method (a default method is the host's reference). */
+    /**
+     * Whether the device's class overrides the interface method (a default method is the host's
+     * reference), or the method's default is made of other ops ({@link Backend.Composite}).
+     */
     private boolean hasKernel(Method m) {
+        if (m.isAnnotationPresent(Backend.Composite.class)) return true;
         try {
             return !kernels.getClass().getMethod(m.getName(), m.getParameterTypes()).isDefault();
         } catch (NoSuchMethodException e) {

@@ -8,6 +8,26 @@ package dev.peco4j.tensor;
 public final class MatmulOps {
     private MatmulOps() {}
 
+    /**
+     * For each row of z (N, D), the index (int32) of the nearest row of codes (K, D) by squared
+     * Euclidean distance, computed as ‖z_i‖² + ‖e_k‖² − 2·z_i·e_k (a vector quantizer's code search);
+     * the first of equal distances wins. The vector backend fuses the product with the argmin, so the
+     * N×K distances are never stored. Not differentiable.
+     */
+    static Tensor nearestRows(Tensor z, Tensor codes) {
+        if (z.dim() != 2 || codes.dim() != 2 || z.size(1) != codes.size(1) || codes.size(0) == 0) {
+            throw new IllegalArgumentException("nearestRows: expected z (N, D) and codes (K, D) with the same D and K > 0, got "
+                    + z.shape() + " and " + codes.shape());
+        }
+        if (z.dtype() != codes.dtype() || !z.dtype().isFloating()) {
+            throw new IllegalArgumentException("nearestRows: expected floating tensors of one dtype, got " + z.dtype() + " and " + codes.dtype());
+        }
+        try (var ignored = Autograd.noGrad()) {
+            Tensor zz = z.square().sum(new int[] {1}, true), ee = codes.square().sum(1);
+            return Backends.on("nearest_rows", z, codes).nearestRows(z, codes, zz, ee);
+        }
+    }
+
     static Tensor matmul(Tensor a, Tensor b) {
         if (a.dim() == 0 || b.dim() == 0) {
             throw new IllegalArgumentException("matmul: both arguments need at least 1 dim, got shapes "

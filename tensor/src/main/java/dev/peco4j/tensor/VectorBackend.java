@@ -315,6 +315,12 @@ final class VectorBackend implements Backend {
     // ------------------------------------------------------------------ normalization
 
     @Override
+    public Tensor nearestRows(Tensor z, Tensor codes, Tensor zz, Tensor ee) {
+        return VectorNearest.applies(z, codes, zz, ee) ? VectorNearest.nearestRows(z, codes, zz, ee, par)
+                : Backend.super.nearestRows(z, codes, zz, ee);
+    }
+
+    @Override
     public Tensor[] layerNorm(Tensor x, Tensor w, Tensor b, int d, double eps) {
         if (!f32(x) || (w != null && !f32(w)) || (b != null && !f32(b))) return ref.layerNorm(x, w, b, d, eps);
         Floats fx = floats(x);

@@ -77,6 +77,45 @@ class BackendEquivalenceTest {
         });
     }
 
+    /**
+     * The fused nearest-code search gives the unfused ops' indices bit for bit (the same products and
+     * the same three float operations), on 1, 2 and 3 threads: several row bands and code chunks, codes with ties
+     * (all equal, through a stride-0 view), NaNs in z and in the codes, and D past one SGEMM K block (the unfused form).
+     */
+    @Test
+    void nearestRowsFusedIsTheUnfusedOps() {
+        Property.check("nearestRows fused vs unfused", 40, g -> {
+            int n = g.chance(0.3) ? g.intIn(90, 300) : size(g), k = g.chance(0.3) ? g.intIn(1000, 2100) : size(g);
+            int d = g.chance(0.2) ? g.intIn(500, 530) : size(g);
+            Tensor z = f32(g, n, d), e;
+            if (g.chance(0.2)) {
+                e = f32(g, 1, d).expand(k, d);                                   // one code k times
+            } else if (g.chance(0.3)) {
+                Tensor base = f32(g, g.intIn(1, 40), d);                          // a few codes repeated past a chunk
+                e = Tensor.cat(java.util.Collections.nCopies(1100 / base.size(0) + 1, base), 0);
+                k = e.size(0);
+            } else {
+                e = f32(g, k, d);
+            }
+            if (g.chance(0.15)) { // a NaN in a row of z: all its distances NaN
+                float[] zf = z.toFloatArray();
+                zf[g.intIn(0, zf.length - 1)] = Float.NaN;
+                z = Tensor.of(zf, n, d);
+            }
+            if (g.chance(0.15)) { // a NaN in a code: every row's argmin is that code
+                float[] ef = e.toFloatArray();
+                ef[g.intIn(0, ef.length - 1)] = Float.NaN;
+                e = Tensor.of(ef, k, d);
+            }
+            Tensor zz = z.square().sum(new int[] {1}, true), ee = e.square().sum(1);
+            int[] unfused = zz.add(ee).sub(z.matmul(e.mT()).mul(2.0)).argmin(1, false).toIntArray();
+            for (VectorBackend v : VEC) {
+                assertArrayEquals(unfused, v.nearestRows(z, e, zz, ee).toIntArray(),
+                        "nearestRows " + z.shape() + " x " + e.shape() + " on " + v.par.threads() + " threads");
+            }
+        });
+    }
+
     @Test
     void sgemmKernelAgainstItsScalarReference() {
         Property.check("sgemm vs reference", 40, g -> {

@@ -276,6 +276,22 @@ abstract class GpuBackendTest {
         });
     }
 
+    /** The code search runs as its ops on the device (it is a composite), with ties to the lowest index. */
+    @Test
+    void nearestRowsRunsOnTheDevice() {
+        Property.check(dev + " nearestRows", 20, g -> {
+            int n = g.intIn(1, 300), k = g.intIn(1, 70), d = g.intIn(1, 9);
+            // small integers: every distance exact in float32, so the device's sums equal the host's; duplicate codes tie
+            Tensor z = Tensor.randint(new Generator(g.intIn(0, 99)), -3, 4, n, d).to(DType.FLOAT32);
+            Tensor codes = Tensor.randint(new Generator(g.intIn(0, 99)), -3, 4, k, d).to(DType.FLOAT32);
+            Tensor e = Tensor.cat(java.util.List.of(codes, codes), 0);
+            Tensor zD = z.to(dev), eD = e.to(dev);
+            Tensor zz = z.square().sum(new int[] {1}, true), ee = e.square().sum(1);
+            Tensor zzD = zz.to(dev), eeD = ee.to(dev);
+            check("nearestRows", 0, 0, be -> be.nearestRows(z, e, zz, ee), be -> be.nearestRows(zD, eD, zzD, eeD));
+        });
+    }
+
     @Test
     void argmaxTakesTheFirstOfEqualValues() {
         Property.check(dev + " argmax", 30, g -> {

@@ -9,6 +9,7 @@ import dev.peco4j.tensor.Autograd;
 import dev.peco4j.tensor.DType;
 import dev.peco4j.tensor.Device;
 import dev.peco4j.tensor.Generator;
+import dev.peco4j.tensor.Functional;
 import dev.peco4j.tensor.Tensor;
 
 /**
@@ -127,14 +128,8 @@ public final class VectorQuantizer extends Module implements Stochastic {
     /** The nearest code of each row of z (N, d) in the lookup space: indices (N) int, ties to the lowest index. */
     public Tensor nearest(Tensor z) {
         try (var ignored = Autograd.noGrad()) {
-            return nearest(z, lookupCodes());
+            return Functional.nearestRows(z, lookupCodes());
         }
-    }
-
-    /** argmin over k of ‖z‖² + ‖e_k‖² − 2 z·e_k, one GEMM. */
-    static Tensor nearest(Tensor z, Tensor e) {
-        Tensor d = z.square().sum(new int[] {1}, true).add(e.square().sum(1)).sub(z.matmul(e.mT()).mul(2.0));     // (N, K)
-        return d.argmin(1, false);
     }
 
     /** Quantizes z (B, D, h, w); in training also runs the codebook's own updates (k-means, EMA, restarts). */
@@ -214,7 +209,7 @@ public final class VectorQuantizer extends Module implements Stochastic {
         Device d = x.device();
         Tensor bins = Tensor.zeros(x.dtype(), k).to(d);
         for (int it = 0; it < iters; it++) {
-            Tensor idx = nearest(x, means);
+            Tensor idx = Functional.nearestRows(x, means);
             int[] count = new int[k];
             for (int i : idx.toIntArray()) count[i]++;
             Tensor sums = Tensor.zeros(x.dtype(), k, x.size(1)).to(d).indexAdd(0, idx, x);

@@ -11,6 +11,7 @@ import dev.peco4j.peco.tokenizer.VectorQuantizer.Options;
 import dev.peco4j.tensor.Autograd;
 import dev.peco4j.tensor.DType;
 import dev.peco4j.tensor.Generator;
+import dev.peco4j.tensor.Functional;
 import dev.peco4j.tensor.Tensor;
 import dev.peco4j.tensor.testing.Property;
 import java.util.Arrays;
@@ -36,7 +37,7 @@ class VectorQuantizerTest {
             for (int i = 0; i < e.length; i++) e[i] = Math.round(gen.uniform(-4, 4)) / 2.0;  // a coarse grid: ties happen
             for (int c = 1; c < k; c += 3) System.arraycopy(e, 0, e, c * d, d);                     // and duplicate codes
             for (int i = 0; i < z.length; i++) z[i] = Math.round(gen.uniform(-4, 4)) / 2.0;
-            int[] got = VectorQuantizer.nearest(Tensor.of(z, n, d), Tensor.of(e, k, d)).toIntArray();
+            int[] got = Functional.nearestRows(Tensor.of(z, n, d), Tensor.of(e, k, d)).toIntArray();
             for (int r = 0; r < n; r++) {
                 int best = 0;
                 double bestD = Double.POSITIVE_INFINITY;
@@ -99,7 +100,7 @@ class VectorQuantizerTest {
         Tensor z = Tensor.randn(new Generator(13), 1, 2, 4, 4).to(DType.FLOAT64);
         Tensor before = q.codebook().detach().contiguous().mul(1.0), avg = q.stateDict().get("embed_avg").mul(1.0);
         Tensor flat = z.permute(0, 2, 3, 1).reshape(-1, 2);
-        int[] idx = VectorQuantizer.nearest(flat, before).toIntArray();
+        int[] idx = Functional.nearestRows(flat, before).toIntArray();
         VectorQuantizer.Result r = q.quantize(z);
         assertArrayEquals(idx, r.indices().toIntArray());
         // by hand: cluster_size = 0.5·0 + 0.5·n_k; embed_avg = 0.5·e_k + 0.5·Σ z; e_k = embed_avg / smoothed n_k
@@ -132,7 +133,7 @@ class VectorQuantizerTest {
         Tensor avg0 = mb[0].mul(mb[1].unsqueeze(1)), cs0 = mb[1];
         // after the first step: cluster_size = 0.5·counts + 0.5·new counts, embed_avg = 0.5·mean·count + 0.5·sums
         double[] want = avg0.mul(0.5).toDoubleArray(), got = k.stateDict().get("embed_avg").toDoubleArray();
-        int[] kidx = VectorQuantizer.nearest(flat, mb[0]).toIntArray();
+        int[] kidx = Functional.nearestRows(flat, mb[0]).toIntArray();
         for (int i = 0; i < kidx.length; i++) {
             want[2 * kidx[i]] += 0.5 * f[2 * i];
             want[2 * kidx[i] + 1] += 0.5 * f[2 * i + 1];
@@ -182,7 +183,7 @@ class VectorQuantizerTest {
         q.quantize(z);
         double[] cb = q.codebook().toDoubleArray(), flat = z.permute(0, 2, 3, 1).reshape(-1, 2).toDoubleArray();
         Set<Integer> used = new HashSet<>();
-        for (int i : VectorQuantizer.nearest(z.permute(0, 2, 3, 1).reshape(-1, 2), Tensor.of(new double[] {0, 0, 1, 1, 100, 100, 200, 200, -100, 50}, 5, 2)).toIntArray()) used.add(i);
+        for (int i : Functional.nearestRows(z.permute(0, 2, 3, 1).reshape(-1, 2), Tensor.of(new double[] {0, 0, 1, 1, 100, 100, 200, 200, -100, 50}, 5, 2)).toIntArray()) used.add(i);
         assertTrue(used.contains(0) && !used.contains(2) && !used.contains(3) && !used.contains(4), used.toString());
         for (int c = 0; c < 5; c++) {
             if (used.contains(c)) {
