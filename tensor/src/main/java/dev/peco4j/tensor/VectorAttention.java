@@ -15,7 +15,13 @@ import java.util.Arrays;
  * for any thread count.
  */
 final class VectorAttention {
-    static final int QB = 64, KB = 128;
+    /**
+     * Queries and keys per block. QB covers a whole ViT-B sequence (197 tokens), so each key block's
+     * k and v are packed once per head, not once per query block, and no short last query block
+     * remains (197 in blocks of 64 left one of 5): attention fwd+bwd B8 H12 N197 D64 on 1 thread took
+     * 56.1–59.1 ms against 66.9–71.0 ms with QB = 64, in three interleaved runs (Compare, Zen 4).
+     */
+    static final int QB = 256, KB = 128;
 
     private VectorAttention() {}
 
