@@ -1,5 +1,6 @@
 package dev.peco4j.tensor;
 
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -41,8 +42,8 @@ final class VectorNearest {
             boolean[] nan = new boolean[band];
             for (int b = from; b < to; b++) {
                 int r0 = b * band, rows = Math.min(band, n - r0);
-                java.util.Arrays.fill(best, Float.POSITIVE_INFINITY);
-                java.util.Arrays.fill(nan, false);
+                Arrays.fill(best, Float.POSITIVE_INFINITY);
+                Arrays.fill(nan, false);
                 Sgemm.Mat zb = new Sgemm.Mat(z.storage.f, z.offset() + r0 * zs[0], zs[0], zs[1]);
                 for (int c0 = 0; c0 < k; c0 += CODES) {
                     int cn = Math.min(CODES, k - c0);
@@ -55,7 +56,7 @@ final class VectorNearest {
                         if (v != v) {
                             nan[r] = true;
                             out[r0 + r] = c0 + j;
-                        } else if (v < best[r] || c0 == 0) {
+                        } else if (v < best[r]) {
                             best[r] = v;
                             out[r0 + r] = c0 + j;
                         }
