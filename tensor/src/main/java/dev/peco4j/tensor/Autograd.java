@@ -142,7 +142,14 @@ public final class Autograd {
         List<Tensor> order = topologicalOrder(root);
         Set<Tensor> needed = capture == null ? null : leadingTo(order, capture.keySet());
         Map<Tensor, Tensor> pending = new IdentityHashMap<>();
-        pending.put(root, seed.to(root.dtype()));
+        Tensor first = seed.to(root.dtype());
+        pending.put(root, first);
+        // A leaf takes its first gradient without a copy when that gradient owns its buffer: made in this
+        // pass, handed to one tensor only, and neither the seed's nor any graph tensor's storage.
+        Set<Storage> foreign = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Tensor t : order) foreign.add(t.storage);
+        foreign.add(first.storage);
+        Map<Storage, Integer> handed = new IdentityHashMap<>();
         try (NoGrad ignored = noGrad()) {
             for (int k = order.size() - 1; k >= 0; k--) {
                 Tensor t = order.get(k);
@@ -152,7 +159,9 @@ public final class Autograd {
                 if (capture != null) {
                     if (capture.containsKey(t)) capture.put(t, g);
                 } else if (node == null || t.retainsGrad()) {
-                    t.accumulateGrad(g);
+                    boolean owned = node == null && !foreign.contains(g.storage) && handed.get(g.storage) == 1 && g.offset() == 0
+                            && g.isContiguous() && g.numel() == g.storage.length();
+                    t.accumulateGrad(g, owned);
                 }
                 if (node == null || (needed != null && !feeds(node, needed))) continue;
                 Tensor[] grads = node.runBackward(g, retainGraph);
@@ -168,7 +177,9 @@ public final class Autograd {
                         throw new IllegalStateException("backward of '" + node.op + "': gradient of input " + i
                                 + " is " + gi.dtype() + " but the input is " + in.dtype());
                     }
-                    pending.merge(in, gi, Tensor::add);
+                    Tensor merged = pending.merge(in, gi, Tensor::add);
+                    handed.merge(gi.storage, 1, Integer::sum);
+                    if (merged != gi) handed.merge(merged.storage, 1, Integer::sum);
                 }
             }
         }

@@ -328,9 +328,13 @@ public final class Tensor {
         this.requiresGrad = true;
     }
 
-    void accumulateGrad(Tensor g) {
-        // the first gradient is copied: a leaf's grad never aliases another tensor's storage
-        grad = grad == null ? Backends.on(g).copy(g, dtype()) : grad.add(g);
+    /**
+     * Adds g to this tensor's gradient. The first one is copied, so that a grad never aliases another
+     * tensor's storage, unless owned: g's buffer is its own, made for this tensor alone (PyTorch's
+     * AccumulateGrad takes such a gradient as it is, too).
+     */
+    void accumulateGrad(Tensor g, boolean owned) {
+        grad = grad != null ? grad.add(g) : owned && g.dtype() == dtype() ? g : Backends.on(g).copy(g, dtype());
     }
 
     // ------------------------------------------------------------------ devices

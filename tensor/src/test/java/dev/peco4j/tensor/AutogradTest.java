@@ -204,6 +204,71 @@ class AutogradTest {
                 && m.contains("analytic") && m.contains("numerical"), m);
     }
 
+    /**
+     * A leaf takes its first gradient as it is when that gradient's buffer is its own (made by one
+     * backward, for it alone), and a copy otherwise: a gradient handed to two inputs, the seed itself,
+     * or a view never ends up shared between two grads or with the caller's tensors.
+     */
+    @Test
+    void aLeafTakesAFreshGradientAsItIsAndCopiesAShared() {
+        Tensor[] made = new Tensor[1];
+        CustomFunction fresh = new CustomFunction("fresh-gradient") {
+            @Override
+            protected Tensor forward(Context ctx, Tensor... in) {
+                return in[0].mul(3.0);
+            }
+
+            @Override
+            protected Tensor[] backward(Context ctx, Tensor g) {
+                made[0] = g.mul(3.0);
+                return new Tensor[] {made[0]};
+            }
+        };
+        CustomFunction shared = new CustomFunction("one-gradient-for-two") {
+            @Override
+            protected Tensor forward(Context ctx, Tensor... in) {
+                return in[0].add(in[1]);
+            }
+
+            @Override
+            protected Tensor[] backward(Context ctx, Tensor g) {
+                made[0] = g.mul(1.0);
+                return new Tensor[] {made[0], made[0]};
+            }
+        };
+        Tensor x = leaf(1, 2, 3), seed = Tensor.of(new double[] {1, 1, 1}, 3);
+        fresh.apply(x).backward(seed);
+        assertTrue(x.grad().storage == made[0].storage, "a fresh gradient was copied");
+        assertArrayEquals(new double[] {3, 3, 3}, x.grad().toDoubleArray());
+
+        Tensor a = leaf(1, 2, 3), b = leaf(4, 5, 6);
+        shared.apply(a, b).backward(seed);
+        assertTrue(a.grad().storage != b.grad().storage && a.grad().storage != made[0].storage && b.grad().storage != made[0].storage,
+                "a gradient handed to two inputs is shared");
+
+        CustomFunction passThrough = new CustomFunction("pass-through") {
+            @Override
+            protected Tensor forward(Context ctx, Tensor... in) {
+                return in[0].mul(1.0);
+            }
+
+            @Override
+            protected Tensor[] backward(Context ctx, Tensor g) {
+                return new Tensor[] {g};                           // the seed itself, to one input
+            }
+        };
+        Tensor p = leaf(1, 2, 3);
+        passThrough.apply(p).backward(seed);
+        assertTrue(p.grad().storage != seed.storage, "the grad is the caller's seed");
+
+        Tensor c = leaf(1, 2, 3), d = leaf(4, 5, 6);
+        c.add(d).backward(seed);                                   // add hands the seed itself to both inputs
+        assertTrue(c.grad().storage != seed.storage && d.grad().storage != seed.storage && c.grad().storage != d.grad().storage);
+        Tensor e = leaf(1, 2, 3);
+        e.sum().backward();                                        // a stride-0 view of one element: copied
+        assertEquals(3, e.grad().storage.length());
+    }
+
     @Test
     void gradCheckCatchesANonzeroGradientForAZeroUpstream() {
         CustomFunction leaky = new CustomFunction("leaky-backward") {
