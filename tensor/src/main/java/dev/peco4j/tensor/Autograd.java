@@ -159,7 +159,7 @@ public final class Autograd {
                 if (capture != null) {
                     if (capture.containsKey(t)) capture.put(t, g);
                 } else if (node == null || t.retainsGrad()) {
-                    boolean owned = node == null && !foreign.contains(g.storage) && handed.get(g.storage) == 1 && g.offset() == 0
+                    boolean owned = node == null && !foreign.contains(g.storage) && handed.getOrDefault(g.storage, 0) == 1 && g.offset() == 0
                             && g.isContiguous() && g.numel() == g.storage.length();
                     t.accumulateGrad(g, owned);
                 }

@@ -19,6 +19,10 @@ class ErrorMessagesTest {
     @Test
     void shapeErrors() {
         assertEquals("matmul: shapes [2, 3] and [4, 5] are incompatible (3 != 4)", message(() -> A23.matmul(B45)));
+        assertEquals("nearestRows: expected z (N, D) and codes (K, D) with the same D and K > 0, got [2, 3] and [4, 5]",
+                message(() -> Functional.nearestRows(A23, B45)));
+        assertEquals("nearestRows: expected floating tensors of one dtype, got int32 and int32",
+                message(() -> Functional.nearestRows(A23.to(DType.INT32), A23.to(DType.INT32))));
         assertEquals("add: shapes [2, 3] and [4, 5] cannot be broadcast (dim 0: 2 vs 4)", message(() -> A23.add(B45)));
         assertEquals("reshape: shape [4] is invalid for [2, 3] (6 elements)", message(() -> A23.reshape(4)));
         assertEquals("reshape: only one size may be -1 in [-1, -1]", message(() -> A23.reshape(-1, -1)));
