@@ -314,6 +314,22 @@ final class VectorBackend implements Backend {
 
     // ------------------------------------------------------------------ normalization
 
+    /** Along the last dim, row by row (a classifier's or MIM's predictions); any other dim takes the reference. */
+    @Override
+    public Tensor argmax(Tensor x, int dim, boolean min) {
+        if (!f32(x) || dim != x.dim() - 1 || x.size(dim) == 0) return ref.argmax(x, dim, min);
+        int cols = x.size(dim), rows = x.numel() / cols;
+        Floats fx = floats(x);
+        int[] arg = new int[rows];
+        par.forRange(rows, Math.max(1, GRAIN / cols), (from, to) -> {
+            for (int r = from; r < to; r++) arg[r] = VectorMath.argExtreme(fx.a(), fx.off() + r * cols, cols, min);
+        });
+        int[] dims = x.shape().dims();
+        dims[dim] = 1;
+        Shape out = Shape.of(dims);
+        return new Tensor(Storage.wrap(DType.INT32, arg), out, out.contiguousStrides(), 0);
+    }
+
     @Override
     public Tensor nearestRows(Tensor z, Tensor codes, Tensor zz, Tensor ee) {
         return VectorNearest.applies(z, codes, zz, ee) ? VectorNearest.nearestRows(z, codes, zz, ee, par)

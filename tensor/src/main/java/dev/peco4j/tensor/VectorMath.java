@@ -365,6 +365,23 @@ final class VectorMath {
         return m;
     }
 
+    /** The index of the first maximum (or minimum) of a[off, off + n), n > 0; the first NaN when there is one (as argmax). */
+    static int argExtreme(float[] a, int off, int n, boolean min) {
+        FloatVector acc = FloatVector.broadcast(S, min ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY);
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(S, a, off + i);
+            acc = min ? acc.min(v) : acc.max(v);                          // NaN propagates, as in Math.min/max
+        }
+        float m = acc.reduceLanes(min ? VectorOperators.MIN : VectorOperators.MAX);
+        for (; i < n; i++) m = min ? Math.min(m, a[off + i]) : Math.max(m, a[off + i]);
+        if (Float.isNaN(m)) {
+            for (i = 0; i < n; i++) if (Float.isNaN(a[off + i])) return i;
+        }
+        for (i = 0; i < n; i++) if (a[off + i] == m) return i;
+        return 0;
+    }
+
     /** Σ a[ao + i]·b[bo + i] over n: lane-wise partial sums, then the lanes and the tail in order (as sum). */
     static float dot(float[] a, int ao, float[] b, int bo, int n) {
         FloatVector acc = FloatVector.zero(S);

@@ -77,6 +77,27 @@ class BackendEquivalenceTest {
         });
     }
 
+    /** argmax/argmin along any dim: the first of equal values, the first NaN, exactly as the reference. */
+    @Test
+    void argmaxTakesTheFirstExtremeAndNaN() {
+        Property.check("argmax vector vs scalar", 60, g -> {
+            int[] shape = g.shape(1, 3, 9);
+            if (g.chance(0.4)) shape[shape.length - 1] = size(g);
+            int dim = g.chance(0.7) ? shape.length - 1 : g.intIn(0, shape.length - 1);
+            boolean min = g.chance(0.5);
+            Tensor x = Tensor.randint(new Generator(g.intIn(0, 999)), -3, 3, shape).to(DType.FLOAT32); // many equal values
+            if (g.chance(0.3)) {
+                float[] v = x.toFloatArray();
+                for (int k = 0; k < 1 + v.length / 20; k++) {
+                    v[g.intIn(0, v.length - 1)] = g.pick(new Float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0f});
+                }
+                x = Tensor.of(v, shape);
+            }
+            Tensor in = g.chance(0.3) && shape.length > 1 ? x.transpose(0, shape.length - 1).contiguous().transpose(0, shape.length - 1) : x;
+            check("argmax " + shape.length + "-d dim " + dim + (min ? " min" : ""), 0, (be, t) -> be.argmax(in, dim, min));
+        });
+    }
+
     /**
      * The fused nearest-code search gives the unfused ops' indices bit for bit (the same products and
      * the same three float operations), on 1, 2 and 3 threads: several row bands and code chunks, codes with ties
