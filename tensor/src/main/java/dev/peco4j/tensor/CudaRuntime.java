@@ -45,7 +45,7 @@ final class CudaRuntime extends GpuRuntime {
             MemorySegment out = a.allocate(ADDRESS);
             Cuda.check(Ffm.call(Cuda.primaryCtxRetain, out, device), "cuDevicePrimaryCtxRetain");
             context = out.get(ADDRESS, 0);
-            current();
+            enter();
             Cuda.check(Ffm.call(Cuda.streamCreate, out, 0), "cuStreamCreate");
             stream = out.get(ADDRESS, 0);
             MemorySegment pool = a.allocate(ADDRESS);
@@ -55,12 +55,15 @@ final class CudaRuntime extends GpuRuntime {
             }
             int major = Cuda.intOut(a, Cuda.deviceGetAttribute, "cuDeviceGetAttribute", Cuda.ATTR_COMPUTE_CAPABILITY_MAJOR, device);
             int minor = Cuda.intOut(a, Cuda.deviceGetAttribute, "cuDeviceGetAttribute", Cuda.ATTR_COMPUTE_CAPABILITY_MINOR, device);
-            String[] from = new String[1];
-            module = loadKernels(major * 10 + minor, from);
+            Kernels kernels = loadKernels(major * 10 + minor);
+            module = kernels.module();
             int driver = Cuda.intOut(a, Cuda.driverGetVersion, "cuDriverGetVersion");
-            description = deviceName + " (CUDA driver " + driver / 1000 + "." + driver % 1000 / 10 + ", compute " + major + "." + minor + ", " + (memory >> 20) + " MiB, kernels from " + from[0] + ")";
+            description = deviceName + " (CUDA driver " + driver / 1000 + "." + driver % 1000 / 10 + ", compute " + major + "." + minor + ", " + (memory >> 20) + " MiB, kernels from " + kernels.from() + ")";
         }
     }
+
+    /** The kernels' module, and where it came from (for the description). */
+    private record Kernels(MemorySegment module, String from) {}
 
     /** Opens the index-th CUDA device of this machine. */
     static CudaRuntime open(int index) {
@@ -106,13 +109,11 @@ final class CudaRuntime extends GpuRuntime {
      * The kernels' module: NVRTC's PTX for this architecture when NVRTC is here, else the shipped PTX;
      * each candidate the driver refuses (a PTX newer than the driver, say) gives way to the next.
      */
-    private MemorySegment loadKernels(int arch, String[] from) {
+    private Kernels loadKernels(int arch) {
         List<String> failures = new ArrayList<>();
         if (Cuda.NVRTC_UNAVAILABLE == null) {
             try {
-                MemorySegment m = loadPtx(compileWithNvrtc(arch));
-                from[0] = "NVRTC for compute_" + arch;
-                return m;
+                return new Kernels(loadPtx(compileWithNvrtc(arch)), "NVRTC for compute_" + arch);
             } catch (IllegalStateException e) {
                 failures.add("NVRTC (" + Cuda.NVRTC_LIBRARY + "): " + e.getMessage());
             }
@@ -120,10 +121,9 @@ final class CudaRuntime extends GpuRuntime {
             failures.add(Cuda.NVRTC_UNAVAILABLE);
         }
         try {
-            MemorySegment m = loadPtx(shippedPtx());
-            from[0] = "the shipped PTX";
+            Kernels shipped = new Kernels(loadPtx(shippedPtx()), "the shipped PTX");
             if (Cuda.NVRTC_UNAVAILABLE == null) LOG.log(Level.WARNING, name + ": using the shipped PTX: " + failures.getFirst());
-            return m;
+            return shipped;
         } catch (IllegalStateException e) {
             failures.add("shipped PTX: " + e.getMessage());
         }
@@ -201,7 +201,8 @@ final class CudaRuntime extends GpuRuntime {
     }
 
     /** Makes this device's context the calling thread's (each JVM thread that calls in needs it; the call is cheap). */
-    private void current() {
+    @Override
+    void enter() {
         Cuda.check(Ffm.call(Cuda.ctxSetCurrent, context), "cuCtxSetCurrent");
     }
 
@@ -217,7 +218,6 @@ final class CudaRuntime extends GpuRuntime {
 
     @Override
     MemorySegment create(long bytes) {
-        current();
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(JAVA_LONG);
             int rc = Ffm.call(Cuda.memAllocAsync, out, bytes, stream);
@@ -229,25 +229,21 @@ final class CudaRuntime extends GpuRuntime {
 
     @Override
     void release(MemorySegment buffer) {
-        current();
         Cuda.check(Ffm.call(Cuda.memFreeAsync, buffer.address(), stream), "cuMemFreeAsync");
     }
 
     @Override
     void write(MemorySegment buffer, MemorySegment host, long bytes) {
-        current();
         Cuda.check(Ffm.call(Cuda.memcpyHtoD, buffer.address(), host, bytes), "cuMemcpyHtoD");
     }
 
     @Override
     void read(MemorySegment buffer, MemorySegment host, long bytes) {
-        current();
         Cuda.check(Ffm.call(Cuda.memcpyDtoH, host, buffer.address(), bytes), "cuMemcpyDtoH");
     }
 
     @Override
     void finish() {
-        current();
         Cuda.check(Ffm.call(Cuda.streamSynchronize, stream), "cuStreamSynchronize");
     }
 
@@ -263,7 +259,6 @@ final class CudaRuntime extends GpuRuntime {
 
     @Override
     void enqueue(String kernel, long[] global, long[] local, Object... args) {
-        current();
         MemorySegment f = function(kernel);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment params = a.allocate(ADDRESS, args.length);

@@ -57,6 +57,7 @@ abstract class GpuRuntime implements DeviceRuntime {
     }
 
     // ------------------------------------------------------------------ what an API binds
+    // (each called with this runtime's lock held, after enter())
 
     /** The kind of device, as in {@link Device}'s names: {@code opencl} or {@code cuda}. */
     abstract String kind();
@@ -72,13 +73,19 @@ abstract class GpuRuntime implements DeviceRuntime {
     /** Copies bytes from buffer into a host array (a heap segment), blocking until every queued op has run. */
     abstract void read(MemorySegment buffer, MemorySegment host, long bytes);
 
-    /** Waits for every queued op; the caller holds this runtime's lock. */
+    /** Waits for every queued op. */
     abstract void finish();
+
+    /**
+     * Called on taking this runtime's lock, before the API calls made under it (CUDA makes its
+     * context the calling thread's here); nothing by default.
+     */
+    void enter() {}
 
     /**
      * Queues kernel name over global work items (1–3 dims, each rounded up to the local size; without
      * one, the API's choice). Arguments: a {@link Tensor} passes its buffer, an Integer an int, a
-     * Float a float, and an int[] a struct of ints by value. The caller holds this runtime's lock.
+     * Float a float, and an int[] a struct of ints by value.
      */
     abstract void enqueue(String name, long[] global, long[] local, Object... args);
 
@@ -86,6 +93,7 @@ abstract class GpuRuntime implements DeviceRuntime {
 
     /** See {@link #enqueue}. */
     final synchronized void launch(String kernel, long[] global, long[] local, Object... args) {
+        enter();
         enqueue(kernel, global, local, args);
     }
 
@@ -110,6 +118,7 @@ abstract class GpuRuntime implements DeviceRuntime {
 
     @Override
     public final synchronized void synchronize() {
+        enter();
         finish();
     }
 
@@ -128,6 +137,7 @@ abstract class GpuRuntime implements DeviceRuntime {
 
     @Override
     public final synchronized DeviceMemory allocate(DType dtype, int n) {
+        enter();
         releaseCollected();
         if (dtype == DType.FLOAT64) {
             throw new IllegalArgumentException(name + " holds float32, int32 and bool tensors; got a float64 one "
@@ -195,6 +205,7 @@ abstract class GpuRuntime implements DeviceRuntime {
         public void upload(Storage host) {
             if (length == 0) return;
             synchronized (rt) {
+                rt.enter();
                 rt.write(buffer, array(host), (long) length * 4);
             }
         }
@@ -203,6 +214,7 @@ abstract class GpuRuntime implements DeviceRuntime {
         public void download(Storage host) {
             if (length == 0) return;
             synchronized (rt) {
+                rt.enter();
                 rt.read(buffer, array(host), (long) length * 4);
             }
         }

@@ -2,7 +2,6 @@ package dev.peco4j.tensor;
 
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -69,26 +68,15 @@ final class VectorNearest {
 
     /**
      * The index j &lt; k of the least (zz + ee[e0 + j]) − 2·dots[off + j], the distances written over
-     * dots: the first of equal ones, or the first NaN when there is one (as argmin).
+     * dots: the first of equal ones, or the first NaN when there is one (argmin's rule, {@link VectorMath#argExtreme}).
      */
     private static int argminRow(float[] dots, int off, int k, float zz, float[] ee, int e0) {
         int j = 0, bound = S.loopBound(k);
-        FloatVector min = FloatVector.broadcast(S, Float.POSITIVE_INFINITY), zzv = FloatVector.broadcast(S, zz);
+        FloatVector zzv = FloatVector.broadcast(S, zz);
         for (; j < bound; j += S.length()) {
-            FloatVector dist = zzv.add(FloatVector.fromArray(S, ee, e0 + j)).sub(FloatVector.fromArray(S, dots, off + j).mul(2f));
-            dist.intoArray(dots, off + j);
-            min = min.min(dist);
+            zzv.add(FloatVector.fromArray(S, ee, e0 + j)).sub(FloatVector.fromArray(S, dots, off + j).mul(2f)).intoArray(dots, off + j);
         }
-        float m = min.reduceLanes(VectorOperators.MIN);
-        for (; j < k; j++) {
-            float dist = (zz + ee[e0 + j]) - dots[off + j] * 2f;
-            dots[off + j] = dist;
-            m = Math.min(m, dist);
-        }
-        if (Float.isNaN(m)) {
-            for (int i = 0; i < k; i++) if (Float.isNaN(dots[off + i])) return i;
-        }
-        for (int i = 0; i < k; i++) if (dots[off + i] == m) return i;
-        return 0; // only when every distance is +∞: argmin's first
+        for (; j < k; j++) dots[off + j] = (zz + ee[e0 + j]) - dots[off + j] * 2f;
+        return VectorMath.argExtreme(dots, off, k, true);
     }
 }

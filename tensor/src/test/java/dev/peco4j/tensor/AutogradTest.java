@@ -7,10 +7,27 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /** The engine's behaviour: accumulation, order, scopes, freeing, custom functions. */
 class AutogradTest {
+    /** A CustomFunction that saves nothing: forward of the inputs, backward of the upstream gradient. */
+    private static CustomFunction stateless(String name, Function<Tensor[], Tensor> forward,
+                                            Function<Tensor, Tensor[]> backward) {
+        return new CustomFunction(name) {
+            @Override
+            protected Tensor forward(Context ctx, Tensor... in) {
+                return forward.apply(in);
+            }
+
+            @Override
+            protected Tensor[] backward(Context ctx, Tensor g) {
+                return backward.apply(g);
+            }
+        };
+    }
+
     private static Tensor leaf(double... v) {
         return Tensor.of(v, v.length).requiresGrad(true);
     }
@@ -212,30 +229,14 @@ class AutogradTest {
     @Test
     void aLeafTakesAFreshGradientAsItIsAndCopiesAShared() {
         Tensor[] made = new Tensor[1];
-        CustomFunction fresh = new CustomFunction("fresh-gradient") {
-            @Override
-            protected Tensor forward(Context ctx, Tensor... in) {
-                return in[0].mul(3.0);
-            }
-
-            @Override
-            protected Tensor[] backward(Context ctx, Tensor g) {
-                made[0] = g.mul(3.0);
-                return new Tensor[] {made[0]};
-            }
-        };
-        CustomFunction shared = new CustomFunction("one-gradient-for-two") {
-            @Override
-            protected Tensor forward(Context ctx, Tensor... in) {
-                return in[0].add(in[1]);
-            }
-
-            @Override
-            protected Tensor[] backward(Context ctx, Tensor g) {
-                made[0] = g.mul(1.0);
-                return new Tensor[] {made[0], made[0]};
-            }
-        };
+        CustomFunction fresh = stateless("fresh-gradient", in -> in[0].mul(3.0), g -> {
+            made[0] = g.mul(3.0);
+            return new Tensor[] {made[0]};
+        });
+        CustomFunction shared = stateless("one-gradient-for-two", in -> in[0].add(in[1]), g -> {
+            made[0] = g.mul(1.0);
+            return new Tensor[] {made[0], made[0]};
+        });
         Tensor x = leaf(1, 2, 3), seed = Tensor.of(new double[] {1, 1, 1}, 3);
         fresh.apply(x).backward(seed);
         assertTrue(x.grad().storage == made[0].storage, "a fresh gradient was copied");
@@ -246,17 +247,8 @@ class AutogradTest {
         assertTrue(a.grad().storage != b.grad().storage && a.grad().storage != made[0].storage && b.grad().storage != made[0].storage,
                 "a gradient handed to two inputs is shared");
 
-        CustomFunction passThrough = new CustomFunction("pass-through") {
-            @Override
-            protected Tensor forward(Context ctx, Tensor... in) {
-                return in[0].mul(1.0);
-            }
-
-            @Override
-            protected Tensor[] backward(Context ctx, Tensor g) {
-                return new Tensor[] {g};                           // the seed itself, to one input
-            }
-        };
+        // backward hands the seed itself to one input
+        CustomFunction passThrough = stateless("pass-through", in -> in[0].mul(1.0), g -> new Tensor[] {g});
         Tensor p = leaf(1, 2, 3);
         passThrough.apply(p).backward(seed);
         assertTrue(p.grad().storage != seed.storage, "the grad is the caller's seed");
@@ -271,17 +263,8 @@ class AutogradTest {
 
     @Test
     void gradCheckCatchesANonzeroGradientForAZeroUpstream() {
-        CustomFunction leaky = new CustomFunction("leaky-backward") {
-            @Override
-            protected Tensor forward(Context ctx, Tensor... in) {
-                return in[0].mul(2.0);
-            }
-
-            @Override
-            protected Tensor[] backward(Context ctx, Tensor g) {
-                return new Tensor[] {g.mul(2.0).add(1e-3)}; // wrong: ignores a zero upstream
-            }
-        };
+        // wrong: ignores a zero upstream
+        CustomFunction leaky = stateless("leaky-backward", in -> in[0].mul(2.0), g -> new Tensor[] {g.mul(2.0).add(1e-3)});
         GradCheck.Failure f = assertThrows(GradCheck.Failure.class, () -> GradCheck.check("leaky-backward",
                 xs -> leaky.apply(xs[0]), GradCheck.Options.defaults(3), leaf(1, 2)));
         assertTrue(f.getMessage().contains("leaky-backward"), f.getMessage());
@@ -289,17 +272,7 @@ class AutogradTest {
 
     @Test
     void wrongGradientShapeFromABackwardNamesTheOp() {
-        CustomFunction bad = new CustomFunction("bad-shape") {
-            @Override
-            protected Tensor forward(Context ctx, Tensor... in) {
-                return in[0].mul(2.0);
-            }
-
-            @Override
-            protected Tensor[] backward(Context ctx, Tensor g) {
-                return new Tensor[] {g.sum()};
-            }
-        };
+        CustomFunction bad = stateless("bad-shape", in -> in[0].mul(2.0), g -> new Tensor[] {g.sum()});
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> bad.apply(leaf(1, 2)).sum().backward());
         assertEquals("backward of 'bad-shape': gradient of input 0 has shape [] but the input has shape [2]", e.getMessage());
     }
