@@ -75,6 +75,18 @@ def cases():
         x.grad = w.grad = None
         F.conv2d(x, w, padding=1).backward(dy)
     out.append(("conv3x3 fwd+bwd 8x128x32x32", conv, 3 * 2.0 * 8 * 128 * 128 * 9 * 32 * 32))
+    for stride, c, size in ((1, 96, 56), (2, 144, 56)):  # MobileNetV2's depthwise 3x3 (block_2, block_3 with its bottom/right pad)
+        xd = torch.randn(8, c, size, size, requires_grad=True)
+        wd = (torch.randn(c, 1, 3, 3) * 0.3).requires_grad_(True)
+        out_size = size if stride == 1 else size // 2
+        dyd = torch.randn(8, c, out_size, out_size)
+
+        def depthwise(xd=xd, wd=wd, dyd=dyd, stride=stride, c=c):
+            xd.grad = wd.grad = None
+            xi = xd if stride == 1 else F.pad(xd, (0, 1, 0, 1))
+            F.conv2d(xi, wd, stride=stride, padding=1 if stride == 1 else 0, groups=c).backward(dyd)
+        out.append(("depthwise conv3x3 s%d fwd+bwd 8x%dx%dx%d" % (stride, c, size, size), depthwise,
+                    3 * 2.0 * 8 * c * 9 * out_size * out_size))
     q, k, v = [torch.randn(8, 12, 197, 64, requires_grad=True) for _ in range(3)]
     do = torch.randn(8, 12, 197, 64)
 

@@ -26,6 +26,8 @@ public final class Compare {
         Map<String, java.util.function.Supplier<Workloads.Workload>> m = new LinkedHashMap<>();
         for (int n : new int[] {256, 512, 1024, 2048}) m.put("sgemm n=" + n, () -> Workloads.sgemm(n));
         m.put("conv3x3 fwd+bwd 8x128x32x32", () -> Workloads.conv3x3(8, 128, 32));
+        m.put("depthwise conv3x3 s1 fwd+bwd 8x96x56x56", () -> Workloads.depthwise(8, 96, 56, 1));
+        m.put("depthwise conv3x3 s2 fwd+bwd 8x144x56x56", () -> Workloads.depthwise(8, 144, 56, 2));
         m.put("attention fwd+bwd B8 H12 N197 D64", () -> Workloads.attention(8, 12, 197, 64));
         m.put("layernorm fwd+bwd 8x197x768", () -> Workloads.layerNorm(8, 197, 768));
         m.put("groupnorm+silu fwd+bwd 2x128x64x64 G32", () -> Workloads.groupNormSilu(2, 128, 64, 32));

@@ -58,6 +58,31 @@ public final class Workloads {
         };
     }
 
+    /**
+     * MobileNetV2's depthwise 3×3 convolution forward and backward: 'same' at stride 1, and at stride 2
+     * after the block's zero pad on the bottom and right ('valid'), as Keras and {@code MobileNetV2} do.
+     */
+    public static Workload depthwise(int batch, int channels, int size, int stride) {
+        Generator g = new Generator(4);
+        Tensor x = Tensor.randn(g, batch, channels, size, size).requiresGrad(true);
+        Tensor w = Tensor.normal(g, dev.peco4j.tensor.DType.FLOAT32, 0, 0.3, channels, 1, 3, 3).requiresGrad(true);
+        int out = stride == 1 ? size : size / 2;
+        Tensor dy = Tensor.randn(g, batch, channels, out, out);
+        Conv2dParams p = Conv2dParams.of(stride, stride == 1 ? 1 : 0, 1, channels);
+        return new Workload() {
+            public void run() {
+                x.zeroGrad();
+                w.zeroGrad();
+                Tensor xi = stride == 1 ? x : x.pad(new int[] {0, 1, 0, 1}, 0);
+                Functional.conv2d(xi, w, null, p).backward(dy);
+            }
+
+            public double flops() {
+                return 3 * 2.0 * batch * channels * 9 * out * out;
+            }
+        };
+    }
+
     /** softmax(q·kᵀ/√D)·v on (B, H, N, D), the fused op: forward and backward to q, k and v. */
     public static Workload attention(int batch, int heads, int tokens, int dim) {
         Generator g = new Generator(3);

@@ -2,7 +2,8 @@ package dev.peco4j.tensor;
 
 /**
  * Float32 convolution as im2col + {@link Sgemm}; the stride-1 convolutions {@link DirectConv#applies}
- * takes (3×3 same ones of up to 64 input channels, any into 1–4 output channels) go there instead.
+ * takes (3×3 same ones of up to 64 input channels, any into 1–4 output channels) go there instead, and
+ * depthwise ones (one input channel per group, MobileNetV2's) to {@link DepthwiseConv}.
  * Letters: N batch, C channels (Cg per group), O output channels (Og per group), H×W input, KH×KW
  * kernel, P = OH·OW output positions, R = Cg·KH·KW. For image n and group g: y_ng (Og×P) = W_g
  * (Og×R) · cols_ng (R×P).
@@ -17,7 +18,7 @@ package dev.peco4j.tensor;
 final class VectorConv {
     private VectorConv() {}
 
-    private record Geo(int n, int c, int h, int w, int o, int kh, int kw, int oh, int ow, int groups, Conv2dParams p) {
+    record Geo(int n, int c, int h, int w, int o, int kh, int kw, int oh, int ow, int groups, Conv2dParams p) {
         int cg() { return c / groups; }
         int og() { return o / groups; }
         int positions() { return oh * ow; }
@@ -27,7 +28,7 @@ final class VectorConv {
         }
     }
 
-    private static Geo geo(Shape x, Shape w, int oh, int ow, Conv2dParams p) {
+    static Geo geo(Shape x, Shape w, int oh, int ow, Conv2dParams p) {
         return new Geo(x.dim(0), x.dim(1), x.dim(2), x.dim(3), w.dim(0), w.dim(2), w.dim(3), oh, ow, p.groups(), p);
     }
 
@@ -86,7 +87,7 @@ final class VectorConv {
      * copies a tap's output rows as whole runs, without bounds checks or fills, and col2im adds into it
      * and the interior back (dx gets each element's adds in the same order as adding straight into it).
      */
-    private record Padded(Geo s, int hp, int wp, int wq, int r0, int r1, int q0, int q1) {
+    record Padded(Geo s, int hp, int wp, int wq, int r0, int r1, int q0, int q1) {
         Padded(Geo s) {
             this(s, (s.oh() - 1) * s.p().strideH() + (s.kh() - 1) * s.p().dilationH() + 1,
                     (s.ow() - 1) * s.p().strideW() + (s.kw() - 1) * s.p().dilationW() + 1);
@@ -123,7 +124,10 @@ final class VectorConv {
                 if (s.p().strideW() == 1) {
                     System.arraycopy(x, src + q0, pp, at(r, q0), q1 - q0);
                 } else {
-                    for (int q = q0; q < q1; q++) pp[at(r, q)] = x[src + q];
+                    for (int ph = 0, sw = s.p().strideW(); ph < sw; ph++) { // phase by phase: no division per element
+                        int q = q0 + Math.floorMod(ph - q0, sw);
+                        for (int d = q < q1 ? at(r, q) : 0; q < q1; q += sw) pp[d++] = x[src + q];
+                    }
                 }
             }
         }
@@ -134,7 +138,10 @@ final class VectorConv {
                 if (s.p().strideW() == 1) {
                     VectorMath.addInto(pp, at(r, q0), dx, dst + q0, q1 - q0);
                 } else {
-                    for (int q = q0; q < q1; q++) dx[dst + q] += pp[at(r, q)];
+                    for (int ph = 0, sw = s.p().strideW(); ph < sw; ph++) {
+                        int q = q0 + Math.floorMod(ph - q0, sw);
+                        for (int d = q < q1 ? at(r, q) : 0; q < q1; q += sw) dx[dst + q] += pp[d++];
+                    }
                 }
             }
         }
@@ -185,6 +192,7 @@ final class VectorConv {
 
     static Tensor forward(Tensor xt, Tensor wt, Conv2dParams p, Parallel par) {
         if (DirectConv.applies(xt.shape(), wt.shape(), p)) return DirectConv.forward(xt, wt, p, par);
+        if (DepthwiseConv.applies(xt.shape(), p)) return DepthwiseConv.forward(xt, wt, p, par);
         int oh = Conv2dParams.convOut(xt.size(2), wt.size(2), p.strideH(), p.padH(), p.dilationH());
         int ow = Conv2dParams.convOut(xt.size(3), wt.size(3), p.strideW(), p.padW(), p.dilationW());
         Geo s = geo(xt.shape(), wt.shape(), oh, ow, p);
@@ -216,6 +224,7 @@ final class VectorConv {
 
     static Tensor backwardInput(Tensor gt, Tensor wt, Shape xs, Conv2dParams p, Parallel par) {
         if (DirectConv.applies(xs, wt.shape(), p)) return DirectConv.backwardInput(gt, wt, xs, p, par);
+        if (DepthwiseConv.applies(xs, p)) return DepthwiseConv.backwardInput(gt, wt, xs, p, par);
         Geo s = geo(xs, wt.shape(), gt.size(2), gt.size(3), p);
         float[] g = contiguous(gt), w = contiguous(wt), dx = new float[xs.numel()];
         inChunks(s, par, (n0, n1, gemmPar) -> backwardInputChunk(s, g, w, dx, n0, n1, gemmPar));
@@ -295,6 +304,7 @@ final class VectorConv {
      */
     static Tensor backwardWeight(Tensor gt, Tensor xt, Shape ws, Conv2dParams p, Parallel par) {
         if (DirectConv.applies(xt.shape(), ws, p)) return DirectConv.backwardWeight(gt, xt, ws, p, par);
+        if (DepthwiseConv.applies(xt.shape(), p)) return DepthwiseConv.backwardWeight(gt, xt, ws, p, par);
         Geo s = geo(xt.shape(), ws, gt.size(2), gt.size(3), p);
         float[] g = contiguous(gt), x = contiguous(xt);
         float[] dw = new float[ws.numel()];

@@ -516,6 +516,55 @@ class BackendEquivalenceTest {
         });
     }
 
+    /**
+     * Depthwise convolutions (DepthwiseConv: groups = C, M outputs per channel), all three directions:
+     * any kernel up to 5×5, stride 1–3, padding up to K − 1, dilation 1–2, rows shorter and longer
+     * than a vector (their partial last vector), MobileNetV2's 3×3 stride 1 and 2 among them.
+     */
+    @Test
+    void depthwiseConvolution() {
+        Property.check("depthwise conv vs scalar", 40, g -> {
+            int c = g.intIn(2, 9), mult = g.intIn(1, 3), kh = g.intIn(1, 5), kw = g.intIn(1, 5), dil = g.intIn(1, 2);
+            int stride = g.intIn(1, 3), ph = g.intIn(0, kh - 1), pw = g.intIn(0, kw - 1);
+            int h = Math.max(1, (kh - 1) * dil + 1 - 2 * ph) + g.intIn(0, 12), w = Math.max(1, (kw - 1) * dil + 1 - 2 * pw) + g.intIn(0, 45);
+            Conv2dParams p = new Conv2dParams(stride, g.chance(0.5) ? stride : 1, ph, pw, dil, dil, c, 0, 0);
+            Tensor x = f32(g, g.intIn(1, 3), c, h, w), wt = f32(g, c * mult, 1, kh, kw), dy = f32(g, REF.conv2d(x, wt, p).shape().dims());
+            assertTrue(DepthwiseConv.applies(x.shape(), p), x.shape() + " " + p);
+            double tol = 1e-5 * Math.sqrt(kh * kw * 4);
+            String what = x.shape() + " * " + wt.shape() + ", " + p;
+            check("depthwise conv2d " + what, tol, 1e-6, (be, t) -> be.conv2d(x, wt, p));
+            check("depthwise conv2d dx " + what, tol * Math.sqrt(mult), 1e-6, (be, t) -> be.conv2dBackwardInput(dy, wt, x.shape(), p));
+            check("depthwise conv2d dw " + what, 1e-5 * Math.sqrt(dy.numel()), 1e-5, (be, t) -> be.conv2dBackwardWeight(dy, x, wt.shape(), p));
+        });
+    }
+
+    /**
+     * The depthwise weight gradient reads a row's last vector whole, past the tap's run into pixels
+     * that tap never meets: an infinite last column must reach only the taps that meet it. With
+     * 20 columns and a 3-wide kernel the 18 outputs of a row end in a partial vector for 8 or 16 lanes.
+     */
+    @Test
+    void depthwiseWeightGradientLeavesOutPixelsPastTheRun() {
+        Generator gen = new Generator(11);
+        float[] xs = Tensor.randn(gen, 2, 3, 6, 20).toFloatArray();
+        for (int r = 0; r < 2 * 3 * 6; r++) xs[r * 20 + 19] = Float.POSITIVE_INFINITY;
+        Tensor x = Tensor.of(xs, 2, 3, 6, 20), dy = Tensor.randn(gen, 2, 3, 4, 18);
+        Conv2dParams p = Conv2dParams.of(1, 0, 1, 3);
+        Shape ws = Shape.of(3, 1, 3, 3);
+        float[] expected = REF.conv2dBackwardWeight(dy, x, ws, p).toFloatArray();
+        for (VectorBackend v : VEC) {
+            float[] got = v.conv2dBackwardWeight(dy, x, ws, p).toFloatArray();
+            for (int c = 0; c < 3; c++) {
+                for (int a = 0; a < 3; a++) {
+                    for (int b = 0; b < 2; b++) {                              // taps (a, 0) and (a, 1) never read column 19
+                        int i = (c * 3 + a) * 3 + b;
+                        assertEquals(expected[i], got[i], 1e-4 * (1 + Math.abs(expected[i])), "dw " + i + " (" + v.par.threads() + " threads)");
+                    }
+                }
+            }
+        }
+    }
+
     /** Batches of bigger images, whose weight gradient runs as several image chunks side by side (VectorConv.backwardWeight). */
     @Test
     void convolutionWeightGradientOverImageChunks() {
