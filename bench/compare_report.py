@@ -60,6 +60,7 @@ def step_cell(r):
     if r.get("failed"):
         return "failed"
     extra = ", GC %.1f%%" % (100 * r["gc_share"]) if "gc_share" in r else ""
+    extra += ", %.0f MiB alloc/step" % r["alloc_mib"] if "alloc_mib" in r else ""
     rate = r["images"] / r["seconds"]
     return "%.0f ms (%s img/s%s, RSS %.0f MiB)" % (r["seconds"] * 1e3, "%.1f" % rate if rate >= 10 else "%.2f" % rate, extra, r["rss_mib"])
 

@@ -16,10 +16,11 @@ import java.util.Locale;
 /**
  * Times one whole training step of {@link Steps} in this JVM (bench/compare.sh starts one JVM per
  * case, so the peak RSS is the case's own) and appends a JSON line {case, threads, peer, seconds,
- * images, rss_mib, gc_share, params} to a file. The timing rule of {@link Compare}: warm up for at
+ * images, rss_mib, gc_share, alloc_mib, params} to a file. The timing rule of {@link Compare}: warm up for at
  * least 1 s and 3 steps, then the median of steps filling at least 2 s (at least 5); a step slower
  * than 5 s warms up 1 step and times 3 (bench/steps_torch.py does the same). gc_share is the
- * collectors' time over the timed steps' wall time.
+ * collectors' time over the timed steps' wall time; alloc_mib the heap allocated per timed step by all
+ * threads (it includes what code not yet compiled by C2 allocates, such as boxed vectors).
  *
  * <pre>
  *   java ... dev.peco4j.bench.StepBench out.jsonl "step mim tiny 28px b128"
@@ -67,7 +68,7 @@ public final class StepBench {
             last = System.nanoTime() - t;
         }
         List<Double> runs = new ArrayList<>();
-        long gc0 = gcMillis();
+        long gc0 = gcMillis(), bytes0 = allocatedBytes();
         int minRuns = last > SLOW_NANOS ? 3 : 5;
         start = System.nanoTime();
         while (runs.size() < minRuns || System.nanoTime() - start < timedNanos) {
@@ -76,18 +77,24 @@ public final class StepBench {
             runs.add((System.nanoTime() - t) / 1e9);
         }
         double wall = (System.nanoTime() - start) / 1e9, gcShare = (gcMillis() - gc0) / 1e3 / wall;
+        double allocMib = (allocatedBytes() - bytes0) / 1048576.0 / runs.size();
         double median = runs.stream().mapToDouble(Double::doubleValue).sorted().toArray()[runs.size() / 2];
         String line = String.format(Locale.ROOT, "{\"case\":\"%s\",\"threads\":%d,\"peer\":\"peco4j\",\"device\":\"%s\",\"seconds\":%.6g,\"images\":%d,"
-                + "\"rss_mib\":%.1f,\"gc_share\":%.4f,\"params\":%d,\"flops\":0}", name, threads, dev, median, step.images(), peakRssMib(), gcShare,
-                step.params());
-        System.err.printf(Locale.ROOT, "peco4j  %-36s %s, %d threads: %.1f ms/step, %.1f images/s, GC %.1f%%, peak RSS %.0f MiB%n", name, dev, threads, 1e3 * median,
-                step.images() / median, 100 * gcShare, peakRssMib());
+                + "\"rss_mib\":%.1f,\"gc_share\":%.4f,\"alloc_mib\":%.1f,\"params\":%d,\"flops\":0}", name, threads, dev, median, step.images(), peakRssMib(),
+                gcShare, allocMib, step.params());
+        System.err.printf(Locale.ROOT, "peco4j  %-36s %s, %d threads: %.1f ms/step, %.1f images/s, GC %.1f%%, %.0f MiB allocated/step, peak RSS %.0f MiB%n",
+                name, dev, threads, 1e3 * median, step.images() / median, 100 * gcShare, allocMib, peakRssMib());
         Path out = Path.of(args[0]);
         if (out.toAbsolutePath().getParent() != null) Files.createDirectories(out.toAbsolutePath().getParent());
         try (PrintStream ps = new PrintStream(Files.newOutputStream(out, StandardOpenOption.CREATE, StandardOpenOption.APPEND))) {
             ps.println(line);
         }
         System.exit(0);
+    }
+
+    /** Bytes allocated on the heap so far by all threads. */
+    private static long allocatedBytes() {
+        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getTotalThreadAllocatedBytes();
     }
 
     private static long gcMillis() {

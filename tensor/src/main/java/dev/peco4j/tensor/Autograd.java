@@ -144,12 +144,17 @@ public final class Autograd {
         Map<Tensor, Tensor> pending = new IdentityHashMap<>();
         Tensor first = seed.to(root.dtype());
         pending.put(root, first);
-        // A leaf takes its first gradient without a copy when that gradient owns its buffer: made in this
-        // pass, handed to one tensor only, and neither the seed's nor any graph tensor's storage.
+        // A gradient owns its buffer when it was made in this pass, handed to one tensor only, and is
+        // neither the seed's nor any graph tensor's storage. A leaf then takes its first
+        // gradient without a copy, and a second gradient of a tensor is summed into the first in place
+        // (PyTorch's AccumulateGrad and InputBuffer do the same where the reference count allows).
+        long passStart = Storage.newest();
         Set<Storage> foreign = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Tensor t : order) foreign.add(t.storage);
         foreign.add(first.storage);
         Map<Storage, Integer> handed = new IdentityHashMap<>();
+        java.util.function.Predicate<Tensor> owned = g -> g.storage.serial > passStart && !foreign.contains(g.storage)
+                && handed.getOrDefault(g.storage, 0) == 1 && g.offset() == 0 && g.isContiguous() && g.numel() == g.storage.length();
         try (NoGrad ignored = noGrad()) {
             for (int k = order.size() - 1; k >= 0; k--) {
                 Tensor t = order.get(k);
@@ -159,9 +164,7 @@ public final class Autograd {
                 if (capture != null) {
                     if (capture.containsKey(t)) capture.put(t, g);
                 } else if (node == null || t.retainsGrad()) {
-                    boolean owned = node == null && !foreign.contains(g.storage) && handed.getOrDefault(g.storage, 0) == 1 && g.offset() == 0
-                            && g.isContiguous() && g.numel() == g.storage.length();
-                    t.accumulateGrad(g, owned);
+                    t.accumulateGrad(g, node == null && owned.test(g));
                 }
                 if (node == null || (needed != null && !feeds(node, needed))) continue;
                 Tensor[] grads = node.runBackward(g, retainGraph);
@@ -177,9 +180,17 @@ public final class Autograd {
                         throw new IllegalStateException("backward of '" + node.op + "': gradient of input " + i
                                 + " is " + gi.dtype() + " but the input is " + in.dtype());
                     }
-                    Tensor merged = pending.merge(in, gi, Tensor::add);
                     handed.merge(gi.storage, 1, Integer::sum);
-                    if (merged != gi) handed.merge(merged.storage, 1, Integer::sum);
+                    Tensor prev = pending.get(in);
+                    if (prev == null) {
+                        pending.put(in, gi);
+                    } else if (owned.test(prev) && gi.device() == prev.device()) {
+                        Backends.on(prev).addInto(prev, gi);
+                    } else {
+                        Tensor sum = prev.add(gi);
+                        pending.put(in, sum);
+                        handed.merge(sum.storage, 1, Integer::sum);
+                    }
                 }
             }
         }

@@ -38,6 +38,12 @@ public interface Backend {
         return ScalarBackend.INSTANCE.zip(fn, a, b, out);
     }
 
+    /** dst += src in place, where dst is dense and src has its shape and dtype: autograd sums a gradient into a buffer of its own. */
+    @Composite
+    default void addInto(Tensor dst, Tensor src) {
+        copyInto(dst, zip(BinaryOps.Fn.ADD, dst, src, dst.dtype()));
+    }
+
     /** cond ? a : b; all three already of one shape. */
     default Tensor where(Tensor cond, Tensor a, Tensor b) {
         return ScalarBackend.INSTANCE.where(cond, a, b);

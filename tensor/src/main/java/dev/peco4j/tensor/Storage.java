@@ -15,6 +15,14 @@ final class Storage {
     /** The device memory holding the elements; null on the host. */
     final DeviceMemory memory;
     int version;
+    /** Storages in order of creation: autograd tells the buffers made during a backward pass by it. */
+    final long serial = SERIALS.incrementAndGet();
+    private static final java.util.concurrent.atomic.AtomicLong SERIALS = new java.util.concurrent.atomic.AtomicLong();
+
+    /** The serial of the newest storage made so far. */
+    static long newest() {
+        return SERIALS.get();
+    }
 
     private Storage(DType dtype, float[] f, double[] d, int[] i) {
         this.dtype = dtype;

@@ -167,6 +167,18 @@ final class VectorBackend implements Backend {
     }
 
     @Override
+    public void addInto(Tensor dst, Tensor src) {
+        if (!f32(dst, src) || !dst.isContiguous()) {
+            Backend.super.addInto(dst, src);
+            return;
+        }
+        Floats f = floats(src);
+        float[] d = dst.storage.f;
+        int off = dst.offset();
+        par.forRange(dst.numel(), GRAIN, (from, to) -> VectorMath.zip(BinaryOps.Fn.ADD, d, off + from, f.a(), f.off() + from, d, off + from, to - from));
+    }
+
+    @Override
     public void copyInto(Tensor dst, Tensor src) {
         if (!f32(dst, src)) {
             ref.copyInto(dst, src);

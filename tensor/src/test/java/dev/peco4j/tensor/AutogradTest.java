@@ -261,6 +261,53 @@ class AutogradTest {
         assertEquals(3, e.grad().storage.length());
     }
 
+    /**
+     * A tensor's second gradient is summed into its first in place when the first owns its buffer
+     * (made in this pass, handed to that tensor only); a buffer made before the pass, one handed to
+     * two inputs, or one returned to the caller of grad() is never written.
+     */
+    @Test
+    void aSecondGradientIsSummedIntoAnOwnedFirstInPlace() {
+        Tensor[] made = new Tensor[3];
+        CustomFunction times3 = stateless("times-3", in -> in[0].mul(3.0), g -> {
+            made[0] = g.mul(3.0);
+            return new Tensor[] {made[0]};
+        });
+        CustomFunction times5 = stateless("times-5", in -> in[0].mul(5.0), g -> {
+            made[2] = g.mul(5.0);
+            return new Tensor[] {made[2]};
+        });
+        Tensor x = leaf(1, 2, 3), seed = Tensor.of(new double[] {1, 1, 1}, 3);
+        times3.apply(x).add(times5.apply(x)).backward(seed);       // x's gradients 3 and 5, both its own: summed into the first
+        assertArrayEquals(new double[] {8, 8, 8}, x.grad().toDoubleArray());
+        assertTrue(x.grad().storage == made[0].storage || x.grad().storage == made[2].storage, "the sum was made in a new buffer");
+
+        // a gradient made before the pass (a constant the backward returns) is not written
+        Tensor constant = Tensor.of(new double[] {2, 2, 2}, 3);
+        CustomFunction returnsConstant = stateless("returns-constant", in -> in[0].mul(2.0), g -> new Tensor[] {constant});
+        Tensor u = leaf(1, 2, 3), v = u.mul(1.0);
+        v.mul(5.0).add(returnsConstant.apply(v)).backward(seed);   // the second operand's backward runs first
+        assertArrayEquals(new double[] {2, 2, 2}, constant.toDoubleArray(), "a constant handed back was summed into");
+        assertArrayEquals(new double[] {7, 7, 7}, u.grad().toDoubleArray());
+
+        // a gradient handed to two inputs is not written through either
+        CustomFunction shared = stateless("one-gradient-for-two", in -> in[0].add(in[1]), g -> {
+            made[1] = g.mul(1.0);
+            return new Tensor[] {made[1], made[1]};
+        });
+        Tensor w = leaf(1, 2, 3), a = w.mul(1.0), b = w.mul(1.0);
+        a.mul(4.0).add(shared.apply(a, b)).backward(seed);
+        assertArrayEquals(new double[] {1, 1, 1}, made[1].toDoubleArray(), "a gradient handed to two inputs was summed into");
+        assertArrayEquals(new double[] {6, 6, 6}, w.grad().toDoubleArray());
+
+        // grad() returns a gradient that was then handed on: the returned one keeps its value
+        Tensor p = leaf(1, 2, 3), q = p.mul(1.0);
+        Tensor out = times3.apply(q).add(times5.apply(q));
+        java.util.List<Tensor> gs = Autograd.grad(out, seed, java.util.List.of(q, p), false);
+        assertArrayEquals(new double[] {8, 8, 8}, gs.get(0).toDoubleArray());
+        assertArrayEquals(new double[] {8, 8, 8}, gs.get(1).toDoubleArray());
+    }
+
     @Test
     void gradCheckCatchesANonzeroGradientForAZeroUpstream() {
         // wrong: ignores a zero upstream
