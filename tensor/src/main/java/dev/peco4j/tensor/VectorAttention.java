@@ -84,15 +84,14 @@ final class VectorAttention {
                                 Arrays.fill(s, so, so + mb, 0f);
                                 continue;
                             }
-                            VectorMath.zipScalar(BinaryOps.Fn.SUB, s, so, mNew, s, so, mb);
-                            VectorMath.map(UnaryOps.EXP, s, so, s, so, mb);                             // P = e^(S − m)
+                            float blockSum = VectorMath.expShiftedSum(s, so, mNew, mb);                // P = e^(S − m)
                             if (rowMax[r] != mNew) {
                                 float corr = rowMax[r] == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(rowMax[r] - mNew);
                                 rowSum[r] *= corr;
                                 VectorMath.zipScalar(BinaryOps.Fn.MUL, acc, r * e, corr, acc, r * e, e);
                                 rowMax[r] = mNew;
                             }
-                            rowSum[r] += VectorMath.sum(s, so, mb);
+                            rowSum[r] += blockSum;
                         }
                         Sgemm.gemm(nb, e, mb, new Sgemm.Mat(s, 0, mb, 1), rows(v, b, h, k0), acc, 0, e, true, Parallel.SERIAL); // acc += P·v
                     }
@@ -144,17 +143,13 @@ final class VectorAttention {
                             int mb = Math.min(KB, m - k0);
                             Sgemm.gemm(nb, mb, d, rows(q, b, h, q0), cols(k, b, h, k0), p, 0, mb, false, Parallel.SERIAL);
                             logits(p, nb, mb, scale, bias32, biasHead + q0 * m, m, mask, b * m, k0);
-                            for (int r = 0; r < nb; r++) {                 // P = e^(S − lse)
-                                VectorMath.zipScalar(BinaryOps.Fn.SUB, p, r * mb, lse[head * n + q0 + r], p, r * mb, mb);
-                                VectorMath.map(UnaryOps.EXP, p, r * mb, p, r * mb, mb);
-                            }
+                            for (int r = 0; r < nb; r++) VectorMath.expShifted(p, r * mb, lse[head * n + q0 + r], mb); // P = e^(S − lse)
                             // dv += Pᵀ·dout
                             Sgemm.gemm(mb, e, nb, new Sgemm.Mat(p, 0, 1, mb), dO, dv, (head * m + k0) * e, e, true, Parallel.SERIAL);
                             // dP = dout·vᵀ, then dS = P ∘ (dP − rowDot)
                             Sgemm.gemm(nb, mb, e, dO, cols(v, b, h, k0), ds, 0, mb, false, Parallel.SERIAL);
                             for (int r = 0; r < nb; r++) {
-                                VectorMath.zipScalar(BinaryOps.Fn.SUB, ds, r * mb, rowDot[r], ds, r * mb, mb);
-                                VectorMath.zip(BinaryOps.Fn.MUL, ds, r * mb, p, r * mb, ds, r * mb, mb);
+                                VectorMath.subMul(ds, r * mb, rowDot[r], p, r * mb, mb);
                                 if (db != null) VectorMath.addInto(ds, r * mb, db, biasHead + (q0 + r) * m + k0, mb);
                             }
                             // dq += dS·k, dk += dSᵀ·q (scaled at the end)

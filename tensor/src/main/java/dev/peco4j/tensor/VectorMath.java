@@ -355,6 +355,44 @@ final class VectorMath {
         return s;
     }
 
+    /**
+     * a[off..off+n) = e^(a − shift) in place, and their sum: softmax's numerators in one pass, with the
+     * bits of zipScalar(SUB), map(EXP) and {@link #sum} one after the other (the same operations, the
+     * sum's lanes and tail in the same order).
+     */
+    static float expShiftedSum(float[] a, int off, float shift, int n) {
+        FloatVector acc = FloatVector.zero(S), sh = FloatVector.broadcast(S, shift);
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) {
+            FloatVector e = exp(FloatVector.fromArray(S, a, off + i).sub(sh));
+            e.intoArray(a, off + i);
+            acc = acc.add(e);
+        }
+        float s = 0;
+        for (float v : acc.toArray()) s += v;
+        if (i < n) {
+            exp(tail(a, off + i, n - i).sub(sh)).intoArray(a, off + i, S.indexInRange(0, n - i));
+            for (; i < n; i++) s += a[off + i];
+        }
+        return s;
+    }
+
+    /** a[off..off+n) = e^(a − shift) in place (zipScalar(SUB) then map(EXP), in one pass). */
+    static void expShifted(float[] a, int off, float shift, int n) {
+        FloatVector sh = FloatVector.broadcast(S, shift);
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) exp(FloatVector.fromArray(S, a, off + i).sub(sh)).intoArray(a, off + i);
+        if (i < n) exp(tail(a, off + i, n - i).sub(sh)).intoArray(a, off + i, S.indexInRange(0, n - i));
+    }
+
+    /** a[ao + i] = (a[ao + i] − v)·b[bo + i] (zipScalar(SUB) then zip(MUL), in one pass). */
+    static void subMul(float[] a, int ao, float v, float[] b, int bo, int n) {
+        FloatVector vv = FloatVector.broadcast(S, v);
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).sub(vv).mul(FloatVector.fromArray(S, b, bo + i)).intoArray(a, ao + i);
+        for (; i < n; i++) a[ao + i] = (a[ao + i] - v) * b[bo + i];
+    }
+
     /** max over a[off, off + n) (−∞ when n = 0); a maximum is exact, so the order does not matter. */
     static float max(float[] a, int off, int n) {
         FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
