@@ -108,9 +108,12 @@ class CrashResumeTest {
         run = List.of("ablation", "--data", "subset", "--seeds", "1", "--perceptual-epochs", "1", "--tokenizer-epochs", "1", "--pretrain-steps", "2",
                 "--finetune-steps", "2", "--probe-epochs", "1", "--fractions", "1", "--limit-train", "256");
         Path reference = dir.resolve("ablation-reference"), crashed = dir.resolve("ablation-crashed");
+        long t0 = System.nanoTime();
         finish(start(reference, 1, false, "ablation-reference.log"), "ablation-reference.log");
+        long whole = (System.nanoTime() - t0) / 1_000_000;
         Process p = start(crashed, 2, false, "ablation-crash.log");
-        Thread.sleep(8000 + rnd.nextInt(15000));                                          // somewhere among the ~20 stages
+        // somewhere among the ~20 stages: 15-50% of the uninterrupted run's time (1 thread; this one has 2), so a faster machine kills as early
+        Thread.sleep((long) (whole * (0.15 + 0.35 * rnd.nextDouble())));
         assertTrue(p.isAlive(), "the ablation finished before the kill (replay with -Dpeco4j.seed=" + seed + ")");
         p.destroyForcibly();
         p.waitFor();
