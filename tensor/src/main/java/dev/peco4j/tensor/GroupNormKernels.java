@@ -125,7 +125,7 @@ final class GroupNormKernels {
                     int ch = s.channel(r, j), off = j * plane;
                     pw[n * c + ch] = VectorMath.dot(dy, base + off, scratch, off, plane);
                     pb[n * c + ch] = VectorMath.sum(dy, base + off, plane);
-                    if (w != null) VectorMath.zipScalar(BinaryOps.Fn.MUL, dy, base + off, w[ch], scratch, d + off, plane);
+                    if (w != null) VectorMath.scale(dy, base + off, w[ch], scratch, d + off, plane);
                     else System.arraycopy(dy, base + off, scratch, d + off, plane);
                 }
                 float sg = VectorMath.sum(scratch, d, d) / d, sgx = VectorMath.dot(scratch, d, scratch, 0, d) / d, rr = rs[r];

@@ -41,7 +41,7 @@ final class VectorAttention {
     private static void logits(float[] s, int nb, int mb, float scale, float[] bias, int biasRow0, int m, int[] mask,
                                int maskOff, int k0) {
         if (bias == null && mask == null) { // the plain case as one vector pass (the same product)
-            VectorMath.zipScalar(BinaryOps.Fn.MUL, s, 0, scale, s, 0, nb * mb);
+            VectorMath.scale(s, 0, scale, s, 0, nb * mb);
             return;
         }
         for (int r = 0; r < nb; r++) {
@@ -85,10 +85,12 @@ final class VectorAttention {
                                 continue;
                             }
                             float blockSum = VectorMath.expShiftedSum(s, so, mNew, mb);                // P = e^(S − m)
-                            if (rowMax[r] != mNew) {
-                                float corr = rowMax[r] == Float.NEGATIVE_INFINITY ? 0f : (float) Math.exp(rowMax[r] - mNew);
-                                rowSum[r] *= corr;
-                                VectorMath.zipScalar(BinaryOps.Fn.MUL, acc, r * e, corr, acc, r * e, e);
+                            if (rowMax[r] != mNew) { // a first block leaves acc and the sum at 0: nothing to rescale
+                                if (rowMax[r] != Float.NEGATIVE_INFINITY) {
+                                    float corr = (float) Math.exp(rowMax[r] - mNew);
+                                    rowSum[r] *= corr;
+                                    VectorMath.scale(acc, r * e, corr, acc, r * e, e);
+                                }
                                 rowMax[r] = mNew;
                             }
                             rowSum[r] += blockSum;
@@ -98,7 +100,7 @@ final class VectorAttention {
                     for (int r = 0; r < nb; r++) {
                         int row = task * n + q0 + r;
                         float inv = rowSum[r] == 0 ? 0f : 1f / rowSum[r];
-                        VectorMath.zipScalar(BinaryOps.Fn.MUL, acc, r * e, inv, out, row * e, e);
+                        VectorMath.scale(acc, r * e, inv, out, row * e, e);
                         lse[row] = rowSum[r] == 0 ? Float.POSITIVE_INFINITY : rowMax[r] + (float) Math.log(rowSum[r]);
                     }
                 }
@@ -157,8 +159,8 @@ final class VectorAttention {
                             Sgemm.gemm(mb, d, nb, new Sgemm.Mat(ds, 0, 1, mb), rows(q, b, h, q0), dk, (head * m + k0) * d, d, true, Parallel.SERIAL);
                         }
                     }
-                    VectorMath.zipScalar(BinaryOps.Fn.MUL, dq, head * n * d, scale, dq, head * n * d, n * d);
-                    VectorMath.zipScalar(BinaryOps.Fn.MUL, dk, head * m * d, scale, dk, head * m * d, m * d);
+                    VectorMath.scale(dq, head * n * d, scale, dq, head * n * d, n * d);
+                    VectorMath.scale(dk, head * m * d, scale, dk, head * m * d, m * d);
                 }
             }
         });

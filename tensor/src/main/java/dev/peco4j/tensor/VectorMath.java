@@ -355,6 +355,14 @@ final class VectorMath {
         return s;
     }
 
+    /** y[yo+i] = a[ao+i]·v: zipScalar(MUL) without its switch, for the short rows of attention and group norm. */
+    static void scale(float[] a, int ao, float v, float[] y, int yo, int n) {
+        FloatVector vv = FloatVector.broadcast(S, v);
+        int i = 0, bound = S.loopBound(n);
+        for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).mul(vv).intoArray(y, yo + i);
+        for (; i < n; i++) y[yo + i] = a[ao + i] * v;
+    }
+
     /**
      * a[off..off+n) = e^(a − shift) in place, and their sum: softmax's numerators in one pass, with the
      * bits of zipScalar(SUB), map(EXP) and {@link #sum} one after the other (the same operations, the
