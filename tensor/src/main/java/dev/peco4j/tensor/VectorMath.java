@@ -30,18 +30,6 @@ final class VectorMath {
         };
     }
 
-    private static FloatVector apply(BinaryOps.Fn fn, FloatVector a, FloatVector b) {
-        return switch (fn) {
-            case ADD -> a.add(b);
-            case SUB -> a.sub(b);
-            case MUL -> a.mul(b);
-            case DIV -> a.div(b);
-            case MINIMUM -> a.min(b);
-            case MAXIMUM -> a.max(b);
-            default -> throw new IllegalStateException(fn + " has no vector form");
-        };
-    }
-
     private static float apply(BinaryOps.Fn fn, float a, float b) {
         return switch (fn) {
             case ADD -> a + b;
@@ -54,20 +42,38 @@ final class VectorMath {
         };
     }
 
-    /** y[yo+i] = fn(a[ao+i], b[bo+i]) for i < n. IEEE basic ops: scalar and vector lanes agree exactly. */
+    /**
+     * y[yo+i] = fn(a[ao+i], b[bo+i]) for i < n. IEEE basic ops: scalar and vector lanes agree exactly.
+     * One loop per op: through a shared vector helper (a switch per vector), C2 at times did not inline
+     * the helper and boxed every vector, which doubled a fine-tuning step's allocation (593 → 1478 MiB).
+     */
     static void zip(BinaryOps.Fn fn, float[] a, int ao, float[] b, int bo, float[] y, int yo, int n) {
         int i = 0, bound = S.loopBound(n);
-        for (; i < bound; i += L) {
-            apply(fn, FloatVector.fromArray(S, a, ao + i), FloatVector.fromArray(S, b, bo + i)).intoArray(y, yo + i);
+        switch (fn) {
+            case ADD -> { for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).add(FloatVector.fromArray(S, b, bo + i)).intoArray(y, yo + i); }
+            case SUB -> { for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).sub(FloatVector.fromArray(S, b, bo + i)).intoArray(y, yo + i); }
+            case MUL -> { for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).mul(FloatVector.fromArray(S, b, bo + i)).intoArray(y, yo + i); }
+            case DIV -> { for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).div(FloatVector.fromArray(S, b, bo + i)).intoArray(y, yo + i); }
+            case MINIMUM -> { for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).min(FloatVector.fromArray(S, b, bo + i)).intoArray(y, yo + i); }
+            case MAXIMUM -> { for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).max(FloatVector.fromArray(S, b, bo + i)).intoArray(y, yo + i); }
+            default -> throw new IllegalStateException(fn + " has no vector form");
         }
         for (; i < n; i++) y[yo + i] = apply(fn, a[ao + i], b[bo + i]);
     }
 
-    /** y[yo+i] = fn(a[ao+i], v). */
+    /** y[yo+i] = fn(a[ao+i], v), one loop per op as {@link #zip}. */
     static void zipScalar(BinaryOps.Fn fn, float[] a, int ao, float v, float[] y, int yo, int n) {
         FloatVector bv = FloatVector.broadcast(S, v);
         int i = 0, bound = S.loopBound(n);
-        for (; i < bound; i += L) apply(fn, FloatVector.fromArray(S, a, ao + i), bv).intoArray(y, yo + i);
+        switch (fn) {
+            case ADD -> { for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).add(bv).intoArray(y, yo + i); }
+            case SUB -> { for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).sub(bv).intoArray(y, yo + i); }
+            case MUL -> { for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).mul(bv).intoArray(y, yo + i); }
+            case DIV -> { for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).div(bv).intoArray(y, yo + i); }
+            case MINIMUM -> { for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).min(bv).intoArray(y, yo + i); }
+            case MAXIMUM -> { for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).max(bv).intoArray(y, yo + i); }
+            default -> throw new IllegalStateException(fn + " has no vector form");
+        }
         for (; i < n; i++) y[yo + i] = apply(fn, a[ao + i], v);
     }
 
@@ -86,8 +92,8 @@ final class VectorMath {
             for (int i = 0; i < n; i++) y[yo + i] = (float) fn.f().applyAsDouble(x[xo + i]);
             return;
         }
-        // The hot functions get loops of their own: a loop that calls the big apply() switch is not
-        // inlined by C2, so every FloatVector crossing the call is boxed on the heap (3x slower GELU).
+        // Every function gets a loop of its own: a loop that calls the big apply() switch is not always
+        // inlined by C2, and then every FloatVector crossing the call is boxed on the heap (3x slower GELU).
         switch (fn.op()) {
             case GELU -> { mapGelu(x, xo, y, yo, n); return; }
             case EXP -> { mapExp(x, xo, y, yo, n); return; }
@@ -97,7 +103,18 @@ final class VectorMath {
             default -> { }
         }
         int i = 0, bound = S.loopBound(n);
-        for (; i < bound; i += L) apply(fn, FloatVector.fromArray(S, x, xo + i)).intoArray(y, yo + i);
+        float p0 = (float) fn.p0(), p1 = (float) fn.p1();
+        switch (fn.op()) {
+            case NEG -> { for (; i < bound; i += L) FloatVector.fromArray(S, x, xo + i).neg().intoArray(y, yo + i); }
+            case SQRT -> { for (; i < bound; i += L) FloatVector.fromArray(S, x, xo + i).sqrt().intoArray(y, yo + i); }
+            case RSQRT -> { for (; i < bound; i += L) FloatVector.broadcast(S, 1f).div(FloatVector.fromArray(S, x, xo + i).sqrt()).intoArray(y, yo + i); }
+            case ABS -> { for (; i < bound; i += L) FloatVector.fromArray(S, x, xo + i).abs().intoArray(y, yo + i); }
+            case RELU -> { for (; i < bound; i += L) FloatVector.fromArray(S, x, xo + i).max(0f).intoArray(y, yo + i); }
+            case RELU6 -> { for (; i < bound; i += L) FloatVector.fromArray(S, x, xo + i).max(0f).min(6f).intoArray(y, yo + i); }
+            case CLAMP -> { for (; i < bound; i += L) FloatVector.fromArray(S, x, xo + i).max(p0).min(p1).intoArray(y, yo + i); }
+            case POW_SCALAR -> { for (; i < bound; i += L) { FloatVector v = FloatVector.fromArray(S, x, xo + i); v.mul(v).intoArray(y, yo + i); } }
+            default -> throw new IllegalStateException(fn.op() + " has no vector form");
+        }
         if (i < n) { // the tail through a padded buffer: same formula as the lanes
             float[] pad = new float[L];
             System.arraycopy(x, xo + i, pad, 0, n - i);
