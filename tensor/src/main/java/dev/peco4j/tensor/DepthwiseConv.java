@@ -174,14 +174,20 @@ final class DepthwiseConv {
                     for (int k = 0; k < m; k++) {
                         int go = ((n * s.c() + c) * m + k) * plane;
                         for (int t = 0; t < nt; t++) {
-                            FloatVector acc = FloatVector.fromArray(S, partial, (k * nt + t) * L), acc2 = FloatVector.zero(S); // even and odd rows
-                            int i = 0;
-                            for (; i + 1 < oh; i += 2) {
-                                acc = rowDot(g, go + i * ow, pp, plan.taps()[t] + i * rs, ow, acc);
-                                acc2 = rowDot(g, go + (i + 1) * ow, pp, plan.taps()[t] + (i + 1) * rs, ow, acc2);
+                            // each row's products in a register of its own, added to the tap's partial sums
+                            // (the loops are written out here: a FloatVector passed to a helper C2 did not inline was boxed)
+                            FloatVector acc = FloatVector.fromArray(S, partial, (k * nt + t) * L);
+                            for (int i = 0; i < oh; i++) {
+                                int run = plan.taps()[t] + i * rs, gi = go + i * ow, j = 0;
+                                FloatVector row = FloatVector.zero(S);
+                                for (; j + L <= ow; j += L) row = FloatVector.fromArray(S, g, gi + j).fma(FloatVector.fromArray(S, pp, run + j), row);
+                                if (j < ow) { // dy read only inside its row; the run's lanes past it (other pixels) are left out
+                                    VectorMask<Float> valid = S.indexInRange(j, ow); // made here: a mask passed in or captured was not unboxed by C2
+                                    row = row.add(FloatVector.fromArray(S, g, gi + j, valid).mul(FloatVector.fromArray(S, pp, run + j)), valid);
+                                }
+                                acc = acc.add(row);
                             }
-                            if (i < oh) acc = rowDot(g, go + i * ow, pp, plan.taps()[t] + i * rs, ow, acc);
-                            acc.add(acc2).intoArray(partial, (k * nt + t) * L);
+                            acc.intoArray(partial, (k * nt + t) * L);
                         }
                     }
                 }
@@ -193,16 +199,5 @@ final class DepthwiseConv {
             }
         });
         return new Tensor(Storage.wrap(dw), ws, ws.contiguousStrides(), 0);
-    }
-
-    /** acc + dy[gi…gi+ow) · pp[run…run+ow) lane-wise; dy is read only inside its row, and the run's lanes past it (other pixels) are left out. */
-    private static FloatVector rowDot(float[] g, int gi, float[] pp, int run, int ow, FloatVector acc) {
-        int j = 0;
-        for (; j + L <= ow; j += L) acc = FloatVector.fromArray(S, g, gi + j).fma(FloatVector.fromArray(S, pp, run + j), acc);
-        if (j < ow) {
-            VectorMask<Float> valid = S.indexInRange(j, ow); // made here: a mask passed in or captured was not unboxed by C2 (3x slower)
-            acc = acc.add(FloatVector.fromArray(S, g, gi + j, valid).mul(FloatVector.fromArray(S, pp, run + j)), valid);
-        }
-        return acc;
     }
 }

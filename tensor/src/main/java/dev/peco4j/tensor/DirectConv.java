@@ -254,7 +254,7 @@ final class DirectConv {
         int[] taps = g.tapOffsets();
         int ob = L >= 16 ? 2 : 1, blocks = (o + ob - 1) / ob;
         par.forRange(blocks * c, 1, (from, to) -> {                              // a task: one pair of output channels, one input channel
-            float[] lanes = new float[L];
+            float[] lanes = new float[18 * L];
             for (int task = from; task < to; task++) {
                 int o0 = task / c * ob, cc = task % c;
                 for (int t0 = 0; t0 < g.taps(); t0 += 9) {
@@ -288,8 +288,16 @@ final class DirectConv {
                 s8 = dv.fma(FloatVector.fromArray(S, x, r + f8), s8);
             }
         }
-        int at = (oo * c + cc) * g.taps() + t0, n = Math.min(9, g.taps() - t0);
-        store9(dw, at, n, lanes, s0, s1, s2, s3, s4, s5, s6, s7, s8);
+        s0.intoArray(lanes, 0);
+        s1.intoArray(lanes, L);
+        s2.intoArray(lanes, 2 * L);
+        s3.intoArray(lanes, 3 * L);
+        s4.intoArray(lanes, 4 * L);
+        s5.intoArray(lanes, 5 * L);
+        s6.intoArray(lanes, 6 * L);
+        s7.intoArray(lanes, 7 * L);
+        s8.intoArray(lanes, 8 * L);
+        store9(dw, (oo * c + cc) * g.taps() + t0, Math.min(9, g.taps() - t0), lanes, 0);
     }
 
     /** The same for output channels o0 and o0 + 1, which share the input's 9 loads per vector. */
@@ -334,30 +342,40 @@ final class DirectConv {
                 t8 = d1.fma(xv, t8);
             }
         }
-        int at = (o0 * c + cc) * g.taps() + t0, bt = ((o0 + 1) * c + cc) * g.taps() + t0, n = Math.min(9, g.taps() - t0);
-        store9(dw, at, n, lanes, s0, s1, s2, s3, s4, s5, s6, s7, s8);
-        store9(dw, bt, n, lanes, t0v, t1, t2, t3, t4, t5, t6, t7, t8);
+        s0.intoArray(lanes, 0);
+        s1.intoArray(lanes, L);
+        s2.intoArray(lanes, 2 * L);
+        s3.intoArray(lanes, 3 * L);
+        s4.intoArray(lanes, 4 * L);
+        s5.intoArray(lanes, 5 * L);
+        s6.intoArray(lanes, 6 * L);
+        s7.intoArray(lanes, 7 * L);
+        s8.intoArray(lanes, 8 * L);
+        t0v.intoArray(lanes, 9 * L);
+        t1.intoArray(lanes, 10 * L);
+        t2.intoArray(lanes, 11 * L);
+        t3.intoArray(lanes, 12 * L);
+        t4.intoArray(lanes, 13 * L);
+        t5.intoArray(lanes, 14 * L);
+        t6.intoArray(lanes, 15 * L);
+        t7.intoArray(lanes, 16 * L);
+        t8.intoArray(lanes, 17 * L);
+        int n = Math.min(9, g.taps() - t0);
+        store9(dw, (o0 * c + cc) * g.taps() + t0, n, lanes, 0);
+        store9(dw, ((o0 + 1) * c + cc) * g.taps() + t0, n, lanes, 9 * L);
     }
 
-    /** dw[at + t] = the lanes of s_t added, for the first n of the 9. */
-    private static void store9(float[] dw, int at, int n, float[] lanes, FloatVector s0, FloatVector s1, FloatVector s2, FloatVector s3,
-                               FloatVector s4, FloatVector s5, FloatVector s6, FloatVector s7, FloatVector s8) {
-        dw[at] = sum(s0, lanes);
-        if (n > 1) dw[at + 1] = sum(s1, lanes);
-        if (n > 2) dw[at + 2] = sum(s2, lanes);
-        if (n > 3) dw[at + 3] = sum(s3, lanes);
-        if (n > 4) dw[at + 4] = sum(s4, lanes);
-        if (n > 5) dw[at + 5] = sum(s5, lanes);
-        if (n > 6) dw[at + 6] = sum(s6, lanes);
-        if (n > 7) dw[at + 7] = sum(s7, lanes);
-        if (n > 8) dw[at + 8] = sum(s8, lanes);
-    }
-
-    /** The lanes of v added in order (not reduceLanes, whose order is unspecified). */
-    private static float sum(FloatVector v, float[] lanes) {
-        v.intoArray(lanes, 0);
-        float s = 0;
-        for (float f : lanes) s += f;
-        return s;
+    /**
+     * dw[at + t] = the lanes of accumulator t added in order (not reduceLanes, whose order is unspecified),
+     * for the first n of 9 stored from lanes[from]. The accumulators come as an array: passed as
+     * FloatVectors to a method C2 did not inline, they were boxed, and with them every vector of the
+     * caller's loop (86 MB a call for 32×32×7×7, 3×3).
+     */
+    private static void store9(float[] dw, int at, int n, float[] lanes, int from) {
+        for (int t = 0; t < n; t++) {
+            float s = 0;
+            for (int l = 0; l < L; l++) s += lanes[from + t * L + l];
+            dw[at + t] = s;
+        }
     }
 }

@@ -305,10 +305,25 @@ final class VectorMath {
             case LEAKY_RELU -> { mapBackwardLeakyRelu(x, xo, g, go, dx, dxo, n, (float) fn.p0()); return; }
             default -> { }
         }
+        // one loop per function, as in map: vectors through the derivative() switch were boxed where C2 did not inline it
         int i = 0, bound = S.loopBound(n);
-        for (; i < bound; i += L) {
-            derivative(fn, FloatVector.fromArray(S, x, xo + i), FloatVector.fromArray(S, y, yo + i))
-                    .mul(FloatVector.fromArray(S, g, go + i)).intoArray(dx, dxo + i);
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        switch (fn.op()) {
+            case NEG -> { for (; i < bound; i += L) one.neg().mul(FloatVector.fromArray(S, g, go + i)).intoArray(dx, dxo + i); }
+            case EXP -> { for (; i < bound; i += L) FloatVector.fromArray(S, y, yo + i).mul(FloatVector.fromArray(S, g, go + i)).intoArray(dx, dxo + i); }
+            case SIGMOID -> {
+                for (; i < bound; i += L) {
+                    FloatVector v = FloatVector.fromArray(S, y, yo + i);
+                    v.mul(one.sub(v)).mul(FloatVector.fromArray(S, g, go + i)).intoArray(dx, dxo + i);
+                }
+            }
+            case TANH -> {
+                for (; i < bound; i += L) {
+                    FloatVector v = FloatVector.fromArray(S, y, yo + i);
+                    one.sub(v.mul(v)).mul(FloatVector.fromArray(S, g, go + i)).intoArray(dx, dxo + i);
+                }
+            }
+            default -> throw new IllegalStateException(fn.op() + " has no vector derivative");
         }
         if (i < n) {
             float[] px = new float[L], py = new float[L], pg = new float[L];
