@@ -565,6 +565,24 @@ class BackendEquivalenceTest {
         }
     }
 
+    /** addInto (autograd's in-place sum of a second gradient): dst += src exactly as zip's ADD, for a strided src too. */
+    @Test
+    void addIntoIsZipAddInPlace() {
+        Property.check("addInto vs zip add", 30, g -> {
+            int n = size(g), m = size(g);
+            Tensor dst0 = f32(g, n, m).contiguous(), src = f32(g, n, m);
+            Tensor expected = REF.zip(BinaryOps.Fn.ADD, dst0, src, DType.FLOAT32);
+            check("addInto " + src.shape(), 0, (be, t) -> {
+                Tensor dst = Tensor.of(dst0.toFloatArray(), n, m);
+                be.addInto(dst, src);
+                return dst;
+            });
+            Tensor dst = Tensor.of(dst0.toFloatArray(), n, m);
+            VEC[1].addInto(dst, src);
+            assertArrayEquals(expected.toFloatArray(), dst.toFloatArray(), "addInto is not zip's ADD");
+        });
+    }
+
     /** Batches of bigger images, whose weight gradient runs as several image chunks side by side (VectorConv.backwardWeight). */
     @Test
     void convolutionWeightGradientOverImageChunks() {
