@@ -41,12 +41,12 @@ final class DepthwiseConv {
     }
 
     /** The padded layout of one plane, where tap t of output row i starts (taps[t] + i·rowStride()), and the slack each buffer needs. */
-    private record Plan(VectorConv.Geo s, VectorConv.Padded pad, int[] taps) {
+    private record Plan(VectorConv.Padded pad, int[] taps) {
         static Plan of(VectorConv.Geo s) {
             VectorConv.Padded pad = new VectorConv.Padded(s);
             int[] taps = new int[s.kh() * s.kw()];
             for (int a = 0; a < s.kh(); a++) for (int b = 0; b < s.kw(); b++) taps[a * s.kw() + b] = pad.tap(a, b);
-            return new Plan(s, pad, taps);
+            return new Plan(pad, taps);
         }
 
         /** Floats of a padded plane and the slack that a row's last vector reads or writes past it. */
